@@ -1,0 +1,145 @@
+#!/usr/bin/env node
+/**
+ * The remote-mcp command line. `remote-mcp serve <module>` serves the server factory a module exports.
+ */
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+import { Command, InvalidArgumentError, Option } from 'commander';
+
+import { createRemoteServer } from '../server/remote-server.js';
+import { DEFAULTS, type RemoteServerOptions, type ServerFactory } from '../server/options.js';
+
+const VERSION = '0.1.0';
+
+function integer(value: string): number {
+  const parsed = Number(value);
+  if (!Number.isSafeInteger(parsed) || parsed < 0) throw new InvalidArgumentError(`expected a whole number >= 0, received "${value}"`);
+  return parsed;
+}
+
+function list(value: string): string[] {
+  return value.split(',').map((entry) => entry.trim()).filter((entry) => entry.length > 0);
+}
+
+/** Loads the factory a module exports (the named export, else the default export). */
+export async function loadFactory(modulePath: string, exportName: string): Promise<ServerFactory> {
+  const url = pathToFileURL(resolve(process.cwd(), modulePath)).href;
+  const module = (await import(url)) as Record<string, unknown>;
+  const factory = module[exportName];
+  if (typeof factory !== 'function') {
+    const found = Object.keys(module).join(', ') || 'nothing';
+    throw new Error(`${modulePath} has no function export "${exportName}" (it exports: ${found}). Export a function that returns a new McpServer.`);
+  }
+  return factory as ServerFactory;
+}
+
+/** A request a user can paste into a shell to see the server answer. */
+export function sampleRequest(url: string): string {
+  const body = JSON.stringify({
+    jsonrpc: '2.0',
+    id: 1,
+    method: 'tools/list',
+    params: { _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} } },
+  });
+  return [
+    `curl -s ${url} \\`,
+    `  -H 'content-type: application/json' -H 'accept: application/json, text/event-stream' \\`,
+    `  -H 'mcp-protocol-version: 2026-07-28' -H 'mcp-method: tools/list' \\`,
+    `  -d '${body}'`,
+  ].join('\n');
+}
+
+interface ServeFlags {
+  port: number;
+  host: string;
+  path: string;
+  export: string;
+  legacy: boolean;
+  maxBodyBytes: number;
+  maxSessions: number;
+  maxStreams: number;
+  sessionIdleTimeoutMs: number;
+  keepAliveMs: number;
+  responseMode: 'auto' | 'json' | 'sse';
+  allowedHosts?: string[];
+  allowedOrigins?: string[];
+  dnsRebindingProtection: boolean;
+  drainTimeoutMs: number;
+}
+
+async function serve(modulePath: string, flags: ServeFlags): Promise<void> {
+  const factory = await loadFactory(modulePath, flags.export);
+  const requestStateKey = process.env.REMOTE_MCP_REQUEST_STATE_KEY;
+  const options: RemoteServerOptions = {
+    server: factory,
+    path: flags.path,
+    legacy: flags.legacy,
+    maxBodyBytes: flags.maxBodyBytes,
+    maxSessions: flags.maxSessions,
+    maxStreams: flags.maxStreams,
+    sessionIdleTimeoutMs: flags.sessionIdleTimeoutMs,
+    keepAliveMs: flags.keepAliveMs,
+    responseMode: flags.responseMode,
+    dnsRebindingProtection: flags.dnsRebindingProtection,
+    drainTimeoutMs: flags.drainTimeoutMs,
+    ...(flags.allowedHosts !== undefined && { allowedHosts: flags.allowedHosts }),
+    ...(flags.allowedOrigins !== undefined && { allowedOrigins: flags.allowedOrigins }),
+    ...(requestStateKey !== undefined && { requestStateKey }),
+  };
+  const server = createRemoteServer(options);
+  const { url } = await server.listen({ port: flags.port, host: flags.host });
+  process.stdout.write(`remote-mcp serving ${modulePath} at ${url}\n\nTry it:\n${sampleRequest(url)}\n\n`);
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      process.stderr.write(`remote-mcp: ${signal} again, exiting now\n`);
+      process.exit(1);
+    }
+    stopping = true;
+    process.stderr.write(`remote-mcp: ${signal} received, finishing in-flight requests (up to ${flags.drainTimeoutMs} ms)\n`);
+    server.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`remote-mcp: error while closing: ${String(error)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+export function buildProgram(): Command {
+  const program = new Command('remote-mcp').description('Put MCP servers on the network, ready for production.').version(VERSION);
+  program
+    .command('serve')
+    .description('Serve the MCP server factory a module exports over Streamable HTTP (2026-07-28 and 2025-era clients).')
+    .argument('<module>', 'path to an ES module exporting a function that returns a new McpServer')
+    .option('-p, --port <port>', 'TCP port (0 picks a free one)', integer, 8080)
+    .option('-H, --host <host>', 'address to bind; 0.0.0.0 accepts remote clients', '127.0.0.1')
+    .option('--path <path>', 'endpoint path', DEFAULTS.path)
+    .option('--export <name>', 'which export of the module is the factory', 'default')
+    .option('--no-legacy', 'serve 2026-07-28 only: no initialize, no sessions')
+    .option('--max-body-bytes <n>', 'largest request body', integer, DEFAULTS.maxBodyBytes)
+    .option('--max-sessions <n>', 'most concurrent 2025-era sessions', integer, DEFAULTS.maxSessions)
+    .option('--max-streams <n>', 'most open subscription and session streams', integer, DEFAULTS.maxStreams)
+    .option('--session-idle-timeout-ms <ms>', 'end 2025-era sessions idle this long', integer, DEFAULTS.sessionIdleTimeoutMs)
+    .option('--keep-alive-ms <ms>', 'SSE keep-alive comment interval (0 disables)', integer, DEFAULTS.keepAliveMs)
+    .addOption(new Option('--response-mode <mode>', '2026-07-28 response framing').choices(['auto', 'json', 'sse']).default(DEFAULTS.responseMode))
+    .option('--allowed-hosts <list>', 'comma-separated Host names accepted (DNS-rebinding protection)', list)
+    .option('--allowed-origins <list>', 'comma-separated Origins accepted', list)
+    .option('--no-dns-rebinding-protection', 'accept any Host and Origin')
+    .option('--drain-timeout-ms <ms>', 'how long Ctrl-C/SIGTERM waits for in-flight requests', integer, DEFAULTS.drainTimeoutMs)
+    .addHelpText('after', '\nEnvironment:\n  REMOTE_MCP_REQUEST_STATE_KEY  key (>= 32 bytes) protecting requestState; share it between instances\n')
+    .action(serve);
+  return program;
+}
+
+buildProgram()
+  .parseAsync(process.argv)
+  .catch((error: unknown) => {
+    process.stderr.write(`remote-mcp: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  });

@@ -1,0 +1,68 @@
+/**
+ * Every error remote-mcp answers on the wire, listed once: a stable local code, the HTTP status and the
+ * JSON-RPC error code it is sent with, and the message. Wire codes (HTTP, JSON-RPC) stay separate from the local
+ * code so a log line or a test can name the condition, not a number shared by several conditions.
+ * docs/errors.md documents each entry; a test checks that every code appears there.
+ */
+
+/** JSON-RPC error codes used on the wire. */
+export const JsonRpcCode = {
+  ParseError: -32700,
+  InvalidRequest: -32600,
+  MethodNotFound: -32601,
+  InvalidParams: -32602,
+  InternalError: -32603,
+  /** 2026-07-28: an MCP header is missing or disagrees with the body (SEP-2243 HeaderMismatch). */
+  HeaderMismatch: -32020,
+  /** 2026-07-28: the request needs a client capability its envelope did not declare. */
+  MissingRequiredClientCapability: -32021,
+  /** 2026-07-28: the protocol version is not served here; data names the supported ones. */
+  UnsupportedProtocolVersion: -32022,
+} as const;
+
+interface ErrorSpec {
+  readonly status: number;
+  readonly rpcCode: number;
+  readonly message: string;
+}
+
+export const ERRORS = {
+  PARSE_ERROR: { status: 400, rpcCode: JsonRpcCode.ParseError, message: 'Parse error: the body is not valid JSON' },
+  INVALID_MESSAGE: { status: 400, rpcCode: JsonRpcCode.InvalidRequest, message: 'Invalid Request: the body is not a JSON-RPC 2.0 message' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, rpcCode: JsonRpcCode.InvalidRequest, message: 'Unsupported Media Type: Content-Type must be application/json' },
+  NOT_ACCEPTABLE_POST: { status: 406, rpcCode: JsonRpcCode.InvalidRequest, message: 'Not Acceptable: Accept must list both application/json and text/event-stream' },
+  NOT_ACCEPTABLE_GET: { status: 406, rpcCode: JsonRpcCode.InvalidRequest, message: 'Not Acceptable: Accept must list text/event-stream' },
+  BODY_TOO_LARGE: { status: 413, rpcCode: JsonRpcCode.InvalidRequest, message: 'Payload Too Large: the body exceeds maxBodyBytes' },
+  BATCH_TOO_LARGE: { status: 413, rpcCode: JsonRpcCode.InvalidRequest, message: 'Payload Too Large: the batch has more messages than maxBatchLength' },
+  BATCH_NOT_ALLOWED: { status: 400, rpcCode: JsonRpcCode.InvalidRequest, message: 'Invalid Request: JSON-RPC batches are only accepted on 2025-03-26 sessions' },
+  METHOD_NOT_ALLOWED: { status: 405, rpcCode: JsonRpcCode.InvalidRequest, message: 'Method Not Allowed' },
+  HEADER_MISSING: { status: 400, rpcCode: JsonRpcCode.HeaderMismatch, message: 'Header mismatch: a required MCP header is missing' },
+  HEADER_MISMATCH: { status: 400, rpcCode: JsonRpcCode.HeaderMismatch, message: 'Header mismatch: an MCP header disagrees with the body' },
+  MISSING_CLIENT_CAPABILITY: { status: 400, rpcCode: JsonRpcCode.MissingRequiredClientCapability, message: 'Missing required client capability' },
+  INVALID_REQUEST_STATE: { status: 400, rpcCode: JsonRpcCode.InvalidParams, message: 'Invalid params: requestState was not issued by this server, was altered, or has expired' },
+  SESSION_ID_REQUIRED: { status: 400, rpcCode: JsonRpcCode.InvalidRequest, message: 'Bad Request: Mcp-Session-Id header is required' },
+  SESSION_NOT_FOUND: { status: 404, rpcCode: JsonRpcCode.InvalidRequest, message: 'Session not found' },
+  SESSION_NOT_INITIALIZED: { status: 400, rpcCode: JsonRpcCode.InvalidRequest, message: 'Bad Request: the first request of a 2025-era session must be initialize' },
+  SESSION_LIMIT: { status: 503, rpcCode: JsonRpcCode.InternalError, message: 'Service Unavailable: the session limit (maxSessions) is reached' },
+  STREAM_LIMIT: { status: 503, rpcCode: JsonRpcCode.InternalError, message: 'Service Unavailable: the open stream limit (maxStreams) is reached' },
+  STREAM_CONFLICT: { status: 409, rpcCode: JsonRpcCode.InvalidRequest, message: 'Conflict: this session already has an open standalone SSE stream' },
+  UNKNOWN_EVENT_ID: { status: 400, rpcCode: JsonRpcCode.InvalidRequest, message: 'Not Found: Last-Event-ID names no stream of this session that can be resumed' },
+  LEGACY_DISABLED: { status: 400, rpcCode: JsonRpcCode.UnsupportedProtocolVersion, message: 'Unsupported protocol version: this endpoint serves 2026-07-28 only' },
+  FORBIDDEN_ORIGIN: { status: 403, rpcCode: JsonRpcCode.InvalidRequest, message: 'Forbidden: Origin is not allowed' },
+  FORBIDDEN_HOST: { status: 403, rpcCode: JsonRpcCode.InvalidRequest, message: 'Forbidden: Host is not allowed' },
+  SERVER_CLOSING: { status: 503, rpcCode: JsonRpcCode.InternalError, message: 'Service Unavailable: the server is shutting down' },
+  INTERNAL: { status: 500, rpcCode: JsonRpcCode.InternalError, message: 'Internal error' },
+  NOT_FOUND: { status: 404, rpcCode: JsonRpcCode.InvalidRequest, message: 'Not Found' },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorName = keyof typeof ERRORS;
+
+/** Thrown for invalid options; the message names the option, what was expected and what was received. */
+export class RemoteMcpOptionError extends TypeError {
+  readonly code = 'REMOTE_MCP_INVALID_OPTION';
+}
+
+/** Thrown when the installed SDK does not have the shape remote-mcp binds to (see src/server/sdk-bridge.ts). */
+export class RemoteMcpSdkError extends Error {
+  readonly code = 'REMOTE_MCP_SDK_INCOMPATIBLE';
+}

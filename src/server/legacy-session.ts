@@ -1,0 +1,233 @@
+/**
+ * The in-process side of 2025-era sessions: the lease on a pooled server instance while the session has work in
+ * flight, its open SSE streams, and the bookkeeping that maps client request ids to the instance's ids. The
+ * durable side is the {@link SessionRecord} in the session store; a LiveSession exists only while the session
+ * has a request in flight or a stream open, so an idle session costs only its record.
+ */
+import { randomBytes } from 'node:crypto';
+
+import type { JSONRPCMessage } from '@modelcontextprotocol/server';
+
+import type { EventStore } from '../state/event-store.js';
+import type { SessionRecord, SessionStore } from '../state/session-store.js';
+import { eventOfNotification, type ServerEvent } from '../state/event-bus.js';
+import type { SseStream } from '../transport/sse-stream.js';
+import { LegacyPool, type PooledInstance } from './legacy-pool.js';
+
+const LOG_SEVERITY: Record<string, number> = { debug: 0, info: 1, notice: 2, warning: 3, error: 4, critical: 5, alert: 6, emergency: 7 };
+
+/** Whether a notifications/message at `level` passes a session's logging/setLevel threshold. */
+export function logLevelPasses(message: JSONRPCMessage, threshold: string | undefined): boolean {
+  if (threshold === undefined) return true;
+  const m = message as { method?: string; params?: { level?: string } };
+  if (m.method !== 'notifications/message') return true;
+  return (LOG_SEVERITY[m.params?.level ?? ''] ?? 7) >= (LOG_SEVERITY[threshold] ?? 0);
+}
+
+/** A session's SSE stream whose events are stored for Last-Event-ID resumption; outlives its HTTP response. */
+export class LegacyStream {
+  private sse: SseStream | undefined;
+  private tail: Promise<unknown> = Promise.resolve();
+  private ended = false;
+
+  constructor(
+    readonly id: string,
+    private readonly session: LiveSession,
+    private readonly events: EventStore,
+    private readonly onError: (error: Error) => void,
+  ) {}
+
+  get attached(): boolean {
+    return this.sse !== undefined && !this.sse.closed;
+  }
+
+  get finished(): boolean {
+    return this.ended;
+  }
+
+  /** Writes to a (new) HTTP response from now on; the previous one, if still open, is ended. */
+  attach(sse: SseStream, primingEvent: boolean): void {
+    if (this.sse !== undefined && this.sse !== sse) this.sse.end();
+    this.sse = sse;
+    if (primingEvent) {
+      // An id before any message lets the client resume even if it loses the stream before the first message.
+      this.enqueue(async () => {
+        const id = await this.events.append(this.session.id, this.id, null);
+        sse.writeRaw(`id: ${id}\ndata: \n\n`);
+      });
+    }
+  }
+
+  /** Stores and (when a response is attached) writes a message, in order. */
+  send(message: JSONRPCMessage): void {
+    this.enqueue(async () => {
+      const id = await this.events.append(this.session.id, this.id, message);
+      this.sse?.send(message, id);
+    });
+  }
+
+  /** Writes replayed events, then continues live. */
+  replay(events: Array<{ id: string; message: unknown }>, sse: SseStream): void {
+    this.enqueue(async () => {
+      for (const event of events) if (event.message !== null) sse.send(event.message, event.id);
+    });
+  }
+
+  /** Ends the stream after everything queued has been written. */
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.enqueue(async () => {
+      this.sse?.end();
+      this.session.streamEnded(this);
+    });
+  }
+
+  private enqueue(step: () => Promise<void>): void {
+    this.tail = this.tail.then(step).catch((error: unknown) => this.onError(error as Error));
+  }
+}
+
+export interface SessionDeps {
+  pool: LegacyPool;
+  store: SessionStore;
+  events: EventStore;
+  /** Publishes a change event (coalesced, see remote-server.ts). */
+  publish: (event: ServerEvent) => void;
+  onError: (error: Error) => void;
+  /** Called when the session holds nothing in process any more. */
+  onIdle: (session: LiveSession) => void;
+}
+
+export class LiveSession {
+  private instance: PooledInstance | undefined;
+  private acquiring: Promise<PooledInstance> | undefined;
+  private work = 0;
+  private streamSequence = 0;
+  /** Client request id (as JSON) → the instance's id, for notifications/cancelled. */
+  readonly inflight = new Map<string, number>();
+  /** Server-to-client requests sent to this session and not answered yet: their ids on the instance. */
+  readonly pendingServerRequests = new Set<number | string>();
+  readonly streams = new Map<string, LegacyStream>();
+  standalone: LegacyStream | undefined;
+
+  constructor(
+    public record: SessionRecord,
+    private readonly deps: SessionDeps,
+  ) {}
+
+  get id(): string {
+    return this.record.id;
+  }
+
+  get idle(): boolean {
+    return this.work === 0 && this.streams.size === 0 && this.acquiring === undefined;
+  }
+
+  /**
+   * The session's instance, leased for one unit of work; call {@link done} when that work ends. A new lease
+   * replays initialize unless `initializing` (the caller is sending the real one).
+   */
+  async lease(initializing = false): Promise<PooledInstance> {
+    this.work++;
+    if (this.instance !== undefined) return this.instance;
+    this.acquiring ??= this.deps.pool.acquire(this.record.identity, !initializing).then(
+      (instance) => {
+        this.instance = instance;
+        this.acquiring = undefined;
+        instance.transport.sessionId = this.id;
+        instance.transport.router.onUnrelated = (message) => this.unrelated(message);
+        return instance;
+      },
+      (error: unknown) => {
+        this.acquiring = undefined;
+        throw error;
+      },
+    );
+    try {
+      return await this.acquiring;
+    } catch (error) {
+      this.done();
+      throw error;
+    }
+  }
+
+  /** One unit of work has ended; the instance goes back to the pool when none is left. */
+  done(): void {
+    this.work--;
+    this.releaseIfIdle();
+  }
+
+  /** The client answered a server-to-client request sent to it. */
+  answered(id: number | string): void {
+    if (this.pendingServerRequests.delete(id)) this.releaseIfIdle();
+  }
+
+  private releaseIfIdle(): void {
+    // An unanswered server-to-client request pins the instance: its answer must reach the instance that asked.
+    if (this.work > 0 || this.pendingServerRequests.size > 0) return;
+    const instance = this.instance;
+    if (instance !== undefined) {
+      this.instance = undefined;
+      this.deps.pool.release(instance);
+    }
+    if (this.idle) this.deps.onIdle(this);
+  }
+
+  /** The instance must not be reused (initialize failed); it is discarded instead of returned. */
+  discardInstance(): void {
+    if (this.instance !== undefined) {
+      this.deps.pool.discard(this.instance);
+      this.instance = undefined;
+    }
+  }
+
+  /** The leased instance, if any (a client's response to a server request must go to the one that asked). */
+  get leased(): PooledInstance | undefined {
+    return this.instance;
+  }
+
+  newStream(): LegacyStream {
+    const stream = new LegacyStream(`${++this.streamSequence}`, this, this.deps.events, this.deps.onError);
+    this.streams.set(stream.id, stream);
+    return stream;
+  }
+
+  streamEnded(stream: LegacyStream): void {
+    this.streams.delete(stream.id);
+    if (this.standalone === stream) this.standalone = undefined;
+    if (this.idle) this.deps.onIdle(this);
+  }
+
+  /**
+   * A message the leased instance sent with no related request. Change notifications go to the bus (every
+   * subscribed session, every instance); anything else belongs to this session: its standalone GET stream,
+   * or failing that one of its open request streams.
+   */
+  private unrelated(message: JSONRPCMessage): void {
+    const m = message as { method?: string; params?: unknown; id?: number | string };
+    if (m.method !== undefined && m.id === undefined) {
+      const event = eventOfNotification(m.method, m.params);
+      if (event !== undefined) {
+        this.deps.publish(event);
+        return;
+      }
+      if (!logLevelPasses(message, this.record.logLevel)) return;
+    }
+    const target = this.standalone ?? [...this.streams.values()].find((stream) => !stream.finished);
+    if (target === undefined) {
+      if (m.method !== undefined && m.id !== undefined) {
+        // A server-to-client request with no stream to travel on would wait for its timeout; fail it now.
+        this.instance?.transport.router.forward({ jsonrpc: '2.0', id: m.id, error: { code: -32603, message: 'The session has no open stream to deliver the request on' } } as JSONRPCMessage);
+      }
+      return;
+    }
+    if (m.method !== undefined && m.id !== undefined) this.pendingServerRequests.add(m.id);
+    target.send(message);
+  }
+}
+
+/** A session id: 128 random bits, base64url (visible ASCII, as the spec requires). */
+export function newSessionId(): string {
+  return randomBytes(16).toString('base64url');
+}

@@ -1,0 +1,205 @@
+/**
+ * Options of createRemoteServer: every limit with its default in one place, validated once at construction.
+ * docs/options.md documents the same table; a test checks they agree.
+ */
+import { randomBytes } from 'node:crypto';
+
+import type { McpServer, Server } from '@modelcontextprotocol/server';
+
+import { RemoteMcpOptionError } from '../errors.js';
+import type { EventBus } from '../state/event-bus.js';
+import type { EventStore } from '../state/event-store.js';
+import type { SessionStore } from '../state/session-store.js';
+
+/** Publishes change events to every subscribed client of every era (see {@link FactoryContext.notify}). */
+export interface Notifier {
+  toolsListChanged(): void;
+  promptsListChanged(): void;
+  resourcesListChanged(): void;
+  resourceUpdated(uri: string): void;
+}
+
+/** What the server factory is told when remote-mcp asks it for an instance. */
+export interface FactoryContext {
+  /**
+   * `modern`: the one shared instance that serves every 2026-07-28 request. `legacy`: an instance that serves
+   * 2025-era sessions whose clients sent identical initialize parameters (pooled, one session at a time).
+   */
+  era: 'modern' | 'legacy';
+  /** Publishes list-changed / resource-updated events to subscribed clients of every era. */
+  notify: Notifier;
+}
+
+export type ServerFactory = (context: FactoryContext) => McpServer | Server | Promise<McpServer | Server>;
+
+export interface RemoteServerOptions {
+  /** Returns a new McpServer (or low-level Server) each time it is called. Required. */
+  server: ServerFactory;
+  /** The endpoint path. Default `/mcp`. */
+  path?: string;
+  /** Largest request body in bytes; larger bodies get 413. Default 4 MiB. */
+  maxBodyBytes?: number;
+  /** Most messages in one JSON-RPC batch (2025-03-26 sessions); more get 413. Default 100. */
+  maxBatchLength?: number;
+  /** How 2026-07-28 request responses are framed: `auto` (JSON unless the handler streams first), `json`, `sse`. Default `auto`. */
+  responseMode?: 'auto' | 'json' | 'sse';
+  /** Interval of keep-alive comments on SSE streams, in ms; 0 disables. Default 15000. */
+  keepAliveMs?: number;
+  /** Unread bytes an SSE stream may buffer before the slow client is disconnected. Default 8 MiB. */
+  maxStreamBufferBytes?: number;
+  /** Key (>= 32 bytes) that integrity-protects 2026-07-28 requestState. Share it between instances. Default: random per process. */
+  requestStateKey?: string | Uint8Array;
+  /** How long a requestState stays valid, in ms. Default 600000 (10 minutes). */
+  requestStateTtlMs?: number;
+  /** Serve 2025-era clients (initialize, sessions) on the same endpoint. Default true. */
+  legacy?: boolean;
+  /** A 2025-era session with no activity for this long is ended, in ms. Default 1800000 (30 minutes). */
+  sessionIdleTimeoutMs?: number;
+  /** Most concurrent 2025-era sessions; initialize beyond it gets 503. Default 10000. */
+  maxSessions?: number;
+  /** Most open long-lived SSE streams (subscriptions/listen and 2025-era GET streams); beyond it, 503. Default 10000. */
+  maxStreams?: number;
+  /** Events kept per 2025-era stream for Last-Event-ID resumption. Default 100. */
+  maxEventsPerStream?: number;
+  /** Streams kept per 2025-era session for resumption (newest). Default 16. */
+  maxStreamsPerSession?: number;
+  /** Idle pooled 2025-era server instances kept for reuse. Default 64. */
+  maxIdleLegacyInstances?: number;
+  /** Check Host and Origin against the allowlists (DNS-rebinding protection). Default true. */
+  dnsRebindingProtection?: boolean;
+  /** Host names (optionally with :port) accepted in the Host header. Default: localhost, 127.0.0.1, [::1] — or any, when listen() binds a non-loopback address. */
+  allowedHosts?: string[];
+  /** Origins (scheme://host[:port]) accepted in the Origin header. Default: http(s) origins on localhost, 127.0.0.1, [::1]. */
+  allowedOrigins?: string[];
+  /** How long close() waits for in-flight requests, in ms, before cutting them off. Default 10000. */
+  drainTimeoutMs?: number;
+  /** Session registry. Default: in memory. */
+  sessionStore?: SessionStore;
+  /** Event store for 2025-era resumption. Default: in memory, bounded by maxEventsPerStream/maxStreamsPerSession. */
+  eventStore?: EventStore;
+  /** Change-event bus. Default: in memory. */
+  eventBus?: EventBus;
+  /** Receives errors that have no client to go to (a factory that throws, a failed write). Default: console.error. */
+  onError?: (error: Error) => void;
+}
+
+export const DEFAULTS = Object.freeze({
+  path: '/mcp',
+  maxBodyBytes: 4 * 1024 * 1024, // 4 MiB, the official SDK's bound too
+  maxBatchLength: 100,
+  responseMode: 'auto' as const,
+  keepAliveMs: 15_000, // below common proxy idle timeouts (nginx 60 s)
+  maxStreamBufferBytes: 8 * 1024 * 1024,
+  requestStateTtlMs: 600_000,
+  legacy: true,
+  sessionIdleTimeoutMs: 1_800_000,
+  maxSessions: 10_000,
+  maxStreams: 10_000,
+  maxEventsPerStream: 100,
+  maxStreamsPerSession: 16,
+  maxIdleLegacyInstances: 64,
+  dnsRebindingProtection: true,
+  drainTimeoutMs: 10_000,
+});
+
+export type ResolvedOptions = Omit<Required<RemoteServerOptions>, 'allowedHosts' | 'allowedOrigins' | 'requestStateKey' | 'sessionStore' | 'eventStore' | 'eventBus'> & {
+  allowedHosts: string[] | undefined;
+  allowedOrigins: string[] | undefined;
+  requestStateKey: Buffer;
+  sessionStore: SessionStore | undefined;
+  eventStore: EventStore | undefined;
+  eventBus: EventBus | undefined;
+};
+
+const KNOWN = new Set<string>([...Object.keys(DEFAULTS), 'server', 'requestStateKey', 'allowedHosts', 'allowedOrigins', 'sessionStore', 'eventStore', 'eventBus', 'onError']);
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return `the string ${JSON.stringify(value)}`;
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : `${typeof value} ${String(value)}`;
+}
+
+function fail(name: string, expected: string, value: unknown): never {
+  throw new RemoteMcpOptionError(`remote-mcp: option \`${name}\` must be ${expected}; received ${describe(value)}.`);
+}
+
+function integer(options: Record<string, unknown>, name: keyof typeof DEFAULTS, min: number): number {
+  const value = options[name] ?? DEFAULTS[name];
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) fail(name, `an integer >= ${min}`, value);
+  return value;
+}
+
+function boolean(options: Record<string, unknown>, name: keyof typeof DEFAULTS): boolean {
+  const value = options[name] ?? DEFAULTS[name];
+  if (typeof value !== 'boolean') fail(name, 'a boolean', value);
+  return value;
+}
+
+function stringList(options: Record<string, unknown>, name: string): string[] | undefined {
+  const value = options[name];
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || value.some((entry) => typeof entry !== 'string' || entry.length === 0)) fail(name, 'an array of non-empty strings', value);
+  return value.map((entry: string) => entry.toLowerCase());
+}
+
+function store<T>(options: Record<string, unknown>, name: string, methods: string[]): T | undefined {
+  const value = options[name];
+  if (value === undefined) return undefined;
+  if (value === null || typeof value !== 'object' || methods.some((method) => typeof (value as Record<string, unknown>)[method] !== 'function')) {
+    fail(name, `an object with methods ${methods.join(', ')}`, value);
+  }
+  return value as T;
+}
+
+/** Validates options and fills defaults; throws RemoteMcpOptionError naming the first bad option. */
+export function resolveOptions(input: RemoteServerOptions): ResolvedOptions {
+  if (input === null || typeof input !== 'object') fail('options', 'an object', input);
+  const options = input as unknown as Record<string, unknown>;
+  for (const key of Object.keys(options)) {
+    if (!KNOWN.has(key)) throw new RemoteMcpOptionError(`remote-mcp: unknown option \`${key}\`; known options: ${[...KNOWN].sort().join(', ')}.`);
+  }
+  if (typeof input.server !== 'function') fail('server', 'a function returning an McpServer or Server', input.server);
+
+  const path = input.path ?? DEFAULTS.path;
+  if (typeof path !== 'string' || !path.startsWith('/') || path.includes('?') || path.includes('#')) fail('path', 'a path starting with "/" without query or fragment', path);
+
+  const responseMode = input.responseMode ?? DEFAULTS.responseMode;
+  if (responseMode !== 'auto' && responseMode !== 'json' && responseMode !== 'sse') fail('responseMode', '"auto", "json" or "sse"', responseMode);
+
+  let requestStateKey: Buffer;
+  if (input.requestStateKey === undefined) requestStateKey = randomBytes(32);
+  else if (typeof input.requestStateKey === 'string') requestStateKey = Buffer.from(input.requestStateKey, 'utf8');
+  else if (input.requestStateKey instanceof Uint8Array) requestStateKey = Buffer.from(input.requestStateKey);
+  else fail('requestStateKey', 'a string or Uint8Array of at least 32 bytes', input.requestStateKey);
+  if (requestStateKey.length < 32) fail('requestStateKey', 'at least 32 bytes long', `${requestStateKey.length} bytes`);
+
+  if (input.onError !== undefined && typeof input.onError !== 'function') fail('onError', 'a function', input.onError);
+
+  return Object.freeze({
+    server: input.server,
+    path,
+    maxBodyBytes: integer(options, 'maxBodyBytes', 1),
+    maxBatchLength: integer(options, 'maxBatchLength', 1),
+    responseMode,
+    keepAliveMs: integer(options, 'keepAliveMs', 0),
+    maxStreamBufferBytes: integer(options, 'maxStreamBufferBytes', 1024),
+    requestStateKey,
+    requestStateTtlMs: integer(options, 'requestStateTtlMs', 1),
+    legacy: boolean(options, 'legacy'),
+    sessionIdleTimeoutMs: integer(options, 'sessionIdleTimeoutMs', 1),
+    maxSessions: integer(options, 'maxSessions', 1),
+    maxStreams: integer(options, 'maxStreams', 1),
+    maxEventsPerStream: integer(options, 'maxEventsPerStream', 1),
+    maxStreamsPerSession: integer(options, 'maxStreamsPerSession', 1),
+    maxIdleLegacyInstances: integer(options, 'maxIdleLegacyInstances', 0),
+    dnsRebindingProtection: boolean(options, 'dnsRebindingProtection'),
+    allowedHosts: stringList(options, 'allowedHosts'),
+    allowedOrigins: stringList(options, 'allowedOrigins'),
+    drainTimeoutMs: integer(options, 'drainTimeoutMs', 0),
+    sessionStore: store<SessionStore>(options, 'sessionStore', ['create', 'get', 'touch', 'update', 'delete', 'count', 'sweep', 'close']),
+    eventStore: store<EventStore>(options, 'eventStore', ['append', 'replay', 'dropSession', 'close']),
+    eventBus: store<EventBus>(options, 'eventBus', ['publish', 'subscribe', 'close']),
+    onError: input.onError ?? ((error: Error) => console.error(`remote-mcp: ${error.stack ?? error.message}`)),
+  });
+}

@@ -1,0 +1,203 @@
+/**
+ * createRemoteServer: serves an MCP server factory on one HTTP endpoint for 2026-07-28 clients (stateless, one
+ * shared instance) and 2025-era clients (sessions, pooled instances).
+ */
+import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import { lowLevelServer, connectModern, type ServerProduct } from './sdk-bridge.js';
+import { DrainTracker, StreamRegistry, type RuntimeContext } from './runtime-context.js';
+import { LegacyPool } from './legacy-pool.js';
+import { RequestStateSealer } from './request-state.js';
+import { resolveOptions, type Notifier, type RemoteServerOptions, type ResolvedOptions } from './options.js';
+import { eventKey, eventOfNotification, InMemoryEventBus, type EventBus, type ServerEvent } from '../state/event-bus.js';
+import { InMemoryEventStore } from '../state/event-store.js';
+import { InMemorySessionStore } from '../state/session-store.js';
+import { loopbackHosts } from '../security/origin-guard.js';
+import { LegacyEndpoint } from '../transport/legacy-http.js';
+import { handleRequest, type HandlerState } from '../transport/http-handler.js';
+import { writeError } from '../transport/http-io.js';
+
+export interface ListenOptions {
+  /** TCP port; 0 picks a free one. Default 8080. */
+  port?: number;
+  /** Address to bind. Default 127.0.0.1 (local only). */
+  host?: string;
+}
+
+export interface RemoteServer {
+  /**
+   * Node request listener for the endpoint: mount it in node:http, express or fastify. Requests for other paths
+   * get 404, or go to `next` when one is given (express-style middleware).
+   */
+  handler: (req: IncomingMessage, res: ServerResponse, next?: () => void) => void;
+  /** Starts an HTTP server; resolves with the endpoint URL once it accepts connections. */
+  listen(options?: ListenOptions): Promise<{ url: string; port: number; host: string }>;
+  /**
+   * Stops taking requests (503), ends subscription and session streams, waits up to drainTimeoutMs for
+   * in-flight requests, then closes the instances, the stores and the HTTP server if listen() started one.
+   */
+  close(): Promise<void>;
+  /** Publishes change events to subscribed clients of both eras. */
+  notify: Notifier;
+  /** Resolves once the shared instance is built (the factory may be async); rejects if the factory fails. */
+  ready: Promise<void>;
+  /** The HTTP server started by listen(), if any. */
+  readonly httpServer: HttpServer | undefined;
+}
+
+const LOOPBACK_BINDS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+
+/** Publishes events, dropping repeats of the same event within one turn of the event loop: every instance a
+ * factory built may react to the same application change, and clients need to hear about it once. */
+function coalescingPublisher(bus: EventBus, onError: (error: Error) => void): (event: ServerEvent) => void {
+  const recent = new Set<string>();
+  return (event) => {
+    const key = eventKey(event);
+    if (recent.has(key)) return;
+    if (recent.size === 0) setImmediate(() => recent.clear());
+    recent.add(key);
+    bus.publish(event).catch((error: unknown) => onError(error as Error));
+  };
+}
+
+export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
+  const options: ResolvedOptions = resolveOptions(input);
+  const bus = options.eventBus ?? new InMemoryEventBus((error) => options.onError(error as Error));
+  const publish = coalescingPublisher(bus, options.onError);
+  const notify: Notifier = {
+    toolsListChanged: () => publish({ kind: 'tools_list_changed' }),
+    promptsListChanged: () => publish({ kind: 'prompts_list_changed' }),
+    resourcesListChanged: () => publish({ kind: 'resources_list_changed' }),
+    resourceUpdated: (uri) => publish({ kind: 'resource_updated', uri }),
+  };
+  const sessionStore = options.sessionStore ?? new InMemorySessionStore();
+  const eventStore = options.eventStore ?? new InMemoryEventStore(options.maxEventsPerStream, options.maxStreamsPerSession);
+  const guard: HandlerState['guard'] = { enabled: options.dnsRebindingProtection, allowedHosts: options.allowedHosts ?? loopbackHosts(), allowedOrigins: options.allowedOrigins };
+
+  let state: HandlerState | undefined;
+  let product: ServerProduct | undefined;
+  let httpServer: HttpServer | undefined;
+  let closed: Promise<void> | undefined;
+  const streams = new StreamRegistry(options.maxStreams);
+  const drain = new DrainTracker();
+  const unrelated = (message: unknown) => {
+    const m = message as { method?: string; params?: unknown; id?: unknown };
+    if (m.method === undefined || m.id !== undefined) return;
+    const event = eventOfNotification(m.method, m.params);
+    if (event !== undefined) publish(event);
+  };
+
+  const ready = (async () => {
+    product = await options.server({ era: 'modern', notify });
+    const transport = await connectModern(product);
+    transport.router.onUnrelated = unrelated;
+    const server = lowLevelServer(product);
+    const runtime: RuntimeContext = {
+      options,
+      modern: { product, router: transport.router, capabilities: server.getCapabilities(), serverInfo: (server as unknown as { _serverInfo?: RuntimeContext['modern']['serverInfo'] })._serverInfo },
+      sealer: new RequestStateSealer(options.requestStateKey, options.requestStateTtlMs),
+      bus,
+      notify,
+      publish,
+      streams,
+      drain,
+      paramHeaderCache: new Map(),
+    };
+    bus.subscribe((event) => {
+      if (event.kind === 'tools_list_changed') runtime.paramHeaderCache.clear();
+    });
+    let legacy: LegacyEndpoint | undefined;
+    if (options.legacy) {
+      const pool = new LegacyPool({ factory: options.server, context: { era: 'legacy', notify }, maxIdle: options.maxIdleLegacyInstances, onError: options.onError });
+      pool.onUnleasedMessage = unrelated;
+      legacy = new LegacyEndpoint(runtime, pool, sessionStore, eventStore);
+    }
+    state = { runtime, legacy, guard, closing: false };
+  })();
+  // A failed start is reported through `ready`, listen() and 500s; keep it from being an unhandled rejection.
+  ready.catch(() => {});
+
+  const serve = (req: IncomingMessage, res: ServerResponse) => {
+    const current = state;
+    const run = (s: HandlerState) =>
+      handleRequest(s, req, res).catch((error: unknown) => {
+        options.onError(error as Error);
+        writeError(res, 'INTERNAL');
+      });
+    if (current !== undefined) {
+      void run(current);
+      return;
+    }
+    ready.then(
+      () => void run(state!),
+      (error: unknown) => {
+        options.onError(error as Error);
+        writeError(res, 'INTERNAL');
+      },
+    );
+  };
+
+  const handler = (req: IncomingMessage, res: ServerResponse, next?: () => void) => {
+    const url = req.url ?? '/';
+    const query = url.indexOf('?');
+    const path = query === -1 ? url : url.slice(0, query);
+    if (path !== options.path) {
+      if (next !== undefined) next();
+      else writeError(res, 'NOT_FOUND');
+      return;
+    }
+    serve(req, res);
+  };
+
+  async function shutdown(): Promise<void> {
+    if (state !== undefined) state.closing = true;
+    await ready.catch(() => {});
+    streams.endAll();
+    await drain.idle(options.drainTimeoutMs);
+    if (state?.legacy !== undefined) await state.legacy.close();
+    if (product !== undefined) await product.close().catch((error: unknown) => options.onError(error as Error));
+    await Promise.all([sessionStore.close(), eventStore.close(), bus.close()]);
+    if (httpServer !== undefined) {
+      const server = httpServer;
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    }
+  }
+
+  return {
+    handler,
+    notify,
+    ready,
+    get httpServer() {
+      return httpServer;
+    },
+    async listen(listenOptions: ListenOptions = {}) {
+      if (httpServer !== undefined) throw new Error('remote-mcp: listen() was called already');
+      const host = listenOptions.host ?? '127.0.0.1';
+      const port = listenOptions.port ?? 8080;
+      // Bound to loopback (or mounted without listen) the Host allowlist defaults to loopback names; bound to a
+      // public address, Host names are unknown in advance, so they are accepted unless allowedHosts lists them.
+      if (options.allowedHosts === undefined && !LOOPBACK_BINDS.has(host)) guard.allowedHosts = undefined;
+      await ready;
+      const server = createServer(handler);
+      httpServer = server;
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      const address = server.address() as AddressInfo;
+      const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+      return { url: `http://${shownHost}:${address.port}${options.path}`, port: address.port, host: address.address };
+    },
+    close() {
+      closed ??= shutdown();
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,416 @@
+/**
+ * 2025-era Streamable HTTP (protocol revisions 2025-03-26, 2025-06-18, 2025-11-25) on the same endpoint as
+ * 2026-07-28: initialize opens a session (Mcp-Session-Id), POST carries requests, notifications and the client's
+ * answers to server requests, GET opens the session's standalone SSE stream or resumes a stream with
+ * Last-Event-ID, DELETE ends the session. Sessions idle longer than sessionIdleTimeoutMs are ended.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+import { SUPPORTED_PROTOCOL_VERSIONS, type JSONRPCMessage } from '@modelcontextprotocol/server';
+
+import { ERRORS, JsonRpcCode } from '../errors.js';
+import type { Exchange, ResponseMessage } from '../server/exchange-router.js';
+import { LegacyPool } from '../server/legacy-pool.js';
+import { LiveSession, logLevelPasses, newSessionId, type LegacyStream } from '../server/legacy-session.js';
+import type { RuntimeContext } from '../server/runtime-context.js';
+import { eventNotification, type ServerEvent } from '../state/event-bus.js';
+import type { EventStore } from '../state/event-store.js';
+import type { SessionRecord, SessionStore } from '../state/session-store.js';
+import { accepts, headerValue, writeError, writeJson, writeRpcError } from './http-io.js';
+import { SseStream } from './sse-stream.js';
+
+type Message = { jsonrpc?: unknown; id?: string | number | null; method?: unknown; params?: Record<string, unknown>; result?: unknown; error?: unknown };
+
+const LEGACY_VERSIONS: readonly string[] = SUPPORTED_PROTOCOL_VERSIONS;
+/** Distinct client identities interned so that sessions of one client share one string. */
+const MAX_INTERNED_IDENTITIES = 1024;
+
+function isMessage(value: unknown): value is Message {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  const m = value as Message;
+  if (m.jsonrpc !== '2.0') return false;
+  if (typeof m.method === 'string') return m.id === undefined || typeof m.id === 'string' || typeof m.id === 'number';
+  return (typeof m.id === 'string' || typeof m.id === 'number') && ('result' in m || 'error' in m);
+}
+
+const isRequest = (m: Message) => typeof m.method === 'string' && m.id !== undefined;
+const isNotification = (m: Message) => typeof m.method === 'string' && m.id === undefined;
+
+/** One POST's requests; answered with one JSON body (an array for a batch) or an SSE stream once the handler streams. */
+class PostExchange {
+  private remaining: number;
+  private readonly answers: ResponseMessage[] = [];
+  private stream: LegacyStream | undefined;
+
+  constructor(
+    private readonly endpoint: LegacyEndpoint,
+    private readonly session: LiveSession,
+    private readonly res: ServerResponse,
+    count: number,
+    private readonly batch: boolean,
+  ) {
+    this.remaining = count;
+  }
+
+  related(message: JSONRPCMessage): void {
+    if (!logLevelPasses(message, this.session.record.logLevel)) return;
+    const m = message as { id?: number | string; method?: string };
+    if (m.method !== undefined && m.id !== undefined) this.session.pendingServerRequests.add(m.id);
+    this.streamOf().send(message);
+  }
+
+  answer(message: ResponseMessage | undefined): void {
+    if (message !== undefined) {
+      if (this.stream !== undefined) this.stream.send(message as unknown as JSONRPCMessage);
+      else this.answers.push(message);
+    }
+    if (--this.remaining > 0) return;
+    if (this.stream !== undefined) this.stream.end();
+    else if (this.answers.length === 0) this.res.writeHead(202).end();
+    else writeJson(this.res, 200, this.batch ? this.answers : this.answers[0], { 'mcp-session-id': this.session.id });
+  }
+
+  private streamOf(): LegacyStream {
+    if (this.stream === undefined) {
+      const stream = this.session.newStream();
+      stream.attach(this.endpoint.openSse(this.res, this.session), this.endpoint.primes(this.session));
+      // Answers that arrived before the first streamed message go first on the stream.
+      for (const answer of this.answers.splice(0)) stream.send(answer as unknown as JSONRPCMessage);
+      this.stream = stream;
+    }
+    return this.stream;
+  }
+}
+
+/** The exchange of one request of a POST: releases the session's lease when answered. */
+class RequestExchange implements Exchange {
+  constructor(
+    private readonly post: PostExchange,
+    private readonly session: LiveSession,
+    private readonly key: string,
+  ) {}
+
+  related(message: JSONRPCMessage): void {
+    this.post.related(message);
+  }
+
+  respond(message: ResponseMessage): void {
+    this.session.inflight.delete(this.key);
+    this.post.answer(message);
+    this.session.done();
+  }
+}
+
+export class LegacyEndpoint {
+  private readonly live = new Map<string, LiveSession>();
+  private readonly identities = new Map<string, string>();
+  private readonly sweeper: NodeJS.Timeout;
+  private readonly unsubscribe: () => void;
+  private readonly deps;
+
+  constructor(
+    private readonly runtime: RuntimeContext,
+    readonly pool: LegacyPool,
+    private readonly store: SessionStore,
+    private readonly events: EventStore,
+  ) {
+    this.deps = {
+      pool,
+      store,
+      events,
+      publish: runtime.publish,
+      onError: runtime.options.onError,
+      onIdle: (session: LiveSession) => {
+        if (this.live.get(session.id) === session) this.live.delete(session.id);
+      },
+    };
+    this.unsubscribe = runtime.bus.subscribe((event) => this.deliver(event));
+    const interval = Math.min(Math.max(Math.floor(runtime.options.sessionIdleTimeoutMs / 2), 10), 60_000);
+    this.sweeper = setInterval(() => void this.expire().catch(runtime.options.onError), interval);
+    this.sweeper.unref();
+  }
+
+  /** Sessions with something in process (streams or requests in flight). */
+  get liveCount(): number {
+    return this.live.size;
+  }
+
+  async post(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
+    const batch = Array.isArray(body);
+    const messages = (batch ? body : [body]) as unknown[];
+    if (messages.length === 0 || !messages.every(isMessage)) return writeError(res, 'INVALID_MESSAGE');
+    if (messages.length > this.runtime.options.maxBatchLength) return writeError(res, 'BATCH_TOO_LARGE', { message: `${ERRORS.BATCH_TOO_LARGE.message} (${this.runtime.options.maxBatchLength})` });
+    const list = messages as Message[];
+    if (list.some((m) => m.method === 'initialize')) {
+      if (batch) return writeError(res, 'INVALID_MESSAGE', { message: 'Invalid Request: initialize must not be part of a batch' });
+      if (headerValue(req, 'mcp-session-id') !== undefined && (await this.session(headerValue(req, 'mcp-session-id')!)) !== undefined) {
+        return writeError(res, 'INVALID_MESSAGE', { id: list[0]!.id ?? null, message: 'Invalid Request: this session is already initialized' });
+      }
+      return this.initialize(res, list[0]!);
+    }
+    const session = await this.sessionFor(req, res);
+    if (session === undefined) return;
+    if (batch && session.record.protocolVersion !== '2025-03-26') return writeError(res, 'BATCH_NOT_ALLOWED');
+    await this.store.touch(session.id, Date.now());
+
+    const requests = list.filter(isRequest);
+    for (const m of list) {
+      if (isNotification(m)) await this.notification(session, m);
+      else if (!isRequest(m)) this.clientAnswer(session, m);
+    }
+    if (requests.length === 0) {
+      res.writeHead(202).end();
+      if (session.idle) this.deps.onIdle(session);
+      return;
+    }
+    const post = new PostExchange(this, session, res, requests.length, batch);
+    for (const request of requests) await this.request(session, post, request);
+  }
+
+  async get(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!accepts(headerValue(req, 'accept'), 'text/event-stream')) return writeError(res, 'NOT_ACCEPTABLE_GET');
+    const session = await this.sessionFor(req, res);
+    if (session === undefined) return;
+    await this.store.touch(session.id, Date.now());
+    const lastEventId = headerValue(req, 'last-event-id');
+    if (lastEventId !== undefined) {
+      const replay = await this.events.replay(session.id, lastEventId);
+      if (replay === undefined) return writeError(res, 'UNKNOWN_EVENT_ID');
+      const sse = this.openSse(res, session);
+      const stream = session.streams.get(replay.streamId);
+      if (stream !== undefined && !stream.finished) {
+        stream.replay(replay.events, sse);
+        stream.attach(sse, false);
+      } else {
+        for (const event of replay.events) if (event.message !== null) sse.send(event.message, event.id);
+        sse.end();
+      }
+      return;
+    }
+    if (session.standalone?.attached) return writeError(res, 'STREAM_CONFLICT');
+    const stream = session.newStream();
+    const end = () => stream.end();
+    if (!this.runtime.streams.add(end)) {
+      session.streamEnded(stream);
+      return writeError(res, 'STREAM_LIMIT');
+    }
+    session.standalone = stream;
+    const sse = this.openSse(res, session);
+    sse.onClose(() => {
+      this.runtime.streams.delete(end);
+      // A standalone stream lives as long as its response; its events stay resumable in the event store.
+      stream.end();
+    });
+    stream.attach(sse, this.primes(session));
+  }
+
+  async delete(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const session = await this.sessionFor(req, res);
+    if (session === undefined) return;
+    await this.terminate(session.id);
+    res.writeHead(200).end();
+  }
+
+  /** Opens an SSE response for a session. */
+  openSse(res: ServerResponse, session: LiveSession): SseStream {
+    return new SseStream(res, {
+      keepAliveMs: this.runtime.options.keepAliveMs,
+      maxBufferedBytes: this.runtime.options.maxStreamBufferBytes,
+      headers: { 'mcp-session-id': session.id },
+    });
+  }
+
+  /** Whether a session's streams start with a priming event (2025-11-25 clients expect one). */
+  primes(session: LiveSession): boolean {
+    return session.record.protocolVersion >= '2025-11-25';
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.sweeper);
+    this.unsubscribe();
+    for (const session of this.live.values()) for (const stream of session.streams.values()) stream.end();
+    await this.pool.close();
+  }
+
+  private async initialize(res: ServerResponse, message: Message): Promise<void> {
+    const id = message.id ?? null;
+    if ((await this.store.count()) >= this.runtime.options.maxSessions) return writeError(res, 'SESSION_LIMIT', { id });
+    const now = Date.now();
+    const record: SessionRecord = { id: newSessionId(), protocolVersion: '', identity: this.intern(JSON.stringify(message.params ?? {})), createdAt: now, lastSeenAt: now };
+    const session = new LiveSession(record, this.deps);
+    const instance = await session.lease(true);
+    const drain = this.runtime.drain;
+    drain.begin();
+    const exchange: Exchange = {
+      related: () => {},
+      respond: (response) => {
+        drain.end();
+        void this.initialized(session, res, response).catch((error: unknown) => {
+          this.runtime.options.onError(error as Error);
+          writeError(res, 'INTERNAL', { id });
+        });
+      },
+    };
+    instance.transport.router.request({ id: id as string | number, method: 'initialize', params: message.params }, exchange);
+  }
+
+  private async initialized(session: LiveSession, res: ServerResponse, response: ResponseMessage): Promise<void> {
+    const version = (response.result as { protocolVersion?: unknown } | undefined)?.protocolVersion;
+    if (response.error !== undefined || typeof version !== 'string') {
+      session.discardInstance();
+      session.done();
+      return writeJson(res, 200, response);
+    }
+    const record = { ...session.record, protocolVersion: version };
+    session.record = record;
+    if (!(await this.store.create(record, this.runtime.options.maxSessions))) {
+      session.done();
+      return writeError(res, 'SESSION_LIMIT', { id: response.id });
+    }
+    this.live.set(record.id, session);
+    writeJson(res, 200, response, { 'mcp-session-id': record.id });
+    session.done();
+  }
+
+  private async request(session: LiveSession, post: PostExchange, request: Message): Promise<void> {
+    const key = JSON.stringify(request.id);
+    const method = request.method as string;
+    const capabilities = this.runtime.modern.capabilities;
+    if (method === 'logging/setLevel' && capabilities.logging !== undefined) {
+      // Levels are per session, but a pooled instance serves many sessions: the runtime keeps the level and
+      // filters notifications/message itself.
+      const level = request.params?.level;
+      if (typeof level !== 'string' || !(level in { debug: 1, info: 1, notice: 1, warning: 1, error: 1, critical: 1, alert: 1, emergency: 1 })) {
+        post.answer({ jsonrpc: '2.0', id: request.id!, error: { code: JsonRpcCode.InvalidParams, message: 'Invalid params: level must be a logging level' } });
+        return;
+      }
+      session.record = { ...session.record, logLevel: level };
+      await this.store.update(session.record);
+      post.answer({ jsonrpc: '2.0', id: request.id!, result: {} });
+      return;
+    }
+    if ((method === 'resources/subscribe' || method === 'resources/unsubscribe') && typeof request.params?.uri === 'string') {
+      const uri = request.params.uri;
+      const current = session.record.subscriptions ?? [];
+      const subscriptions = method === 'resources/subscribe' ? [...new Set([...current, uri])] : current.filter((entry) => entry !== uri);
+      session.record = { ...session.record, subscriptions };
+      await this.store.update(session.record);
+    }
+    let instance;
+    try {
+      instance = await session.lease();
+    } catch (error) {
+      this.runtime.options.onError(error as Error);
+      post.answer({ jsonrpc: '2.0', id: request.id!, error: { code: ERRORS.INTERNAL.rpcCode, message: ERRORS.INTERNAL.message } });
+      return;
+    }
+    const drain = this.runtime.drain;
+    drain.begin();
+    const exchange = new RequestExchange(post, session, key);
+    const tracked: Exchange = { related: (m) => exchange.related(m), respond: (m) => (drain.end(), exchange.respond(m)) };
+    const internalId = instance.transport.router.request(request as { id: string | number; method: string; params?: unknown }, tracked);
+    session.inflight.set(key, internalId);
+  }
+
+  private async notification(session: LiveSession, message: Message): Promise<void> {
+    if (message.method === 'notifications/cancelled') {
+      const key = JSON.stringify(message.params?.requestId);
+      const internalId = session.inflight.get(key);
+      if (internalId === undefined || session.leased === undefined) return;
+      // Forward with the instance's id so the handler aborts; the SDK then sends no response.
+      session.leased.transport.router.forward({ ...message, params: { ...message.params, requestId: internalId } } as JSONRPCMessage);
+      return;
+    }
+    try {
+      const instance = await session.lease();
+      instance.transport.router.forward(message as JSONRPCMessage);
+    } catch (error) {
+      this.runtime.options.onError(error as Error);
+    } finally {
+      session.done();
+    }
+  }
+
+  /** The client's answer to a server-to-client request: only the session that was asked may answer. */
+  private clientAnswer(session: LiveSession, message: Message): void {
+    const id = message.id as number | string;
+    const instance = session.leased;
+    if (!session.pendingServerRequests.has(id) || instance === undefined) return;
+    instance.transport.router.forward(message as JSONRPCMessage);
+    session.answered(id);
+  }
+
+  /** The session named by Mcp-Session-Id, or an answer (400/404/400 version) and undefined. */
+  private async sessionFor(req: IncomingMessage, res: ServerResponse): Promise<LiveSession | undefined> {
+    const id = headerValue(req, 'mcp-session-id');
+    if (id === undefined) {
+      writeError(res, 'SESSION_ID_REQUIRED');
+      return undefined;
+    }
+    const session = await this.session(id);
+    if (session === undefined) {
+      writeError(res, 'SESSION_NOT_FOUND');
+      return undefined;
+    }
+    const version = headerValue(req, 'mcp-protocol-version');
+    if (version !== undefined && !LEGACY_VERSIONS.includes(version)) {
+      writeRpcError(res, 400, JsonRpcCode.UnsupportedProtocolVersion, `Unsupported protocol version: ${version}`, null, { supported: [...LEGACY_VERSIONS], requested: version });
+      return undefined;
+    }
+    return session;
+  }
+
+  private async session(id: string): Promise<LiveSession | undefined> {
+    const live = this.live.get(id);
+    if (live !== undefined) return live;
+    const record = await this.store.get(id);
+    if (record === undefined) return undefined;
+    // Another request may have brought the session live while the store answered.
+    const again = this.live.get(id);
+    if (again !== undefined) return again;
+    const session = new LiveSession(record, this.deps);
+    this.live.set(id, session);
+    return session;
+  }
+
+  private async terminate(id: string): Promise<void> {
+    const session = this.live.get(id);
+    if (session !== undefined) {
+      this.live.delete(id);
+      for (const stream of [...session.streams.values()]) stream.end();
+    }
+    await this.store.delete(id);
+    await this.events.dropSession(id);
+  }
+
+  private async expire(): Promise<void> {
+    const now = Date.now();
+    // Sessions with a stream open or work in flight are in use even if they sent nothing lately.
+    for (const session of this.live.values()) if (!session.idle) await this.store.touch(session.id, now);
+    for (const id of await this.store.sweep(now - this.runtime.options.sessionIdleTimeoutMs)) {
+      const session = this.live.get(id);
+      this.live.delete(id);
+      if (session !== undefined) for (const stream of [...session.streams.values()]) stream.end();
+      await this.events.dropSession(id);
+    }
+  }
+
+  /** Delivers a change event to the standalone streams of sessions that should see it. */
+  private deliver(event: ServerEvent): void {
+    const notification = eventNotification(event) as unknown as JSONRPCMessage;
+    for (const session of this.live.values()) {
+      const stream = session.standalone;
+      if (stream === undefined || stream.finished) continue;
+      if (event.kind === 'resource_updated' && !(session.record.subscriptions ?? []).includes(event.uri)) continue;
+      stream.send(notification);
+    }
+  }
+
+  private intern(identity: string): string {
+    const known = this.identities.get(identity);
+    if (known !== undefined) return known;
+    if (this.identities.size < MAX_INTERNED_IDENTITIES) this.identities.set(identity, identity);
+    return identity;
+  }
+}
+

@@ -1,0 +1,106 @@
+/**
+ * `subscriptions/listen` (2026-07-28): a POST whose response is a long-lived SSE stream of list-changed and
+ * resource-updated notifications. The first message acknowledges the filter the server honours (what the
+ * client asked for, less what the server's capabilities cannot deliver); every message carries the listen
+ * request's id as `_meta["io.modelcontextprotocol/subscriptionId"]`. Events come from the event bus, so a
+ * notification published on any instance reaches listeners on every instance once the bus is shared.
+ */
+import type { ServerResponse } from 'node:http';
+
+import type { RuntimeContext } from '../server/runtime-context.js';
+import { eventNotification, type ServerEvent } from '../state/event-bus.js';
+import { writeRpcError } from './http-io.js';
+import { SseStream } from './sse-stream.js';
+
+const SUBSCRIPTION_ID = 'io.modelcontextprotocol/subscriptionId';
+const SERVER_INFO = 'io.modelcontextprotocol/serverInfo';
+
+export interface ListenFilter {
+  toolsListChanged?: boolean;
+  promptsListChanged?: boolean;
+  resourcesListChanged?: boolean;
+  resourceSubscriptions?: string[];
+}
+
+/** The requested filter, or undefined when it is not a valid SubscriptionFilter. */
+export function parseFilter(params: Record<string, unknown> | undefined): ListenFilter | undefined {
+  const raw = params?.notifications;
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return undefined;
+  const filter = raw as Record<string, unknown>;
+  for (const key of ['toolsListChanged', 'promptsListChanged', 'resourcesListChanged'] as const) {
+    if (filter[key] !== undefined && typeof filter[key] !== 'boolean') return undefined;
+  }
+  const uris = filter.resourceSubscriptions;
+  if (uris !== undefined && (!Array.isArray(uris) || uris.some((uri) => typeof uri !== 'string'))) return undefined;
+  return filter as ListenFilter;
+}
+
+/** What of `requested` the server's capabilities can deliver. */
+export function honoredFilter(requested: ListenFilter, capabilities: RuntimeContext['modern']['capabilities']): ListenFilter {
+  const honored: ListenFilter = {};
+  if (requested.toolsListChanged === true && capabilities.tools?.listChanged === true) honored.toolsListChanged = true;
+  if (requested.promptsListChanged === true && capabilities.prompts?.listChanged === true) honored.promptsListChanged = true;
+  if (requested.resourcesListChanged === true && capabilities.resources?.listChanged === true) honored.resourcesListChanged = true;
+  if (requested.resourceSubscriptions !== undefined && requested.resourceSubscriptions.length > 0 && capabilities.resources?.subscribe === true) {
+    honored.resourceSubscriptions = [...requested.resourceSubscriptions];
+  }
+  return honored;
+}
+
+export function filterAccepts(filter: ListenFilter, event: ServerEvent): boolean {
+  switch (event.kind) {
+    case 'tools_list_changed':
+      return filter.toolsListChanged === true;
+    case 'prompts_list_changed':
+      return filter.promptsListChanged === true;
+    case 'resources_list_changed':
+      return filter.resourcesListChanged === true;
+    case 'resource_updated':
+      return filter.resourceSubscriptions?.includes(event.uri) === true;
+  }
+}
+
+export function serveListen(runtime: RuntimeContext, res: ServerResponse, request: { id: string | number; params?: Record<string, unknown> }): void {
+  const requested = parseFilter(request.params);
+  if (requested === undefined) {
+    writeRpcError(res, 200, -32602, "Invalid params: 'notifications' is required and must be a SubscriptionFilter", request.id);
+    return;
+  }
+  const subscriptionId = request.id;
+  const honored = honoredFilter(requested, runtime.modern.capabilities);
+  const stamp = (message: { jsonrpc: '2.0'; method: string; params: Record<string, unknown> }) => ({
+    ...message,
+    params: { ...message.params, _meta: { [SUBSCRIPTION_ID]: subscriptionId } },
+  });
+  const closing = {
+    jsonrpc: '2.0' as const,
+    id: subscriptionId,
+    result: { resultType: 'complete', _meta: { [SUBSCRIPTION_ID]: subscriptionId, ...(runtime.modern.serverInfo && { [SERVER_INFO]: runtime.modern.serverInfo }) } },
+  };
+
+  let stream: SseStream | undefined;
+  let unsubscribe: (() => void) | undefined;
+  const end = () => {
+    // Graceful end (server closing, or nothing to deliver): the listen request's result closes the stream.
+    stream?.send(closing);
+    stream?.end();
+  };
+  if (!runtime.streams.add(end)) {
+    writeRpcError(res, 200, -32603, `Subscription limit reached (maxStreams ${runtime.options.maxStreams})`, request.id);
+    return;
+  }
+  stream = new SseStream(res, { keepAliveMs: runtime.options.keepAliveMs, maxBufferedBytes: runtime.options.maxStreamBufferBytes });
+  stream.onClose(() => {
+    runtime.streams.delete(end);
+    unsubscribe?.();
+  });
+  stream.send(stamp({ jsonrpc: '2.0', method: 'notifications/subscriptions/acknowledged', params: { notifications: honored } }));
+  if (Object.keys(honored).length === 0) {
+    end();
+    return;
+  }
+  const open = stream;
+  unsubscribe = runtime.bus.subscribe((event) => {
+    if (filterAccepts(honored, event)) open.send(stamp(eventNotification(event)));
+  });
+}

@@ -1,0 +1,170 @@
+/**
+ * POST handling for 2026-07-28 requests: stateless, one request per POST, all served by the one shared server
+ * instance. The response is a single JSON body, or an SSE stream when the handler sends progress or log
+ * notifications before its result (`responseMode: 'auto'`). Closing the response is cancellation: the
+ * handler's abort signal fires and nothing more is written.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+import type { JSONRPCMessage, MessageExtraInfo } from '@modelcontextprotocol/server';
+
+import { ERRORS, JsonRpcCode } from '../errors.js';
+import type { Exchange, ResponseMessage } from '../server/exchange-router.js';
+import type { RuntimeContext } from '../server/runtime-context.js';
+import { requestStateBinding } from '../server/request-state.js';
+import { MODERN_EXTRA, toolInputSchema } from '../server/sdk-bridge.js';
+import { serveListen } from './listen-stream.js';
+import { writeError, writeJson, writeRpcError, type JsonRpcId } from './http-io.js';
+import { checkParamHeaders, checkStandardHeaders, paramHeaderDeclarations, type ParamHeaderDeclaration } from './mcp-headers.js';
+import { SseStream } from './sse-stream.js';
+
+/** HTTP status of errors the protocol layer raises before any handler runs (the spec's status table). */
+const GATE_STATUS: Record<number, number> = {
+  [JsonRpcCode.ParseError]: 400,
+  [JsonRpcCode.InvalidRequest]: 400,
+  [JsonRpcCode.MethodNotFound]: 404,
+  [JsonRpcCode.InvalidParams]: 400,
+  [JsonRpcCode.HeaderMismatch]: 400,
+  [JsonRpcCode.MissingRequiredClientCapability]: 400,
+  [JsonRpcCode.UnsupportedProtocolVersion]: 400,
+};
+
+interface ModernRequest {
+  jsonrpc: '2.0';
+  id: string | number;
+  method: string;
+  params?: Record<string, unknown>;
+}
+
+class ModernExchange implements Exchange {
+  private sse: SseStream | undefined;
+  private done = false;
+  internalId = 0;
+
+  constructor(
+    private readonly runtime: RuntimeContext,
+    private readonly res: ServerResponse,
+    private readonly binding: string,
+    readonly finished: () => void,
+  ) {}
+
+  related(message: JSONRPCMessage): void {
+    if (this.done || this.runtime.options.responseMode === 'json') return;
+    this.openStream().send(message);
+  }
+
+  respond(message: ResponseMessage, gate: boolean): void {
+    if (this.done) return;
+    this.done = true;
+    this.finished();
+    const result = message.result as { resultType?: unknown; requestState?: unknown } | undefined;
+    if (result?.resultType === 'input_required' && typeof result.requestState === 'string') {
+      message = { ...message, result: { ...result, requestState: this.runtime.sealer.seal(result.requestState, this.binding) } };
+    }
+    if (this.sse !== undefined) {
+      this.sse.send(message);
+      this.sse.end();
+      return;
+    }
+    const code = message.error?.code;
+    // Errors from the gates that run before a handler map to the spec's statuses; a handler's own errors stay
+    // in-band on 200, except -32021, whose 400 the spec ties to the error itself.
+    const status = code === undefined ? 200 : gate ? (GATE_STATUS[code] ?? 200) : code === JsonRpcCode.MissingRequiredClientCapability ? 400 : 200;
+    writeJson(this.res, status, message);
+  }
+
+  /** The client went away before the answer: stop the handler. */
+  abandon(): void {
+    if (this.done) return;
+    this.done = true;
+    this.finished();
+    this.runtime.modern.router.cancel(this.internalId, 'The client closed the response stream', MODERN_EXTRA, cancelMeta);
+  }
+
+  openStream(): SseStream {
+    this.sse ??= new SseStream(this.res, { keepAliveMs: this.runtime.options.keepAliveMs, maxBufferedBytes: this.runtime.options.maxStreamBufferBytes });
+    return this.sse;
+  }
+
+  get answered(): boolean {
+    return this.done;
+  }
+}
+
+/** The envelope the cancellation notification needs to pass the instance's era checks. */
+const cancelMeta = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} };
+
+/** Serves one classified 2026-07-28 message. */
+export function serveModern(runtime: RuntimeContext, req: IncomingMessage, res: ServerResponse, message: JSONRPCMessage, kind: 'request' | 'notification'): void {
+  if (kind === 'notification') {
+    const { method } = message as { method: string };
+    // notifications/cancelled names the client's request id, which means nothing on a shared instance;
+    // 2026-07-28 cancels by closing the response stream instead.
+    if (method !== 'notifications/cancelled') runtime.modern.router.forward(message, MODERN_EXTRA);
+    res.writeHead(202).end();
+    return;
+  }
+  const request = message as unknown as ModernRequest;
+  const params = request.params;
+  const headerProblem = checkStandardHeaders(req, request.method, params);
+  if (headerProblem !== undefined) {
+    writeError(res, headerProblem.name, { id: request.id, message: headerProblem.message, data: headerProblem.data });
+    return;
+  }
+  if (request.method === 'subscriptions/listen') {
+    serveListen(runtime, res, request);
+    return;
+  }
+  if (request.method === 'tools/call' && typeof params?.name === 'string') {
+    const declarations = paramDeclarations(runtime, params.name);
+    if (declarations.length > 0) {
+      const problem = checkParamHeaders(req, declarations, params.arguments);
+      if (problem !== undefined) {
+        writeError(res, problem.name, { id: request.id, message: problem.message, data: problem.data });
+        return;
+      }
+    }
+  }
+  const binding = requestStateBinding(request.method, params);
+  let outbound: ModernRequest = request;
+  if (params !== undefined && params.requestState !== undefined) {
+    const opened = typeof params.requestState === 'string' ? runtime.sealer.open(params.requestState, binding) : undefined;
+    if (opened === undefined) {
+      writeError(res, 'INVALID_REQUEST_STATE', { id: request.id });
+      return;
+    }
+    outbound = { ...request, params: { ...params, requestState: opened } };
+  }
+  dispatch(runtime, res, outbound, binding, MODERN_EXTRA);
+}
+
+function dispatch(runtime: RuntimeContext, res: ServerResponse, request: ModernRequest, binding: string, extra: MessageExtraInfo): void {
+  const drain = runtime.drain;
+  drain.begin();
+  const exchange = new ModernExchange(runtime, res, binding, drain.end);
+  res.on('close', () => exchange.abandon());
+  try {
+    exchange.internalId = runtime.modern.router.request(request, exchange, extra);
+  } catch (error) {
+    runtime.options.onError(error as Error);
+    if (!exchange.answered) exchange.respond({ jsonrpc: '2.0', id: request.id, error: { code: ERRORS.INTERNAL.rpcCode, message: ERRORS.INTERNAL.message } }, false);
+    return;
+  }
+  if (!exchange.answered && runtime.options.responseMode === 'sse') exchange.openStream();
+}
+
+/** x-mcp-header declarations of a tool, computed once per tool name (tool lists do not vary per request). */
+function paramDeclarations(runtime: RuntimeContext, toolName: string): ParamHeaderDeclaration[] {
+  const cache = runtime.paramHeaderCache;
+  let declarations = cache.get(toolName);
+  if (declarations === undefined) {
+    const schema = toolInputSchema(runtime.modern.product, toolName);
+    declarations = schema === undefined ? [] : paramHeaderDeclarations(schema);
+    if (cache.size < 10_000) cache.set(toolName, declarations);
+  }
+  return declarations;
+}
+
+export function writeModernInternalError(res: ServerResponse, id: JsonRpcId): void {
+  writeRpcError(res, ERRORS.INTERNAL.status, ERRORS.INTERNAL.rpcCode, ERRORS.INTERNAL.message, id);
+}
