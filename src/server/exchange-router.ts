@@ -43,6 +43,12 @@ export class ExchangeRouter {
   private delivering = 0;
   /** Called with messages that relate to no in-flight request. */
   onUnrelated: (message: JSONRPCMessage) => void = () => {};
+  /**
+   * Delivers a request straight to the instance's request dispatch, skipping the three schema-based type
+   * guards `Protocol.connect()` puts in front of every inbound message (the router already knows it is a
+   * request). Set by sdk-bridge when the SDK has the expected shape; otherwise requests take the public path.
+   */
+  deliverRequest: ((message: JSONRPCMessage, extra?: MessageExtraInfo) => void) | undefined;
 
   constructor(private readonly transport: { onmessage?: InstanceInbound | undefined }) {}
 
@@ -57,7 +63,9 @@ export class ExchangeRouter {
     this.pending.set(internalId, { exchange, clientId: message.id });
     this.delivering = internalId;
     try {
-      this.deliver({ jsonrpc: '2.0', id: internalId, method: message.method, params: message.params } as JSONRPCMessage, extra);
+      const inbound = { jsonrpc: '2.0', id: internalId, method: message.method, params: message.params } as JSONRPCMessage;
+      if (this.deliverRequest !== undefined) this.deliverRequest(inbound, extra);
+      else this.deliver(inbound, extra);
     } finally {
       this.delivering = 0;
     }

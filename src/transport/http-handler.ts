@@ -12,6 +12,7 @@ import type { RuntimeContext } from '../server/runtime-context.js';
 import { checkOrigin, type OriginGuardOptions } from '../security/origin-guard.js';
 import { accepts, echoableId, headerValue, mediaType, readBody, writeError, writeRpcError } from './http-io.js';
 import type { LegacyEndpoint } from './legacy-http.js';
+import { plainModernRequest } from './fast-classify.js';
 import { serveModern } from './modern-http.js';
 
 export interface HandlerState {
@@ -66,6 +67,9 @@ async function handlePost(state: HandlerState, req: IncomingMessage, res: Server
   } catch {
     return writeError(res, 'PARSE_ERROR');
   }
+
+  const plain = plainModernRequest(req, body);
+  if (plain !== undefined) return serveModern(runtime, req, res, plain, 'request');
 
   const outcome = classifyInboundRequest({
     httpMethod: 'POST',

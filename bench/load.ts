@@ -1,0 +1,103 @@
+/**
+ * The load generator, run in its own process so it does not share an event loop with the server it measures.
+ * Modes (argv[2] is a JSON config):
+ *   calls     autocannon: tools/call echo at fixed concurrency for a fixed time; optional session ids, one per
+ *             connection, for 2025-era load
+ *   sessions  opens `count` 2025-era sessions (initialize + notifications/initialized), `concurrency` at a time
+ * Prints one JSON line with the result.
+ */
+import { request, Agent } from 'node:http';
+
+import autocannon from 'autocannon';
+
+export interface CallsConfig {
+  mode: 'calls';
+  url: string;
+  era: 'modern' | 'legacy';
+  connections: number;
+  durationSeconds: number;
+  sessionIds?: string[];
+}
+
+export interface SessionsConfig {
+  mode: 'sessions';
+  url: string;
+  count: number;
+  concurrency: number;
+  protocolVersion: string;
+}
+
+const ENVELOPE = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} };
+
+function callBody(era: 'modern' | 'legacy'): string {
+  const params: Record<string, unknown> = { name: 'echo', arguments: { text: 'hello' } };
+  if (era === 'modern') params._meta = ENVELOPE;
+  return JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params });
+}
+
+function callHeaders(era: 'modern' | 'legacy'): Record<string, string> {
+  const base = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+  return era === 'modern'
+    ? { ...base, 'mcp-protocol-version': '2026-07-28', 'mcp-method': 'tools/call', 'mcp-name': 'echo' }
+    : { ...base, 'mcp-protocol-version': '2025-11-25' };
+}
+
+async function calls(config: CallsConfig) {
+  const headers = callHeaders(config.era);
+  let next = 0;
+  const result = await autocannon({
+    url: config.url,
+    method: 'POST',
+    connections: config.connections,
+    duration: config.durationSeconds,
+    headers,
+    body: callBody(config.era),
+    setupClient: config.sessionIds
+      ? (client: { setHeaders(headers: Record<string, string>): void }) => {
+          client.setHeaders({ ...headers, 'mcp-session-id': config.sessionIds![next++ % config.sessionIds!.length]! });
+        }
+      : undefined,
+  } as autocannon.Options);
+  return {
+    requestsPerSecond: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    total: result.requests.total,
+  };
+}
+
+const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+
+function post(url: string, body: unknown, headers: Record<string, string>): Promise<{ status: number; sessionId: string | undefined }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, sessionId: res.headers['mcp-session-id'] as string | undefined }));
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}
+
+async function sessions(config: SessionsConfig) {
+  const ids: string[] = [];
+  let created = 0;
+  const worker = async () => {
+    while (created < config.count) {
+      created++;
+      const init = await post(config.url, { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: config.protocolVersion, capabilities: {}, clientInfo: { name: 'bench', version: '1.0.0' } } }, {});
+      if (init.status !== 200 || init.sessionId === undefined) throw new Error(`initialize answered ${init.status}`);
+      await post(config.url, { jsonrpc: '2.0', method: 'notifications/initialized' }, { 'mcp-session-id': init.sessionId, 'mcp-protocol-version': config.protocolVersion });
+      ids.push(init.sessionId);
+    }
+  };
+  await Promise.all(Array.from({ length: config.concurrency }, worker));
+  return { sessionIds: ids };
+}
+
+const config = JSON.parse(process.argv[2]!) as CallsConfig | SessionsConfig;
+const output = config.mode === 'calls' ? await calls(config) : await sessions(config);
+process.stdout.write(`${JSON.stringify(output)}\n`);
+agent.destroy();

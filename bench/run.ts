@@ -1,0 +1,142 @@
+/**
+ * `npm run bench`: remote-mcp against the official SDK v2 and a bare node:http ceiling, in one run.
+ *
+ * Every server runs in its own process, the load (autocannon) in another; rounds are interleaved so drift on the
+ * machine spreads evenly over the targets, and the median round is reported. Then 2025-era idle sessions are
+ * opened on fresh processes to measure memory per session.
+ *
+ * Environment: BENCH_ROUNDS (3), BENCH_SECONDS (5), BENCH_CONNECTIONS (32), BENCH_SESSIONS (10000).
+ */
+import { fork, execFile, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+import type { TargetName } from './targets.js';
+import type { CallsConfig, SessionsConfig } from './load.js';
+
+const run = promisify(execFile);
+const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
+const env = (name: string, fallback: number) => {
+  const value = Number(process.env[name] ?? fallback);
+  if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer`);
+  return value;
+};
+const ROUNDS = env('BENCH_ROUNDS', 3);
+const SECONDS = env('BENCH_SECONDS', 5);
+const CONNECTIONS = env('BENCH_CONNECTIONS', 32);
+const SESSIONS = env('BENCH_SESSIONS', 10_000);
+
+interface Target {
+  name: TargetName;
+  url: string;
+  child: ChildProcess;
+  memory(): Promise<{ heapUsed: number; rss: number }>;
+}
+
+async function startTarget(name: TargetName): Promise<Target> {
+  const child = fork(here('./targets.js'), [name], { execArgv: ['--expose-gc'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${name} did not start`)), 15_000);
+    child.once('message', (message: { type: string; url: string }) => {
+      clearTimeout(timer);
+      resolve(message.url);
+    });
+    child.once('exit', (code) => reject(new Error(`${name} exited with ${code}`)));
+  });
+  const memory = () =>
+    new Promise<{ heapUsed: number; rss: number }>((resolve) => {
+      child.once('message', (message: { heapUsed: number; rss: number }) => resolve(message));
+      child.send({ type: 'memory' });
+    });
+  return { name, url, child, memory };
+}
+
+async function load<T>(config: CallsConfig | SessionsConfig): Promise<T> {
+  const { stdout } = await run(process.execPath, [here('./load.js'), JSON.stringify(config)], { maxBuffer: 64 * 1024 * 1024, timeout: 600_000 });
+  return JSON.parse(stdout.trim().split('\n').pop()!) as T;
+}
+
+interface CallResult {
+  requestsPerSecond: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+  total: number;
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
+
+async function measureCalls(era: 'modern' | 'legacy', names: TargetName[]) {
+  const targets = await Promise.all(names.map(startTarget));
+  const sessionIds = new Map<TargetName, string[]>();
+  if (era === 'legacy') {
+    for (const target of targets) {
+      const { sessionIds: ids } = await load<{ sessionIds: string[] }>({ mode: 'sessions', url: target.url, count: CONNECTIONS, concurrency: 8, protocolVersion: '2025-11-25' });
+      sessionIds.set(target.name, ids);
+    }
+  }
+  // Warm-up, not recorded: lets the JIT settle so round 1 measures steady state like the others.
+  for (const target of targets) await load<CallResult>({ mode: 'calls', url: target.url, era, connections: CONNECTIONS, durationSeconds: 2, sessionIds: sessionIds.get(target.name) });
+  const samples = new Map<TargetName, CallResult[]>(names.map((name) => [name, []]));
+  const rss = new Map<TargetName, number>();
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const target of targets) {
+      const result = await load<CallResult>({ mode: 'calls', url: target.url, era, connections: CONNECTIONS, durationSeconds: SECONDS, sessionIds: sessionIds.get(target.name) });
+      if (result.non2xx > 0 || result.errors > 0) throw new Error(`${target.name} (${era}) answered ${result.non2xx} non-2xx and ${result.errors} errors of ${result.total}`);
+      samples.get(target.name)!.push(result);
+      rss.set(target.name, Math.max(rss.get(target.name) ?? 0, (await target.memory()).rss));
+    }
+    process.stderr.write(`  ${era} round ${round}/${ROUNDS} done\n`);
+  }
+  for (const target of targets) target.child.kill();
+  return names.map((name) => {
+    const list = samples.get(name)!;
+    return { name, rps: median(list.map((r) => r.requestsPerSecond)), p50: median(list.map((r) => r.p50)), p99: median(list.map((r) => r.p99)), rss: rss.get(name)! };
+  });
+}
+
+function table(rows: Array<{ name: string; rps: number; p50: number; p99: number; rss: number }>, reference: string, ceiling?: string) {
+  const ref = rows.find((row) => row.name === reference)!;
+  const top = ceiling === undefined ? undefined : rows.find((row) => row.name === ceiling)!;
+  console.log(`  ${'target'.padEnd(14)}${'req/s'.padStart(9)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'RSS'.padStart(10)}${'vs SDK'.padStart(9)}${top ? 'vs ceiling'.padStart(12) : ''}`);
+  for (const row of rows) {
+    const vsSdk = `${(row.rps / ref.rps).toFixed(2)}x`;
+    const vsTop = top ? `${((row.rps / top.rps) * 100).toFixed(0)}%` : '';
+    console.log(`  ${row.name.padEnd(14)}${row.rps.toFixed(0).padStart(9)}${String(row.p50).padStart(9)}${String(row.p99).padStart(9)}${mib(row.rss).padStart(10)}${vsSdk.padStart(9)}${vsTop.padStart(top ? 12 : 0)}`);
+  }
+}
+
+async function idleSessions(name: TargetName) {
+  const target = await startTarget(name);
+  const before = await target.memory();
+  await load({ mode: 'sessions', url: target.url, count: SESSIONS, concurrency: 16, protocolVersion: '2025-11-25' });
+  const after = await target.memory();
+  target.child.kill();
+  return { name, heapPerSession: (after.heapUsed - before.heapUsed) / SESSIONS, rssPerSession: (after.rss - before.rss) / SESSIONS };
+}
+
+console.log(`remote-mcp bench: ${ROUNDS} interleaved rounds x ${SECONDS} s, ${CONNECTIONS} connections, load from a separate process (autocannon)\n`);
+
+const modern = await measureCalls('modern', ['remote-mcp', 'sdk-modern', 'ceiling']);
+console.log('2026-07-28 tools/call (stateless)');
+table(modern, 'sdk-modern', 'ceiling');
+
+const legacy = await measureCalls('legacy', ['remote-mcp', 'sdk-sessions']);
+console.log('\n2025-era tools/call (one session per connection, protocol 2025-11-25)');
+table(legacy, 'sdk-sessions');
+
+console.log(`\nIdle 2025-era sessions: ${SESSIONS} opened, memory after GC`);
+const idle = [await idleSessions('remote-mcp'), await idleSessions('sdk-sessions')];
+for (const row of idle) console.log(`  ${row.name.padEnd(14)} heap ${(row.heapPerSession / 1024).toFixed(2)} KB/session   RSS ${(row.rssPerSession / 1024).toFixed(2)} KB/session`);
+
+const ours = (rows: typeof modern, name: string) => rows.find((row) => row.name === name)!;
+const checks = [
+  ['2026-07-28 tools/call >= 3x the SDK', ours(modern, 'remote-mcp').rps / ours(modern, 'sdk-modern').rps >= 3],
+  ['2026-07-28 tools/call >= 50% of the ceiling', ours(modern, 'remote-mcp').rps / ours(modern, 'ceiling').rps >= 0.5],
+  ['2025-era tools/call >= 2x the SDK', ours(legacy, 'remote-mcp').rps / ours(legacy, 'sdk-sessions').rps >= 2],
+  ['idle 2025-era session < 10 KB heap', idle[0]!.heapPerSession < 10 * 1024],
+] as const;
+console.log('\nTargets');
+for (const [label, met] of checks) console.log(`  ${met ? 'met    ' : 'MISSED '} ${label}`);

@@ -1,0 +1,121 @@
+/**
+ * Benchmark targets, each started in its own child process (so its RSS is its own):
+ *   remote-mcp            createRemoteServer with an echo tool (both eras)
+ *   sdk-modern            the official SDK v2: createMcpHandler + toNodeHandler (@modelcontextprotocol/node)
+ *   sdk-sessions          the official SDK v2 sessionful transport (NodeStreamableHTTPServerTransport) for 2025-era
+ *   ceiling               a bare node:http JSON-RPC responder: no MCP at all, the upper bound for HTTP on this machine
+ * The process prints `ready <url>` and answers IPC messages `{ type: 'memory' }` with its memory usage after a GC.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import { createMcpHandler, McpServer } from '@modelcontextprotocol/server';
+import { NodeStreamableHTTPServerTransport, toNodeHandler } from '@modelcontextprotocol/node';
+import { z } from 'zod';
+
+import { createRemoteServer } from '../src/index.js';
+
+export type TargetName = 'remote-mcp' | 'sdk-modern' | 'sdk-sessions' | 'ceiling';
+
+function echoServer(): McpServer {
+  const server = new McpServer({ name: 'bench', version: '1.0.0' });
+  server.registerTool('echo', { description: 'echo', inputSchema: z.object({ text: z.string() }) }, async ({ text }) => ({ content: [{ type: 'text', text }] }));
+  return server;
+}
+
+function readJson(req: IncomingMessage): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      try {
+        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+      } catch (error) {
+        reject(error);
+      }
+    });
+    req.on('error', reject);
+  });
+}
+
+/**
+ * The ceiling: parse a JSON-RPC request and answer the same bytes an MCP server answers a 2026-07-28 echo call
+ * with (resultType and the serverInfo _meta included), so the comparison differs in MCP processing only.
+ */
+function ceilingHandler(req: IncomingMessage, res: ServerResponse): void {
+  readJson(req).then(
+    (body) => {
+      const { id, params } = body as { id: number; params?: { arguments?: { text?: string } } };
+      const result = { content: [{ type: 'text', text: params?.arguments?.text ?? '' }], resultType: 'complete', _meta: { 'io.modelcontextprotocol/serverInfo': { name: 'bench', version: '1.0.0' } } };
+      const text = JSON.stringify({ result, jsonrpc: '2.0', id });
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+      res.end(text);
+    },
+    () => {
+      res.writeHead(400).end();
+    },
+  );
+}
+
+/** The official SDK's sessionful 2025-era serving, as its documentation wires it: one transport and server per session. */
+function sdkSessionsHandler(): (req: IncomingMessage, res: ServerResponse) => void {
+  const transports = new Map<string, NodeStreamableHTTPServerTransport>();
+  return (req, res) => {
+    void (async () => {
+      const sessionId = req.headers['mcp-session-id'] as string | undefined;
+      let transport = sessionId === undefined ? undefined : transports.get(sessionId);
+      if (transport === undefined) {
+        if (sessionId !== undefined) {
+          res.writeHead(404).end();
+          return;
+        }
+        transport = new NodeStreamableHTTPServerTransport({
+          sessionIdGenerator: () => randomUUID(),
+          enableJsonResponse: true, // the SDK's faster mode, so the comparison is generous to it
+          onsessioninitialized: (id) => void transports.set(id, transport!),
+        });
+        await echoServer().connect(transport);
+      }
+      await transport.handleRequest(req, res);
+    })().catch(() => {
+      if (!res.headersSent) res.writeHead(500).end();
+    });
+  };
+}
+
+async function start(name: TargetName): Promise<string> {
+  let handler: (req: IncomingMessage, res: ServerResponse) => void;
+  switch (name) {
+    case 'remote-mcp': {
+      const remote = createRemoteServer({ server: echoServer, maxSessions: 100_000, dnsRebindingProtection: false });
+      await remote.ready;
+      handler = remote.handler;
+      break;
+    }
+    case 'sdk-modern':
+      handler = toNodeHandler(createMcpHandler(echoServer)) as (req: IncomingMessage, res: ServerResponse) => void;
+      break;
+    case 'sdk-sessions':
+      handler = sdkSessionsHandler();
+      break;
+    case 'ceiling':
+      handler = ceilingHandler;
+      break;
+  }
+  const server = createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`;
+}
+
+const name = process.argv[2] as TargetName;
+const url = await start(name);
+process.on('message', (message: { type: string }) => {
+  if (message.type === 'memory') {
+    globalThis.gc?.();
+    globalThis.gc?.();
+    const usage = process.memoryUsage();
+    process.send!({ type: 'memory', heapUsed: usage.heapUsed, rss: usage.rss });
+  }
+});
+process.send!({ type: 'ready', url });
