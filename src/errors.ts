@@ -42,7 +42,6 @@ export const ERRORS = {
   INVALID_REQUEST_STATE: { status: 400, rpcCode: JsonRpcCode.InvalidParams, message: 'Invalid params: requestState was not issued by this server, was altered, or has expired' },
   SESSION_ID_REQUIRED: { status: 400, rpcCode: JsonRpcCode.InvalidRequest, message: 'Bad Request: Mcp-Session-Id header is required' },
   SESSION_NOT_FOUND: { status: 404, rpcCode: JsonRpcCode.InvalidRequest, message: 'Session not found' },
-  SESSION_NOT_INITIALIZED: { status: 400, rpcCode: JsonRpcCode.InvalidRequest, message: 'Bad Request: the first request of a 2025-era session must be initialize' },
   SESSION_LIMIT: { status: 503, rpcCode: JsonRpcCode.InternalError, message: 'Service Unavailable: the session limit (maxSessions) is reached' },
   STREAM_LIMIT: { status: 503, rpcCode: JsonRpcCode.InternalError, message: 'Service Unavailable: the open stream limit (maxStreams) is reached' },
   STREAM_CONFLICT: { status: 409, rpcCode: JsonRpcCode.InvalidRequest, message: 'Conflict: this session already has an open standalone SSE stream' },
