@@ -72,3 +72,106 @@ export function sseMessages(body: string): any[] {
     .filter((data) => data.length > 0)
     .map((data) => JSON.parse(data));
 }
+
+export interface SseEvent {
+  id?: string;
+  data: string;
+  message?: any;
+}
+
+export interface OpenStream {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  events: SseEvent[];
+  /** Resolves with the first event (already received or future) that matches, or rejects after `timeoutMs`. */
+  waitFor(predicate: (event: SseEvent) => boolean, timeoutMs?: number): Promise<SseEvent>;
+  /** Resolves when the server ends the response. */
+  ended: Promise<void>;
+  /** Drops the connection from the client side. */
+  destroy(): void;
+}
+
+/** Opens a request whose response is read incrementally as SSE (a JSON answer is recorded as one event). */
+export function openStream(url: string, init: { method?: string; headers?: Record<string, string>; body?: string }): Promise<OpenStream> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: init.method ?? 'POST', headers: init.headers }, (res) => {
+      const events: SseEvent[] = [];
+      const waiters: Array<{ predicate: (event: SseEvent) => boolean; resolve: (event: SseEvent) => void }> = [];
+      let buffer = '';
+      const push = (event: SseEvent) => {
+        events.push(event);
+        for (const waiter of [...waiters]) {
+          if (waiter.predicate(event)) {
+            waiters.splice(waiters.indexOf(waiter), 1);
+            waiter.resolve(event);
+          }
+        }
+      };
+      const json = !String(res.headers['content-type']).startsWith('text/event-stream');
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        buffer += chunk;
+        if (json) return;
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) !== -1) {
+          const frame = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const lines = frame.split('\n');
+          if (lines.every((line) => line.startsWith(':'))) continue;
+          const id = lines.find((line) => line.startsWith('id:'))?.slice(3).trim();
+          const data = lines.filter((line) => line.startsWith('data:')).map((line) => line.slice(5).trim()).join('');
+          push({ ...(id !== undefined && { id }), data, ...(data.length > 0 && { message: JSON.parse(data) }) });
+        }
+      });
+      const ended = new Promise<void>((done) => {
+        res.on('end', () => {
+          if (json && buffer.length > 0) push({ data: buffer, message: JSON.parse(buffer) });
+          done();
+        });
+        res.on('close', () => done());
+      });
+      resolve({
+        status: res.statusCode ?? 0,
+        headers: res.headers,
+        events,
+        ended,
+        destroy: () => req.destroy(),
+        waitFor(predicate, timeoutMs = 5000) {
+          const found = events.find(predicate);
+          if (found !== undefined) return Promise.resolve(found);
+          return new Promise((done, fail) => {
+            const timer = setTimeout(() => fail(new Error(`no matching event within ${timeoutMs} ms; got ${JSON.stringify(events)}`)), timeoutMs);
+            waiters.push({ predicate, resolve: (event) => (clearTimeout(timer), done(event)) });
+          });
+        },
+      });
+    });
+    req.on('error', reject);
+    req.end(init.body);
+  });
+}
+
+export const LEGACY_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
+
+/** Opens a 2025-era session (initialize + notifications/initialized); returns its id. */
+export async function openSession(url: string, protocolVersion = '2025-11-25', capabilities: Record<string, unknown> = {}): Promise<string> {
+  const init = await raw(url, {
+    headers: LEGACY_HEADERS,
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion, capabilities, clientInfo: { name: 'test', version: '1.0.0' } } }),
+  });
+  if (init.status !== 200) throw new Error(`initialize answered ${init.status}: ${init.body}`);
+  const id = init.headers['mcp-session-id'] as string;
+  const ack = await raw(url, { headers: sessionHeaders(id, protocolVersion), body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
+  if (ack.status !== 202) throw new Error(`notifications/initialized answered ${ack.status}`);
+  return id;
+}
+
+export function sessionHeaders(sessionId: string, protocolVersion = '2025-11-25'): Record<string, string> {
+  return { ...LEGACY_HEADERS, 'mcp-session-id': sessionId, 'mcp-protocol-version': protocolVersion };
+}
+
+/** Rejects after `ms` with a message naming what was awaited. */
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms)))]).finally(() => clearTimeout(timer));
+}

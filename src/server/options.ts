@@ -120,8 +120,8 @@ function describe(value: unknown): string {
   return typeof value === 'object' ? 'an object' : `${typeof value} ${String(value)}`;
 }
 
-function fail(name: string, expected: string, value: unknown): never {
-  throw new RemoteMcpOptionError(`remote-mcp: option \`${name}\` must be ${expected}; received ${describe(value)}.`);
+function fail(name: string, expected: string, value: unknown, received = describe(value)): never {
+  throw new RemoteMcpOptionError(`remote-mcp: option \`${name}\` must be ${expected}; received ${received}.`);
 }
 
 function integer(options: Record<string, unknown>, name: keyof typeof DEFAULTS, min: number): number {
@@ -172,7 +172,7 @@ export function resolveOptions(input: RemoteServerOptions): ResolvedOptions {
   else if (typeof input.requestStateKey === 'string') requestStateKey = Buffer.from(input.requestStateKey, 'utf8');
   else if (input.requestStateKey instanceof Uint8Array) requestStateKey = Buffer.from(input.requestStateKey);
   else fail('requestStateKey', 'a string or Uint8Array of at least 32 bytes', input.requestStateKey);
-  if (requestStateKey.length < 32) fail('requestStateKey', 'at least 32 bytes long', `${requestStateKey.length} bytes`);
+  if (requestStateKey.length < 32) fail('requestStateKey', 'at least 32 bytes long', undefined, `${requestStateKey.length} bytes`);
 
   if (input.onError !== undefined && typeof input.onError !== 'function') fail('onError', 'a function', input.onError);
 

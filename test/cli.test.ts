@@ -1,0 +1,84 @@
+/** The remote-mcp CLI: serve prints the URL and a request that works, and SIGTERM drains and exits 0. */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+
+import { modernBody, modernHeaders, raw, withTimeout } from './helpers.js';
+
+const CLI = 'build/src/cli/main.js';
+
+function serve(args: string[]): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+  const child = spawn(process.execPath, [CLI, 'serve', 'build/examples/demo-server.js', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  return withTimeout(
+    new Promise((resolve, reject) => {
+      const poll = setInterval(() => {
+        const match = /at (http:\/\/127\.0\.0\.1:\d+\/mcp)/.exec(output);
+        if (match) {
+          clearInterval(poll);
+          resolve({ child, url: match[1]!, output: () => output });
+        }
+      }, 20);
+      child.once('exit', (code) => {
+        clearInterval(poll);
+        reject(new Error(`serve exited with ${code}: ${output}`));
+      });
+    }),
+    10_000,
+    'remote-mcp serve to print its URL',
+  );
+}
+
+test('serve prints the URL and a ready-to-paste request; SIGTERM lets an in-flight call finish and exits 0', async () => {
+  const { child, url, output } = await serve([]);
+  try {
+    assert.match(output(), /curl -s http:\/\/127\.0\.0\.1:\d+\/mcp/);
+    assert.match(output(), /-H 'mcp-method: tools\/list'/);
+    const list = await raw(url, { headers: modernHeaders('tools/list'), body: modernBody(1, 'tools/list') });
+    assert.equal(list.status, 200);
+    assert.deepEqual(list.json().result.tools.map((t: { name: string }) => t.name).sort(), ['add', 'ask_name', 'echo', 'slow_count']);
+
+    const slow = raw(url, { headers: modernHeaders('tools/call', 'slow_count'), body: modernBody(2, 'tools/call', { name: 'slow_count', arguments: { to: 3, delayMs: 100 } }) });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    const answer = await withTimeout(slow, 5000, 'the in-flight call to finish during drain');
+    assert.equal(answer.status, 200);
+    assert.equal(answer.json().result.content[0].text, 'counted to 3');
+    assert.equal(await withTimeout(exited, 5000, 'the process to exit'), 0);
+    assert.match(output(), /SIGTERM received/);
+  } finally {
+    child.kill('SIGKILL');
+  }
+});
+
+test('serve --help documents the flags', () => {
+  const help = spawnSync(process.execPath, [CLI, 'serve', '--help'], { encoding: 'utf8' });
+  assert.equal(help.status, 0);
+  for (const flag of ['--port', '--host', '--max-body-bytes', '--max-sessions', '--session-idle-timeout-ms', '--no-legacy', '--allowed-origins', 'REMOTE_MCP_REQUEST_STATE_KEY']) {
+    assert.ok(help.stdout.includes(flag), `--help does not mention ${flag}`);
+  }
+});
+
+test('a module without the export exits 1 with a message saying what it exports', () => {
+  const run = spawnSync(process.execPath, [CLI, 'serve', 'build/examples/demo-server.js', '--export', 'nope', '--port', '0'], { encoding: 'utf8' });
+  assert.equal(run.status, 1);
+  assert.match(run.stderr, /has no function export "nope" \(it exports: .*default/);
+});
+
+test('--no-legacy serves 2026-07-28 only', async () => {
+  const { child, url } = await serve(['--no-legacy']);
+  try {
+    const init = await raw(url, {
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } } }),
+    });
+    assert.equal(init.status, 400);
+    assert.equal(init.json().error.code, -32022);
+    assert.deepEqual(init.json().error.data.supported, ['2026-07-28']);
+  } finally {
+    child.kill('SIGKILL');
+  }
+});
