@@ -110,6 +110,8 @@ export class LiveSession {
   readonly pendingServerRequests = new Set<number | string>();
   readonly streams = new Map<string, LegacyStream>();
   standalone: LegacyStream | undefined;
+  /** POSTs of this session still waiting for answers, oldest first. */
+  readonly activePosts = new Set<{ related(message: JSONRPCMessage): void }>();
 
   constructor(
     public record: SessionRecord,
@@ -200,30 +202,38 @@ export class LiveSession {
   }
 
   /**
-   * A message the leased instance sent with no related request. Change notifications go to the bus (every
-   * subscribed session, every instance); anything else belongs to this session: its standalone GET stream,
-   * or failing that one of its open request streams.
+   * A message the leased instance sent with no related request id — `ctx.mcpReq.elicitInput()` and
+   * `requestSampling()` send that way. Change notifications go to the bus (every subscribed session, every
+   * instance). Anything else belongs to this session, since it holds the lease: it travels on the newest POST
+   * still waiting for an answer (the request that most likely caused it, and a stream every client reads), or
+   * else on the standalone GET stream.
    */
   private unrelated(message: JSONRPCMessage): void {
     const m = message as { method?: string; params?: unknown; id?: number | string };
-    if (m.method !== undefined && m.id === undefined) {
-      const event = eventOfNotification(m.method, m.params);
+    const isRequest = m.method !== undefined && m.id !== undefined;
+    if (!isRequest) {
+      const event = m.method === undefined ? undefined : eventOfNotification(m.method, m.params);
       if (event !== undefined) {
         this.deps.publish(event);
         return;
       }
       if (!logLevelPasses(message, this.record.logLevel)) return;
     }
-    const target = this.standalone ?? [...this.streams.values()].find((stream) => !stream.finished);
-    if (target === undefined) {
-      if (m.method !== undefined && m.id !== undefined) {
-        // A server-to-client request with no stream to travel on would wait for its timeout; fail it now.
-        this.instance?.transport.router.forward({ jsonrpc: '2.0', id: m.id, error: { code: -32603, message: 'The session has no open stream to deliver the request on' } } as JSONRPCMessage);
-      }
+    let post: { related(message: JSONRPCMessage): void } | undefined;
+    for (const active of this.activePosts) post = active;
+    if (post !== undefined) {
+      post.related(message);
       return;
     }
-    if (m.method !== undefined && m.id !== undefined) this.pendingServerRequests.add(m.id);
-    target.send(message);
+    if (this.standalone !== undefined && !this.standalone.finished) {
+      if (isRequest) this.pendingServerRequests.add(m.id!);
+      this.standalone.send(message);
+      return;
+    }
+    if (isRequest) {
+      // A server-to-client request with no stream to travel on would wait for its timeout; fail it now.
+      this.instance?.transport.router.forward({ jsonrpc: '2.0', id: m.id, error: { code: -32603, message: 'The session has no open stream to deliver the request on' } } as JSONRPCMessage);
+    }
   }
 }
 

@@ -6,7 +6,9 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-import { classifyInboundRequest } from '@modelcontextprotocol/server';
+import { classifyInboundRequest, UnsupportedProtocolVersionError } from '@modelcontextprotocol/server';
+
+import { MODERN_REVISION } from '../server/sdk-bridge.js';
 
 import type { RuntimeContext } from '../server/runtime-context.js';
 import { checkOrigin, type OriginGuardOptions } from '../security/origin-guard.js';
@@ -81,8 +83,15 @@ async function handlePost(state: HandlerState, req: IncomingMessage, res: Server
   switch (outcome.kind) {
     case 'reject':
       return writeRpcError(res, outcome.httpStatus, outcome.code, outcome.message, echoableId(body), outcome.data);
-    case 'modern':
+    case 'modern': {
+      // The classifier routes every envelope claim here, whatever revision it names; only 2026-07-28 is served.
+      const requested = outcome.classification.revision;
+      if (requested !== MODERN_REVISION) {
+        const error = new UnsupportedProtocolVersionError({ supported: [MODERN_REVISION], requested: requested ?? 'unknown' });
+        return writeRpcError(res, 400, error.code, error.message, echoableId(body), error.data);
+      }
       return serveModern(runtime, req, res, outcome.message, outcome.messageKind);
+    }
     case 'legacy':
       if (legacy === undefined) return writeError(res, 'LEGACY_DISABLED', { id: echoableId(body), data: { supported: ['2026-07-28'], requested: outcome.requestedVersion ?? null } });
       return legacy.post(req, res, body);

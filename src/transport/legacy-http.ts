@@ -50,6 +50,7 @@ class PostExchange {
     private readonly batch: boolean,
   ) {
     this.remaining = count;
+    session.activePosts.add(this);
   }
 
   related(message: JSONRPCMessage): void {
@@ -65,6 +66,7 @@ class PostExchange {
       else this.answers.push(message);
     }
     if (--this.remaining > 0) return;
+    this.session.activePosts.delete(this);
     if (this.stream !== undefined) this.stream.end();
     else if (this.answers.length === 0) this.res.writeHead(202).end();
     else writeJson(this.res, 200, this.batch ? this.answers : this.answers[0], { 'mcp-session-id': this.session.id });
