@@ -28,7 +28,10 @@ export function logLevelPasses(message: JSONRPCMessage, threshold: string | unde
 export class LegacyStream {
   private sse: SseStream | undefined;
   private tail: Promise<unknown> = Promise.resolve();
+  /** end() was called: no more messages will be produced. */
   private ended = false;
+  /** The end step has run in the write chain: the stream is over for good. */
+  private closedOut = false;
 
   constructor(
     readonly id: string,
@@ -66,10 +69,20 @@ export class LegacyStream {
     });
   }
 
-  /** Writes replayed events, then continues live. */
-  replay(events: Array<{ id: string; message: unknown }>, sse: SseStream): void {
+  /**
+   * Continues the stream on a new response after `lastEventId`: the missed events, then live ones. The store
+   * is read inside the write chain, so every event is written exactly once and in order, however the
+   * replay and new messages interleave.
+   */
+  resume(lastEventId: string, sse: SseStream): void {
     this.enqueue(async () => {
-      for (const event of events) if (event.message !== null) sse.send(event.message, event.id);
+      const replay = await this.events.replay(this.session.id, lastEventId);
+      for (const event of replay?.events ?? []) if (event.message !== null) sse.send(event.message, event.id);
+      if (this.closedOut) sse.end();
+      else {
+        if (this.sse !== undefined && this.sse !== sse) this.sse.end();
+        this.sse = sse;
+      }
     });
   }
 
@@ -78,6 +91,7 @@ export class LegacyStream {
     if (this.ended) return;
     this.ended = true;
     this.enqueue(async () => {
+      this.closedOut = true;
       this.sse?.end();
       this.session.streamEnded(this);
     });

@@ -180,9 +180,10 @@ export class LegacyEndpoint {
       if (replay === undefined) return writeError(res, 'UNKNOWN_EVENT_ID');
       const sse = this.openSse(res, session);
       const stream = session.streams.get(replay.streamId);
-      if (stream !== undefined && !stream.finished) {
-        stream.replay(replay.events, sse);
-        stream.attach(sse, false);
+      // A stream stays in the session until its end step has run in its write chain; until then resume()
+      // orders the replay with whatever it still writes. After that, the store holds all of it.
+      if (stream !== undefined) {
+        stream.resume(lastEventId, sse);
       } else {
         for (const event of replay.events) if (event.message !== null) sse.send(event.message, event.id);
         sse.end();
