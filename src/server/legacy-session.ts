@@ -176,12 +176,14 @@ export class LiveSession {
 
   /** The client answered a server-to-client request sent to it. */
   answered(id: number | string): void {
-    if (this.pendingServerRequests.delete(id)) this.releaseIfIdle();
+    this.pendingServerRequests.delete(id);
   }
 
   private releaseIfIdle(): void {
-    // An unanswered server-to-client request pins the instance: its answer must reach the instance that asked.
-    if (this.work > 0 || this.pendingServerRequests.size > 0) return;
+    if (this.work > 0) return;
+    // Server-to-client requests still unanswered belong to handlers that have finished (the SDK timed them out
+    // or the handler stopped waiting); an answer arriving later is dropped rather than sent to another session.
+    this.pendingServerRequests.clear();
     const instance = this.instance;
     if (instance !== undefined) {
       this.instance = undefined;
