@@ -6,7 +6,7 @@ import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { ENVELOPE, LEGACY_HEADERS, modernBody, modernHeaders, openSession, raw, sessionHeaders, start, type RawResponse, type Started } from './helpers.js';
+import { ENVELOPE, LEGACY_HEADERS, modernBody, modernHeaders, openSession, raw, type RawResponse, sessionHeaders, start, type Started, withServer } from './helpers.js';
 
 let s: Started;
 before(async () => {
@@ -181,16 +181,13 @@ describe('HTTP methods and paths', () => {
   });
 
   test('with legacy off, GET and DELETE are 405 with Allow: POST', async () => {
-    const modernOnly = await start({ legacy: false });
-    try {
+    await withServer({ legacy: false }, async (modernOnly) => {
       for (const method of ['GET', 'DELETE']) {
         const res = await raw(modernOnly.url, { method, headers: { accept: 'text/event-stream' } });
         assertError(res, 405, -32600);
         assert.equal(res.headers.allow, 'POST');
       }
-    } finally {
-      await modernOnly.close();
-    }
+    });
   });
 
   test('another path is 404', async () => {
@@ -257,21 +254,15 @@ describe('DNS rebinding', () => {
   });
 
   test('allowlists replace the loopback defaults; protection can be turned off', async () => {
-    const listed = await start({ allowedHosts: ['mcp.example.com'], allowedOrigins: ['https://app.example.com'] });
-    try {
+    await withServer({ allowedHosts: ['mcp.example.com'], allowedOrigins: ['https://app.example.com'] }, async (listed) => {
       const body = modernBody(1, 'tools/list');
       assert.equal((await raw(listed.url, { headers: { ...modernHeaders('tools/list'), host: 'mcp.example.com', origin: 'https://app.example.com' }, body })).status, 200);
       assert.equal((await raw(listed.url, { headers: modernHeaders('tools/list'), body })).status, 403); // Host 127.0.0.1 is not listed now
       assert.equal((await raw(listed.url, { headers: { ...modernHeaders('tools/list'), host: 'mcp.example.com', origin: 'http://localhost' }, body })).status, 403);
-    } finally {
-      await listed.close();
-    }
-    const open = await start({ dnsRebindingProtection: false });
-    try {
+    });
+    await withServer({ dnsRebindingProtection: false }, async (open) => {
       const res = await raw(open.url, { headers: { ...modernHeaders('tools/list'), host: 'evil.example', origin: 'http://evil.example' }, body: modernBody(1, 'tools/list') });
       assert.equal(res.status, 200);
-    } finally {
-      await open.close();
-    }
+    });
   });
 });

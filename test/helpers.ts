@@ -175,3 +175,13 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): P
   let timer: NodeJS.Timeout;
   return Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms)))]).finally(() => clearTimeout(timer));
 }
+
+/** Runs `body` against a server started with `options`, closing it whatever happens. */
+export async function withServer(options: Partial<RemoteServerOptions>, body: (started: Started) => Promise<void>): Promise<void> {
+  const started = await start(options);
+  try {
+    await body(started);
+  } finally {
+    await started.close();
+  }
+}

@@ -6,7 +6,7 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ElicitRequestSchema, ResourceUpdatedNotificationSchema, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 
-import { raw, sessionHeaders, start, withTimeout, type Started } from './helpers.js';
+import { raw, sessionHeaders, start, type Started, withTimeout } from './helpers.js';
 
 let server: Started;
 let client: Client;

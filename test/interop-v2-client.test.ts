@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 
-import { start, withTimeout, type Started } from './helpers.js';
+import { start, type Started, withTimeout } from './helpers.js';
 
 type Mode = 'auto' | 'legacy';
 

@@ -2,13 +2,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { modernBody, modernHeaders, openStream, raw, start, withTimeout } from './helpers.js';
+import { modernBody, modernHeaders, openStream, raw, withServer, withTimeout } from './helpers.js';
 
 const SUBSCRIPTION_ID = 'io.modelcontextprotocol/subscriptionId';
 
 test('listen acknowledges the honoured filter and delivers only the events it asked for', async () => {
-  const s = await start();
-  try {
+  await withServer({}, async (s) => {
     const stream = await openStream(s.url, {
       headers: modernHeaders('subscriptions/listen'),
       body: modernBody('sub-1', 'subscriptions/listen', { notifications: { toolsListChanged: true, resourceSubscriptions: ['demo://clock'] } }),
@@ -32,25 +31,19 @@ test('listen acknowledges the honoured filter and delivers only the events it as
     assert.equal(end.message.result.resultType, 'complete');
     assert.equal(end.message.result._meta[SUBSCRIPTION_ID], 'sub-1');
     await withTimeout(stream.ended, 2000, 'the listen stream to end on close()');
-  } finally {
-    await s.close();
-  }
+  });
 });
 
 test('a filter the server cannot honour is acknowledged empty and the stream ends', async () => {
-  const s = await start();
-  try {
+  await withServer({}, async (s) => {
     const stream = await openStream(s.url, { headers: modernHeaders('subscriptions/listen'), body: modernBody(3, 'subscriptions/listen', { notifications: {} }) });
     await withTimeout(stream.ended, 2000, 'the empty listen stream to end');
     assert.deepEqual(stream.events.map((e) => e.message.method ?? e.message.id), ['notifications/subscriptions/acknowledged', 3]);
-  } finally {
-    await s.close();
-  }
+  });
 });
 
 test('an invalid filter is -32602 and the stream cap answers -32603 in-band', async () => {
-  const s = await start({ maxStreams: 1 });
-  try {
+  await withServer({ maxStreams: 1 }, async (s) => {
     const bad = await raw(s.url, { headers: modernHeaders('subscriptions/listen'), body: modernBody(4, 'subscriptions/listen', { notifications: { toolsListChanged: 'yes' } }) });
     assert.equal(bad.status, 200);
     assert.equal(bad.json().error.code, -32602);
@@ -61,7 +54,5 @@ test('an invalid filter is -32602 and the stream cap answers -32603 in-band', as
     assert.equal(second.json().error.code, -32603);
     assert.match(second.json().error.message, /maxStreams 1/);
     first.destroy();
-  } finally {
-    await s.close();
-  }
+  });
 });

@@ -9,11 +9,10 @@ import assert from 'node:assert/strict';
 import { fromJsonSchema, inputRequired, McpServer } from '@modelcontextprotocol/server';
 import { z } from 'zod';
 
-import { modernBody, modernHeaders, raw, start, withTimeout } from './helpers.js';
+import { modernBody, modernHeaders, raw, start, withServer, withTimeout } from './helpers.js';
 
 test('server/discover names 2026-07-28, the capabilities and the server, with cache hints', async () => {
-  const s = await start();
-  try {
+  await withServer({}, async (s) => {
     const res = await raw(s.url, { headers: modernHeaders('server/discover'), body: modernBody(1, 'server/discover') });
     assert.equal(res.status, 200);
     const result = res.json().result;
@@ -23,14 +22,11 @@ test('server/discover names 2026-07-28, the capabilities and the server, with ca
     assert.equal(result.ttlMs, 0);
     assert.equal(result.cacheScope, 'private');
     assert.deepEqual(result._meta['io.modelcontextprotocol/serverInfo'], { name: 'remote-mcp-demo', version: '0.1.0' });
-  } finally {
-    await s.close();
-  }
+  });
 });
 
 test('concurrent requests that reuse one id each get their own answer', async () => {
-  const s = await start();
-  try {
+  await withServer({}, async (s) => {
     const answers = await Promise.all(
       Array.from({ length: 40 }, (_, i) => raw(s.url, { headers: modernHeaders('tools/call', 'echo'), body: modernBody(1, 'tools/call', { name: 'echo', arguments: { text: `client ${i}` } }) })),
     );
@@ -39,9 +35,7 @@ test('concurrent requests that reuse one id each get their own answer', async ()
       assert.equal(answer.json().id, 1);
       assert.equal(answer.json().result.content[0].text, `client ${i}`);
     });
-  } finally {
-    await s.close();
-  }
+  });
 });
 
 test('responseMode: auto answers JSON, streams only when the handler sends first; sse always streams; json never does', async () => {
@@ -51,8 +45,7 @@ test('responseMode: auto answers JSON, streams only when the handler sends first
     ['sse', 'text/event-stream', 'text/event-stream'],
     ['json', 'application/json', 'application/json'],
   ] as const) {
-    const s = await start({ responseMode: mode });
-    try {
+    await withServer({ responseMode: mode }, async (s) => {
       const echo = await raw(s.url, { headers: modernHeaders('tools/call', 'echo'), body: modernBody(1, 'tools/call', { name: 'echo', arguments: { text: 'x' } }) });
       assert.equal(echo.headers['content-type'], echoType, `${mode}: echo`);
       const counted = await raw(s.url, { headers: modernHeaders('tools/call', 'slow_count'), body: slow });
@@ -61,9 +54,7 @@ test('responseMode: auto answers JSON, streams only when the handler sends first
       assert.equal(messages.at(-1).result.content[0].text, 'counted to 2');
       assert.equal(messages.filter((m: any) => m.method === 'notifications/progress').length, mode === 'json' ? 0 : 2);
       if (slowType === 'text/event-stream') assert.equal(counted.headers['x-accel-buffering'], 'no');
-    } finally {
-      await s.close();
-    }
+    });
   }
 });
 
@@ -79,8 +70,7 @@ test('closing the response cancels the handler: its abort signal fires and the s
     server.registerTool('echo', { inputSchema: z.object({ text: z.string() }) }, async ({ text }) => ({ content: [{ type: 'text', text }] }));
     return server;
   };
-  const s = await start({ server: factory });
-  try {
+  await withServer({ server: factory }, async (s) => {
     const req = request(s.url, { method: 'POST', headers: modernHeaders('tools/call', 'wait') });
     req.on('error', () => {});
     req.end(modernBody(1, 'tools/call', { name: 'wait', arguments: {} }));
@@ -89,9 +79,7 @@ test('closing the response cancels the handler: its abort signal fires and the s
     assert.equal(await withTimeout(abortedWith, 2000, 'the handler to be aborted'), 'The client closed the response stream');
     const after = await raw(s.url, { headers: modernHeaders('tools/call', 'echo'), body: modernBody(2, 'tools/call', { name: 'echo', arguments: { text: 'still serving' } }) });
     assert.equal(after.json().result.content[0].text, 'still serving');
-  } finally {
-    await s.close();
-  }
+  });
 });
 
 test('requestState is sealed on the way out, opened on the way in, and refused when altered or moved', async () => {
@@ -175,8 +163,7 @@ test('Mcp-Param headers must mirror x-mcp-header arguments; -32021 answers 400',
 });
 
 test('long streams carry keep-alive comments at keepAliveMs', async () => {
-  const s = await start({ keepAliveMs: 30 });
-  try {
+  await withServer({ keepAliveMs: 30 }, async (s) => {
     const text = await new Promise<string>((resolve, reject) => {
       const req = request(s.url, { method: 'POST', headers: modernHeaders('subscriptions/listen') }, (res) => {
         let seen = '';
@@ -194,14 +181,11 @@ test('long streams carry keep-alive comments at keepAliveMs', async () => {
     });
     assert.match(text, /^event: message\ndata: .*notifications\/subscriptions\/acknowledged/);
     assert.equal(text.split(': keepalive\n\n').length - 1 >= 2, true);
-  } finally {
-    await s.close();
-  }
+  });
 });
 
 test('an unknown method is 404 / -32601 and a notification is 202 with no body', async () => {
-  const s = await start();
-  try {
+  await withServer({}, async (s) => {
     const unknown = await raw(s.url, { headers: modernHeaders('no/such'), body: modernBody(9, 'no/such') });
     assert.equal(unknown.status, 404);
     assert.deepEqual(unknown.json(), { jsonrpc: '2.0', id: 9, error: { code: -32601, message: 'Method not found' } });
@@ -211,8 +195,6 @@ test('an unknown method is 404 / -32601 and a notification is 202 with no body',
     });
     assert.equal(note.status, 202);
     assert.equal(note.body, '');
-  } finally {
-    await s.close();
-  }
+  });
 });
 

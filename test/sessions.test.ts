@@ -4,15 +4,14 @@ import assert from 'node:assert/strict';
 
 import type { FactoryContext } from '../src/index.js';
 import createDemoServer from '../examples/demo-server.js';
-import { LEGACY_HEADERS, openSession, openStream, raw, sessionHeaders, start, withTimeout } from './helpers.js';
+import { LEGACY_HEADERS, openSession, openStream, raw, sessionHeaders, withServer, withTimeout } from './helpers.js';
 
 const call = (id: number, name: string, args: Record<string, unknown>, meta?: Record<string, unknown>) =>
   JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args, ...(meta && { _meta: meta }) } });
 
 describe('session lifecycle', () => {
   test('initialize answers with a 128-bit session id and the negotiated version', async () => {
-    const s = await start();
-    try {
+    await withServer({}, async (s) => {
       const res = await raw(s.url, {
         headers: LEGACY_HEADERS,
         body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } }),
@@ -22,14 +21,11 @@ describe('session lifecycle', () => {
       assert.equal(res.json().id, 7);
       assert.equal(res.json().result.protocolVersion, '2025-06-18');
       assert.equal(res.json().result.serverInfo.name, 'remote-mcp-demo');
-    } finally {
-      await s.close();
-    }
+    });
   });
 
   test('initialize beyond maxSessions gets 503 and existing sessions keep working', async () => {
-    const s = await start({ maxSessions: 2 });
-    try {
+    await withServer({ maxSessions: 2 }, async (s) => {
       const first = await openSession(s.url);
       await openSession(s.url);
       const third = await raw(s.url, { headers: LEGACY_HEADERS, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } } }) });
@@ -39,44 +35,35 @@ describe('session lifecycle', () => {
       const ok = await raw(s.url, { headers: sessionHeaders(first), body: call(2, 'echo', { text: 'still here' }) });
       assert.equal(ok.status, 200);
       assert.equal(ok.json().result.content[0].text, 'still here');
-    } finally {
-      await s.close();
-    }
+    });
   });
 
   test('an idle session expires and then answers 404', async () => {
-    const s = await start({ sessionIdleTimeoutMs: 100 });
-    try {
+    await withServer({ sessionIdleTimeoutMs: 100 }, async (s) => {
       const id = await openSession(s.url);
       await new Promise((resolve) => setTimeout(resolve, 400));
       const res = await raw(s.url, { headers: sessionHeaders(id), body: call(2, 'echo', { text: 'x' }) });
       assert.equal(res.status, 404);
       assert.equal(res.json().error.code, -32600);
       assert.equal(res.json().error.message, 'Session not found');
-    } finally {
-      await s.close();
-    }
+    });
   });
 
   test('DELETE ends the session; then it is 404 for every method', async () => {
-    const s = await start();
-    try {
+    await withServer({}, async (s) => {
       const id = await openSession(s.url);
       const deleted = await raw(s.url, { method: 'DELETE', headers: { 'mcp-session-id': id } });
       assert.equal(deleted.status, 200);
       assert.equal((await raw(s.url, { headers: sessionHeaders(id), body: call(2, 'echo', { text: 'x' }) })).status, 404);
       assert.equal((await raw(s.url, { method: 'GET', headers: { 'mcp-session-id': id, accept: 'text/event-stream' } })).status, 404);
       assert.equal((await raw(s.url, { method: 'DELETE', headers: { 'mcp-session-id': id } })).status, 404);
-    } finally {
-      await s.close();
-    }
+    });
   });
 });
 
 describe('standalone GET stream', () => {
   test('delivers list-changed to every session and resource updates only to subscribers; a second GET is 409', async () => {
-    const s = await start();
-    try {
+    await withServer({}, async (s) => {
       const subscriber = await openSession(s.url);
       const other = await openSession(s.url);
       const sub = await raw(s.url, { headers: sessionHeaders(subscriber), body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'resources/subscribe', params: { uri: 'demo://clock' } }) });
@@ -99,27 +86,21 @@ describe('standalone GET stream', () => {
       assert.equal(b.events.filter((e) => e.message?.method === 'notifications/resources/updated').length, 0);
       a.destroy();
       b.destroy();
-    } finally {
-      await s.close();
-    }
+    });
   });
 
   test('GET without text/event-stream in Accept is 406', async () => {
-    const s = await start();
-    try {
+    await withServer({}, async (s) => {
       const id = await openSession(s.url);
       const res = await raw(s.url, { method: 'GET', headers: { 'mcp-session-id': id, accept: 'application/json' } });
       assert.equal(res.status, 406);
-    } finally {
-      await s.close();
-    }
+    });
   });
 });
 
 describe('resumption', () => {
   test('a POST stream lost mid-way is resumed with Last-Event-ID and delivers the rest, including the answer', async () => {
-    const s = await start();
-    try {
+    await withServer({}, async (s) => {
       const id = await openSession(s.url);
       const stream = await openStream(s.url, { headers: sessionHeaders(id), body: call(5, 'slow_count', { to: 6, delayMs: 40 }, { progressToken: 'p' }) });
       assert.equal(stream.status, 200);
@@ -133,14 +114,11 @@ describe('resumption', () => {
       const progress = [...stream.events, ...resumed.events].filter((e) => e.message?.method === 'notifications/progress').map((e) => e.message.params.progress);
       assert.deepEqual(progress, [1, 2, 3, 4, 5, 6]);
       await withTimeout(resumed.ended, 2000, 'the resumed stream to end after the answer');
-    } finally {
-      await s.close();
-    }
+    });
   });
 
   test('a Last-Event-ID of another session is refused', async () => {
-    const s = await start();
-    try {
+    await withServer({}, async (s) => {
       const owner = await openSession(s.url);
       const stranger = await openSession(s.url);
       const stream = await openStream(s.url, { headers: sessionHeaders(owner), body: call(5, 'slow_count', { to: 2, delayMs: 5 }, { progressToken: 'p' }) });
@@ -149,9 +127,7 @@ describe('resumption', () => {
       const res = await raw(s.url, { method: 'GET', headers: { 'mcp-session-id': stranger, accept: 'text/event-stream', 'last-event-id': event.id! } });
       assert.equal(res.status, 400);
       assert.equal(res.json().error.code, -32600);
-    } finally {
-      await s.close();
-    }
+    });
   });
 });
 
@@ -162,8 +138,7 @@ describe('pooled instances', () => {
       eras.push(context.era);
       return createDemoServer(context);
     };
-    const s = await start({ server: factory });
-    try {
+    await withServer({ server: factory }, async (s) => {
       for (let i = 0; i < 5; i++) {
         const id = await openSession(s.url);
         const res = await raw(s.url, { headers: sessionHeaders(id), body: call(2, 'echo', { text: `n${i}` }) });
@@ -172,14 +147,11 @@ describe('pooled instances', () => {
       assert.deepEqual(eras, ['modern', 'legacy']);
       await openSession(s.url, '2025-03-26');
       assert.deepEqual(eras, ['modern', 'legacy', 'legacy']);
-    } finally {
-      await s.close();
-    }
+    });
   });
 
   test('a 2025-03-26 session answers a batch with an array of responses', async () => {
-    const s = await start();
-    try {
+    await withServer({}, async (s) => {
       const id = await openSession(s.url, '2025-03-26');
       const res = await raw(s.url, {
         headers: sessionHeaders(id, '2025-03-26'),
@@ -190,8 +162,6 @@ describe('pooled instances', () => {
       assert.ok(Array.isArray(answers));
       assert.deepEqual(answers.map((a: any) => a.id).sort(), [1, 2]);
       assert.equal(answers.find((a: any) => a.id === 2).result.structuredContent.sum, 3);
-    } finally {
-      await s.close();
-    }
+    });
   });
 });
