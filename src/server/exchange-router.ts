@@ -52,11 +52,6 @@ export class ExchangeRouter {
 
   constructor(private readonly transport: { onmessage?: InstanceInbound | undefined }) {}
 
-  /** Number of requests the instance is handling now. */
-  get inFlight(): number {
-    return this.pending.size;
-  }
-
   /** Delivers a client request to the instance; returns the internal id it was given. */
   request(message: { method: string; params?: unknown; id: RequestId }, exchange: Exchange, extra?: MessageExtraInfo): number {
     const internalId = ++this.nextId;

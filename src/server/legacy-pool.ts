@@ -15,7 +15,7 @@ import type { JSONRPCMessage } from '@modelcontextprotocol/server';
 
 import type { Exchange, ResponseMessage } from './exchange-router.js';
 import type { FactoryContext } from './options.js';
-import { connectLegacy, lowLevelServer, type LegacyInstanceTransport, type ServerProduct } from './sdk-bridge.js';
+import { connectLegacy, type LegacyInstanceTransport, type ServerProduct } from './sdk-bridge.js';
 
 export interface PooledInstance {
   readonly product: ServerProduct;
@@ -48,10 +48,6 @@ export class LegacyPool {
   onUnleasedMessage: (message: JSONRPCMessage) => void = () => {};
 
   constructor(private readonly options: LegacyPoolOptions) {}
-
-  get idleCount(): number {
-    return this.idle.size;
-  }
 
   /**
    * An instance for `identity`. `seed` replays the session's initialize on a freshly built instance so it
@@ -104,11 +100,6 @@ export class LegacyPool {
     this.idle.clear();
     this.idleByIdentity.clear();
     await Promise.all(all.map((instance) => this.dispose(instance)));
-  }
-
-  /** Capabilities every instance of this factory declares (read from an instance). */
-  static capabilitiesOf(instance: PooledInstance) {
-    return lowLevelServer(instance.product).getCapabilities();
   }
 
   private async seed(instance: PooledInstance): Promise<void> {

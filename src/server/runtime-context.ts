@@ -45,10 +45,6 @@ export class DrainTracker {
     if (--this.active === 0) for (const wake of this.waiters.splice(0)) wake();
   };
 
-  get inFlight(): number {
-    return this.active;
-  }
-
   /** Resolves when nothing is in flight, or after `timeoutMs`; returns whether it drained. */
   idle(timeoutMs: number): Promise<boolean> {
     if (this.active === 0) return Promise.resolve(true);

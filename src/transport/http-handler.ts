@@ -32,7 +32,7 @@ function pathOf(url: string | undefined): string {
 }
 
 export async function handleRequest(state: HandlerState, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const { runtime, legacy } = state;
+  const { legacy } = state;
   if (state.closing) return writeError(res, 'SERVER_CLOSING', { headers: { connection: 'close' } });
   const refused = checkOrigin(req, state.guard);
   if (refused !== undefined) return writeError(res, refused);
@@ -49,7 +49,6 @@ export async function handleRequest(state: HandlerState, req: IncomingMessage, r
     default:
       return writeError(res, 'METHOD_NOT_ALLOWED', { headers: { allow: legacy === undefined ? 'POST' : 'GET, POST, DELETE' } });
   }
-  void runtime;
 }
 
 async function handlePost(state: HandlerState, req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -132,11 +132,6 @@ export class LegacyEndpoint {
     this.sweeper.unref();
   }
 
-  /** Sessions with something in process (streams or requests in flight). */
-  get liveCount(): number {
-    return this.live.size;
-  }
-
   async post(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
     const batch = Array.isArray(body);
     const messages = (batch ? body : [body]) as unknown[];

@@ -14,7 +14,7 @@ import type { RuntimeContext } from '../server/runtime-context.js';
 import { requestStateBinding } from '../server/request-state.js';
 import { MODERN_EXTRA, toolInputSchema } from '../server/sdk-bridge.js';
 import { serveListen } from './listen-stream.js';
-import { writeError, writeJson, writeRpcError, type JsonRpcId } from './http-io.js';
+import { writeError, writeJson } from './http-io.js';
 import { checkParamHeaders, checkStandardHeaders, paramHeaderDeclarations, type ParamHeaderDeclaration } from './mcp-headers.js';
 import { SseStream } from './sse-stream.js';
 
@@ -44,7 +44,7 @@ class ModernExchange implements Exchange {
   constructor(
     private readonly runtime: RuntimeContext,
     private readonly res: ServerResponse,
-    private readonly binding: string,
+    private readonly request: ModernRequest,
     readonly finished: () => void,
   ) {}
 
@@ -59,7 +59,8 @@ class ModernExchange implements Exchange {
     this.finished();
     const result = message.result as { resultType?: unknown; requestState?: unknown } | undefined;
     if (result?.resultType === 'input_required' && typeof result.requestState === 'string') {
-      message = { ...message, result: { ...result, requestState: this.runtime.sealer.seal(result.requestState, this.binding) } };
+      const binding = requestStateBinding(this.request.method, this.request.params);
+      message = { ...message, result: { ...result, requestState: this.runtime.sealer.seal(result.requestState, binding) } };
     }
     if (this.sse !== undefined) {
       this.sse.send(message);
@@ -125,9 +126,9 @@ export function serveModern(runtime: RuntimeContext, req: IncomingMessage, res: 
       }
     }
   }
-  const binding = requestStateBinding(request.method, params);
   let outbound: ModernRequest = request;
   if (params !== undefined && params.requestState !== undefined) {
+    const binding = requestStateBinding(request.method, params);
     const opened = typeof params.requestState === 'string' ? runtime.sealer.open(params.requestState, binding) : undefined;
     if (opened === undefined) {
       writeError(res, 'INVALID_REQUEST_STATE', { id: request.id });
@@ -135,13 +136,13 @@ export function serveModern(runtime: RuntimeContext, req: IncomingMessage, res: 
     }
     outbound = { ...request, params: { ...params, requestState: opened } };
   }
-  dispatch(runtime, res, outbound, binding, MODERN_EXTRA);
+  dispatch(runtime, res, outbound, MODERN_EXTRA);
 }
 
-function dispatch(runtime: RuntimeContext, res: ServerResponse, request: ModernRequest, binding: string, extra: MessageExtraInfo): void {
+function dispatch(runtime: RuntimeContext, res: ServerResponse, request: ModernRequest, extra: MessageExtraInfo): void {
   const drain = runtime.drain;
   drain.begin();
-  const exchange = new ModernExchange(runtime, res, binding, drain.end);
+  const exchange = new ModernExchange(runtime, res, request, drain.end);
   res.on('close', () => exchange.abandon());
   try {
     exchange.internalId = runtime.modern.router.request(request, exchange, extra);
@@ -165,6 +166,3 @@ function paramDeclarations(runtime: RuntimeContext, toolName: string): ParamHead
   return declarations;
 }
 
-export function writeModernInternalError(res: ServerResponse, id: JsonRpcId): void {
-  writeRpcError(res, ERRORS.INTERNAL.status, ERRORS.INTERNAL.rpcCode, ERRORS.INTERNAL.message, id);
-}

@@ -13,8 +13,6 @@ export interface SseStreamOptions {
   maxBufferedBytes: number;
   /** Extra response headers (e.g. Mcp-Session-Id). */
   headers?: Record<string, string>;
-  /** A `retry:` hint in milliseconds sent first (2025-era priming), if any. */
-  retryMs?: number;
 }
 
 export class SseStream {
