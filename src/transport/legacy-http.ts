@@ -147,27 +147,42 @@ export class LegacyEndpoint {
     }
     const session = await this.sessionFor(req, res);
     if (session === undefined) return;
-    if (batch && session.record.protocolVersion !== '2025-03-26') return writeError(res, 'BATCH_NOT_ALLOWED');
-    await this.store.touch(session.id, Date.now());
+    try {
+      if (batch && session.record.protocolVersion !== '2025-03-26') return writeError(res, 'BATCH_NOT_ALLOWED');
+      await this.store.touch(session.id, Date.now());
+      const requests = list.filter(isRequest);
+      for (const m of list) {
+        if (isNotification(m)) await this.notification(session, m);
+        else if (!isRequest(m)) this.clientAnswer(session, m);
+      }
+      if (requests.length === 0) {
+        res.writeHead(202).end();
+        return;
+      }
+      const post = new PostExchange(this, session, res, requests.length, batch);
+      for (const request of requests) await this.request(session, post, request);
+    } finally {
+      this.settle(session);
+    }
+  }
 
-    const requests = list.filter(isRequest);
-    for (const m of list) {
-      if (isNotification(m)) await this.notification(session, m);
-      else if (!isRequest(m)) this.clientAnswer(session, m);
-    }
-    if (requests.length === 0) {
-      res.writeHead(202).end();
-      if (session.idle) this.deps.onIdle(session);
-      return;
-    }
-    const post = new PostExchange(this, session, res, requests.length, batch);
-    for (const request of requests) await this.request(session, post, request);
+  /** Forgets the in-process side of a session that holds nothing any more (its record stays in the store). */
+  private settle(session: LiveSession): void {
+    if (session.idle) this.deps.onIdle(session);
   }
 
   async get(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (!accepts(headerValue(req, 'accept'), 'text/event-stream')) return writeError(res, 'NOT_ACCEPTABLE_GET');
     const session = await this.sessionFor(req, res);
     if (session === undefined) return;
+    try {
+      await this.openStream(req, res, session);
+    } finally {
+      this.settle(session);
+    }
+  }
+
+  private async openStream(req: IncomingMessage, res: ServerResponse, session: LiveSession): Promise<void> {
     await this.store.touch(session.id, Date.now());
     const lastEventId = headerValue(req, 'last-event-id');
     if (lastEventId !== undefined) {
@@ -352,6 +367,7 @@ export class LegacyEndpoint {
     }
     const version = headerValue(req, 'mcp-protocol-version');
     if (version !== undefined && !LEGACY_VERSIONS.includes(version)) {
+      this.settle(session);
       writeRpcError(res, 400, JsonRpcCode.UnsupportedProtocolVersion, `Unsupported protocol version: ${version}`, null, { supported: [...LEGACY_VERSIONS], requested: version });
       return undefined;
     }
