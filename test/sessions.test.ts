@@ -165,3 +165,24 @@ describe('pooled instances', () => {
     });
   });
 });
+
+describe('cancellation', () => {
+  test('notifications/cancelled aborts the handler, ends its POST without an answer, and the session goes on', async () => {
+    await withServer({}, async (s) => {
+      const id = await openSession(s.url);
+      const stream = await openStream(s.url, { headers: sessionHeaders(id), body: call(21, 'slow_count', { to: 100, delayMs: 20 }, { progressToken: 'c' }) });
+      await stream.waitFor((e) => e.message?.method === 'notifications/progress');
+      const cancel = await raw(s.url, { headers: sessionHeaders(id), body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 21, reason: 'user stopped it' } }) });
+      assert.equal(cancel.status, 202);
+      await withTimeout(stream.ended, 2000, 'the cancelled POST stream to end');
+      assert.equal(stream.events.filter((e) => e.message?.id === 21).length, 0);
+      assert.ok(stream.events.filter((e) => e.message?.method === 'notifications/progress').length < 100);
+
+      // An unknown method is answered during delivery; the same id can then be used and cancelled again.
+      const unknown = await raw(s.url, { headers: sessionHeaders(id), body: JSON.stringify({ jsonrpc: '2.0', id: 22, method: 'no/such' }) });
+      assert.equal(unknown.json().error.code, -32601);
+      const again = await raw(s.url, { headers: sessionHeaders(id), body: call(22, 'echo', { text: 'after cancel' }) });
+      assert.equal(again.json().result.content[0].text, 'after cancel');
+    });
+  });
+});

@@ -118,8 +118,8 @@ export class LiveSession {
   private acquiring: Promise<PooledInstance> | undefined;
   private work = 0;
   private streamSequence = 0;
-  /** Client request id (as JSON) → the instance's id, for notifications/cancelled. */
-  readonly inflight = new Map<string, number>();
+  /** Requests in flight by client request id (as JSON), for notifications/cancelled. */
+  readonly inflight = new Map<string, { cancel(reason: string): void }>();
   /** Server-to-client requests sent to this session and not answered yet: their ids on the instance. */
   readonly pendingServerRequests = new Set<number | string>();
   readonly streams = new Map<string, LegacyStream>();

@@ -9,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SUPPORTED_PROTOCOL_VERSIONS, type JSONRPCMessage } from '@modelcontextprotocol/server';
 
 import { ERRORS, JsonRpcCode } from '../errors.js';
-import type { Exchange, ResponseMessage } from '../server/exchange-router.js';
+import type { Exchange, ExchangeRouter, ResponseMessage } from '../server/exchange-router.js';
 import { LegacyPool } from '../server/legacy-pool.js';
 import { LiveSession, logLevelPasses, newSessionId, type LegacyStream } from '../server/legacy-session.js';
 import type { RuntimeContext } from '../server/runtime-context.js';
@@ -84,20 +84,39 @@ class PostExchange {
   }
 }
 
-/** The exchange of one request of a POST: releases the session's lease when answered. */
+/** The exchange of one request of a POST: ends with its answer, or without one when the client cancels it. */
 class RequestExchange implements Exchange {
+  internalId = 0;
+  private finished = false;
+
   constructor(
     private readonly post: PostExchange,
     private readonly session: LiveSession,
     private readonly key: string,
+    private readonly router: ExchangeRouter,
+    private readonly drainEnd: () => void,
   ) {}
 
   related(message: JSONRPCMessage): void {
-    this.post.related(message);
+    if (!this.finished) this.post.related(message);
   }
 
   respond(message: ResponseMessage): void {
-    this.session.inflight.delete(this.key);
+    this.finish(message);
+  }
+
+  /** notifications/cancelled from the client: the handler is aborted and, as the protocol says, not answered. */
+  cancel(reason: string): void {
+    if (this.finished) return;
+    this.router.cancel(this.internalId, reason);
+    this.finish(undefined);
+  }
+
+  private finish(message: ResponseMessage | undefined): void {
+    if (this.finished) return;
+    this.finished = true;
+    if (this.session.inflight.get(this.key) === this) this.session.inflight.delete(this.key);
+    this.drainEnd();
     this.post.answer(message);
     this.session.done();
   }
@@ -319,19 +338,16 @@ export class LegacyEndpoint {
     }
     const drain = this.runtime.drain;
     drain.begin();
-    const exchange = new RequestExchange(post, session, key);
-    const tracked: Exchange = { related: (m) => exchange.related(m), respond: (m) => (drain.end(), exchange.respond(m)) };
-    const internalId = instance.transport.router.request(request as { id: string | number; method: string; params?: unknown }, tracked);
-    session.inflight.set(key, internalId);
+    const exchange = new RequestExchange(post, session, key, instance.transport.router, drain.end);
+    // Registered before delivery: a gate error is answered synchronously, during request().
+    session.inflight.set(key, exchange);
+    exchange.internalId = instance.transport.router.request(request as { id: string | number; method: string; params?: unknown }, exchange);
   }
 
   private async notification(session: LiveSession, message: Message): Promise<void> {
     if (message.method === 'notifications/cancelled') {
-      const key = JSON.stringify(message.params?.requestId);
-      const internalId = session.inflight.get(key);
-      if (internalId === undefined || session.leased === undefined) return;
-      // Forward with the instance's id so the handler aborts; the SDK then sends no response.
-      session.leased.transport.router.forward({ ...message, params: { ...message.params, requestId: internalId } } as JSONRPCMessage);
+      const reason = message.params?.reason;
+      session.inflight.get(JSON.stringify(message.params?.requestId))?.cancel(typeof reason === 'string' ? reason : 'Cancelled by the client');
       return;
     }
     try {
