@@ -84,20 +84,27 @@ for (const mode of ['auto', 'legacy'] as const) {
       assert.deepEqual(result.content, [{ type: 'text', text: 'Hello, Ada!' }]);
     });
 
-    test('receives a resource-updated notification', async () => {
+    test('receives resource-updated and tool-list-changed notifications', async () => {
       const updated = new Promise<string>((resolve) => client.setNotificationHandler('notifications/resources/updated', (n: any) => resolve(n.params.uri)));
-      if (mode === 'auto') {
-        const subscription = await client.listen({ resourceSubscriptions: ['demo://clock'] });
-        assert.deepEqual(subscription.honoredFilter, { resourceSubscriptions: ['demo://clock'] });
+      const changed = new Promise<string>((resolve) => client.setNotificationHandler('notifications/tools/list_changed', (n: any) => resolve(n.method)));
+      const publish = () => {
         server.server.notify.resourceUpdated('demo://clock');
+        server.server.notify.toolsListChanged();
+      };
+      if (mode === 'auto') {
+        const subscription = await client.listen({ resourceSubscriptions: ['demo://clock'], toolsListChanged: true });
+        assert.deepEqual(subscription.honoredFilter, { toolsListChanged: true, resourceSubscriptions: ['demo://clock'] });
+        publish();
         assert.equal(await withTimeout(updated, 5000, 'resources/updated over listen'), 'demo://clock');
+        assert.equal(await withTimeout(changed, 5000, 'tools/list_changed over listen'), 'notifications/tools/list_changed');
         await subscription.close();
       } else {
         await client.subscribeResource({ uri: 'demo://clock' });
-        // The 2025-era client opens its GET stream in the background after initialize; notify until it is there.
-        const timer = setInterval(() => server.server.notify.resourceUpdated('demo://clock'), 50);
+        // The 2025-era client opens its GET stream in the background after initialize; publish until it is there.
+        const timer = setInterval(publish, 50);
         try {
           assert.equal(await withTimeout(updated, 5000, 'resources/updated over the session stream'), 'demo://clock');
+          assert.equal(await withTimeout(changed, 5000, 'tools/list_changed over the session stream'), 'notifications/tools/list_changed');
         } finally {
           clearInterval(timer);
         }
