@@ -5,7 +5,7 @@
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-import { lowLevelServer, connectModern, type ServerProduct } from './sdk-bridge.js';
+import { connectModern, lowLevelServer, serverInfoOf, type ServerProduct } from './sdk-bridge.js';
 import { DrainTracker, StreamRegistry, type RuntimeContext } from './runtime-context.js';
 import { LegacyPool } from './legacy-pool.js';
 import { RequestStateSealer } from './request-state.js';
@@ -95,7 +95,7 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
     const server = lowLevelServer(product);
     const runtime: RuntimeContext = {
       options,
-      modern: { product, router: transport.router, capabilities: server.getCapabilities(), serverInfo: (server as unknown as { _serverInfo?: RuntimeContext['modern']['serverInfo'] })._serverInfo },
+      modern: { product, router: transport.router, capabilities: server.getCapabilities(), serverInfo: serverInfoOf(product) },
       sealer: new RequestStateSealer(options.requestStateKey, options.requestStateTtlMs),
       bus,
       notify,

@@ -11,11 +11,13 @@
  *     constructor would do; the default list of SDK 2.4 names 2025-era revisions only), and
  *  2. installing the SDK's own `server/discover` handler, which its constructor installs only in that case.
  *
- * `createMcpHandler` performs both steps on every instance through package-internal helpers. Here they are
+ * `createMcpHandler` performs both steps on every instance through package-internal helpers. Two reads are not
+ * public either and degrade gracefully when absent: `Protocol._onrequest` (see attachDirectDelivery) and
+ * `Server._serverInfo` (see serverInfoOf). Here they are
  * checked for shape at start-up and fail with {@link RemoteMcpSdkError} rather than misbehave, and the result
  * is verified through the public `getNegotiatedProtocolVersion()`.
  */
-import type { JSONRPCMessage, MessageClassification, MessageExtraInfo, Transport, TransportSendOptions } from '@modelcontextprotocol/server';
+import type { Implementation, JSONRPCMessage, MessageClassification, MessageExtraInfo, Transport, TransportSendOptions } from '@modelcontextprotocol/server';
 import { McpServer, PerRequestHTTPServerTransport, Server } from '@modelcontextprotocol/server';
 
 import { RemoteMcpSdkError } from '../errors.js';
@@ -129,6 +131,15 @@ export async function connectLegacy(product: ServerProduct): Promise<LegacyInsta
   await product.connect(transport);
   attachDirectDelivery(lowLevelServer(product), transport.router);
   return transport;
+}
+
+/**
+ * The server's name and version, for the result that closes a `subscriptions/listen` stream (the runtime writes
+ * that result itself). `Server` keeps it private; undefined when the shape differs, and the result goes without.
+ */
+export function serverInfoOf(product: ServerProduct): Implementation | undefined {
+  const info = (lowLevelServer(product) as unknown as { _serverInfo?: unknown })._serverInfo;
+  return info !== null && typeof info === 'object' ? (info as Implementation) : undefined;
 }
 
 /** The JSON Schema of a tool's input, when the product is an McpServer that registered it. */
