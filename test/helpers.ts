@@ -75,8 +75,19 @@ export function sseMessages(body: string): any[] {
 
 export interface SseEvent {
   id?: string;
+  /** The `event:` field (`message` for JSON-RPC messages, `endpoint` for the HTTP+SSE POST URL). */
+  event?: string;
   data: string;
+  /** The data parsed as JSON, when it is JSON. */
   message?: any;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
 
 export interface OpenStream {
@@ -119,8 +130,10 @@ export function openStream(url: string, init: { method?: string; headers?: Recor
           const lines = frame.split('\n');
           if (lines.every((line) => line.startsWith(':'))) continue;
           const id = lines.find((line) => line.startsWith('id:'))?.slice(3).trim();
+          const event = lines.find((line) => line.startsWith('event:'))?.slice(6).trim();
           const data = lines.filter((line) => line.startsWith('data:')).map((line) => line.slice(5).trim()).join('');
-          push({ ...(id !== undefined && { id }), data, ...(data.length > 0 && { message: JSON.parse(data) }) });
+          const message = data.length > 0 ? parseJson(data) : undefined;
+          push({ ...(id !== undefined && { id }), ...(event !== undefined && { event }), data, ...(message !== undefined && { message }) });
         }
       });
       const ended = new Promise<void>((done) => {

@@ -56,6 +56,7 @@ interface ServeFlags {
   path: string;
   export: string;
   legacy: boolean;
+  legacySse: boolean;
   maxBodyBytes: number;
   maxSessions: number;
   maxStreams: number;
@@ -75,6 +76,7 @@ async function serve(modulePath: string, flags: ServeFlags): Promise<void> {
     server: factory,
     path: flags.path,
     legacy: flags.legacy,
+    legacySse: flags.legacySse,
     maxBodyBytes: flags.maxBodyBytes,
     maxSessions: flags.maxSessions,
     maxStreams: flags.maxStreams,
@@ -122,6 +124,7 @@ export function buildProgram(): Command {
     .option('--path <path>', 'endpoint path', DEFAULTS.path)
     .option('--export <name>', 'which export of the module is the factory', 'default')
     .option('--no-legacy', 'serve 2026-07-28 only: no initialize, no sessions')
+    .option('--no-legacy-sse', 'do not serve the 2024-11-05 HTTP+SSE transport (<path>/events, /sse)')
     .option('--max-body-bytes <n>', 'largest request body', integer, DEFAULTS.maxBodyBytes)
     .option('--max-sessions <n>', 'most concurrent 2025-era sessions', integer, DEFAULTS.maxSessions)
     .option('--max-streams <n>', 'most open subscription and session streams', integer, DEFAULTS.maxStreams)

@@ -53,6 +53,11 @@ export interface RemoteServerOptions {
   requestStateTtlMs?: number;
   /** Serve 2025-era clients (initialize, sessions) on the same endpoint. Default true. */
   legacy?: boolean;
+  /**
+   * With `legacy`, also serve the 2024-11-05 HTTP+SSE transport: GET `<path>/events` (alias `/sse`) opens the
+   * stream, POST `<path>/messages?sessionId=` (alias `/messages`) carries messages. Default true.
+   */
+  legacySse?: boolean;
   /** A 2025-era session with no activity for this long is ended, in ms. Default 1800000 (30 minutes). */
   sessionIdleTimeoutMs?: number;
   /** Most concurrent 2025-era sessions; initialize beyond it gets 503. Default 10000. */
@@ -92,6 +97,7 @@ export const DEFAULTS = Object.freeze({
   maxStreamBufferBytes: 8 * 1024 * 1024,
   requestStateTtlMs: 600_000,
   legacy: true,
+  legacySse: true,
   sessionIdleTimeoutMs: 1_800_000,
   maxSessions: 10_000,
   maxStreams: 10_000,
@@ -187,6 +193,7 @@ export function resolveOptions(input: RemoteServerOptions): ResolvedOptions {
     requestStateKey,
     requestStateTtlMs: integer(options, 'requestStateTtlMs', 1),
     legacy: boolean(options, 'legacy'),
+    legacySse: boolean(options, 'legacySse'),
     sessionIdleTimeoutMs: integer(options, 'sessionIdleTimeoutMs', 1),
     maxSessions: integer(options, 'maxSessions', 1),
     maxStreams: integer(options, 'maxStreams', 1),

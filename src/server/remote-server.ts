@@ -15,7 +15,7 @@ import { InMemoryEventStore } from '../state/event-store.js';
 import { InMemorySessionStore } from '../state/session-store.js';
 import { loopbackHosts } from '../security/origin-guard.js';
 import { LegacyEndpoint } from '../transport/legacy-http.js';
-import { handleRequest, type HandlerState } from '../transport/http-handler.js';
+import { handleRequest, routeOf, type HandlerState, type Route } from '../transport/http-handler.js';
 import { writeError } from '../transport/http-io.js';
 
 export interface ListenOptions {
@@ -118,10 +118,10 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
   // A failed start is reported through `ready`, listen() and 500s; keep it from being an unhandled rejection.
   ready.catch(() => {});
 
-  const serve = (req: IncomingMessage, res: ServerResponse) => {
+  const serve = (req: IncomingMessage, res: ServerResponse, route: Route) => {
     const current = state;
     const run = (s: HandlerState) =>
-      handleRequest(s, req, res).catch((error: unknown) => {
+      handleRequest(s, req, res, route).catch((error: unknown) => {
         options.onError(error as Error);
         writeError(res, 'INTERNAL');
       });
@@ -139,15 +139,13 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
   };
 
   const handler = (req: IncomingMessage, res: ServerResponse, next?: () => void) => {
-    const url = req.url ?? '/';
-    const query = url.indexOf('?');
-    const path = query === -1 ? url : url.slice(0, query);
-    if (path !== options.path) {
+    const route = routeOf(req.url, options);
+    if (route === undefined) {
       if (next !== undefined) next();
       else writeError(res, 'NOT_FOUND');
       return;
     }
-    serve(req, res);
+    serve(req, res, route);
   };
 
   async function shutdown(): Promise<void> {

@@ -6,11 +6,16 @@
 export interface SessionRecord {
   /** The Mcp-Session-Id: 128 random bits, base64url. */
   readonly id: string;
-  /** The protocol version initialize negotiated. */
+  /** The protocol version initialize negotiated ('' until then). */
   readonly protocolVersion: string;
   /**
-   * The initialize request's params as JSON, exactly as needed to seed a server instance for this client.
-   * Sessions of identical clients share one string (interned by the caller).
+   * How the client reaches the session: Streamable HTTP (absent), or the 2024-11-05 HTTP+SSE transport
+   * (`sse`: one GET stream carries every answer, and the session ends with it).
+   */
+  readonly transport?: 'sse';
+  /**
+   * The initialize request's params as JSON, exactly as needed to seed a server instance for this client
+   * ('' until initialize). Sessions of identical clients share one string (interned by the caller).
    */
   readonly identity: string;
   /** The level set by logging/setLevel; notifications/message below it are not delivered. */

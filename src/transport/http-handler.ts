@@ -2,7 +2,7 @@
  * The Node request listener for the MCP endpoint. The checks run in one explicit order:
  * path → shutting down → Host/Origin → HTTP method → Content-Type → Accept → body size → JSON → era
  * classification (the official SDK's classifier, so both eras are told apart exactly as the SDK does) →
- * the era's own handling.
+ * the era's own handling. The 2024-11-05 HTTP+SSE paths share the checks up to the body.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
@@ -24,18 +24,38 @@ export interface HandlerState {
   closing: boolean;
 }
 
-/** Path of a request target without its query string. */
-function pathOf(url: string | undefined): string {
-  if (url === undefined) return '/';
-  const query = url.indexOf('?');
-  return query === -1 ? url : url.slice(0, query);
+/** What a request path reaches: the MCP endpoint, or the 2024-11-05 HTTP+SSE stream or messages URL. */
+export type Route = { kind: 'mcp' } | { kind: 'sse-events'; messagesPath: string } | { kind: 'sse-messages' };
+
+/** The route of a request target (query string ignored), or undefined when it is not remote-mcp's. */
+export function routeOf(url: string | undefined, options: { path: string; legacy: boolean; legacySse: boolean }): Route | undefined {
+  const target = url ?? '/';
+  const query = target.indexOf('?');
+  const path = query === -1 ? target : target.slice(0, query);
+  if (path === options.path) return { kind: 'mcp' };
+  if (!options.legacy || !options.legacySse) return undefined;
+  if (path === `${options.path}/events`) return { kind: 'sse-events', messagesPath: `${options.path}/messages` };
+  if (path === '/sse') return { kind: 'sse-events', messagesPath: '/messages' };
+  if (path === `${options.path}/messages` || path === '/messages') return { kind: 'sse-messages' };
+  return undefined;
 }
 
-export async function handleRequest(state: HandlerState, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function handleRequest(state: HandlerState, req: IncomingMessage, res: ServerResponse, route: Route): Promise<void> {
   const { legacy } = state;
   if (state.closing) return writeError(res, 'SERVER_CLOSING', { headers: { connection: 'close' } });
   const refused = checkOrigin(req, state.guard);
   if (refused !== undefined) return writeError(res, refused);
+
+  if (route.kind !== 'mcp' && legacy !== undefined) {
+    if (route.kind === 'sse-events') {
+      if (req.method !== 'GET') return writeError(res, 'METHOD_NOT_ALLOWED', { headers: { allow: 'GET' } });
+      return legacy.openSseSession(req, res, route.messagesPath);
+    }
+    if (req.method !== 'POST') return writeError(res, 'METHOD_NOT_ALLOWED', { headers: { allow: 'POST' } });
+    const body = await readJsonBody(state, req, res);
+    if (body !== NO_BODY) return legacy.postToSseSession(req, res, body);
+    return;
+  }
 
   switch (req.method) {
     case 'POST':
@@ -51,23 +71,37 @@ export async function handleRequest(state: HandlerState, req: IncomingMessage, r
   }
 }
 
+const NO_BODY = Symbol('no body');
+
+/** Content-Type, size and JSON checks of a POST body; NO_BODY once an error has been answered. */
+async function readJsonBody(state: HandlerState, req: IncomingMessage, res: ServerResponse): Promise<unknown> {
+  const { maxBodyBytes } = state.runtime.options;
+  if (mediaType(headerValue(req, 'content-type')) !== 'application/json') {
+    writeError(res, 'UNSUPPORTED_MEDIA_TYPE');
+    return NO_BODY;
+  }
+  const read = await readBody(req, maxBodyBytes);
+  if (read.kind === 'aborted') return NO_BODY;
+  if (read.kind === 'too-large') {
+    writeError(res, 'BODY_TOO_LARGE', { message: `Payload Too Large: the body exceeds maxBodyBytes (${maxBodyBytes} bytes)`, headers: { connection: 'close' } });
+    return NO_BODY;
+  }
+  try {
+    return JSON.parse(read.text);
+  } catch {
+    writeError(res, 'PARSE_ERROR');
+    return NO_BODY;
+  }
+}
+
 async function handlePost(state: HandlerState, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const { runtime, legacy } = state;
-  if (mediaType(headerValue(req, 'content-type')) !== 'application/json') return writeError(res, 'UNSUPPORTED_MEDIA_TYPE');
   const accept = headerValue(req, 'accept');
-  if (!accepts(accept, 'application/json') || !accepts(accept, 'text/event-stream')) return writeError(res, 'NOT_ACCEPTABLE_POST');
-
-  const read = await readBody(req, runtime.options.maxBodyBytes);
-  if (read.kind === 'aborted') return;
-  if (read.kind === 'too-large') {
-    return writeError(res, 'BODY_TOO_LARGE', { message: `Payload Too Large: the body exceeds maxBodyBytes (${runtime.options.maxBodyBytes} bytes)`, headers: { connection: 'close' } });
+  if (mediaType(headerValue(req, 'content-type')) === 'application/json' && (!accepts(accept, 'application/json') || !accepts(accept, 'text/event-stream'))) {
+    return writeError(res, 'NOT_ACCEPTABLE_POST');
   }
-  let body: unknown;
-  try {
-    body = JSON.parse(read.text);
-  } catch {
-    return writeError(res, 'PARSE_ERROR');
-  }
+  const body = await readJsonBody(state, req, res);
+  if (body === NO_BODY) return;
 
   const plain = plainModernRequest(req, body);
   if (plain !== undefined) return serveModern(runtime, req, res, plain, 'request');

@@ -36,7 +36,11 @@ function isMessage(value: unknown): value is Message {
 const isRequest = (m: Message) => typeof m.method === 'string' && m.id !== undefined;
 const isNotification = (m: Message) => typeof m.method === 'string' && m.id === undefined;
 
-/** One POST's requests; answered with one JSON body (an array for a batch) or an SSE stream once the handler streams. */
+/**
+ * One POST's requests; answered with one JSON body (an array for a batch) or an SSE stream once the handler
+ * streams. On a 2024-11-05 HTTP+SSE session (`sessionStream` given) the POST is answered 202 at once and
+ * everything travels on the session's stream instead.
+ */
 class PostExchange {
   private remaining: number;
   private readonly answers: ResponseMessage[] = [];
@@ -48,9 +52,14 @@ class PostExchange {
     private readonly res: ServerResponse,
     count: number,
     private readonly batch: boolean,
+    private readonly sessionStream?: LegacyStream,
   ) {
     this.remaining = count;
     session.activePosts.add(this);
+    if (sessionStream !== undefined) {
+      this.stream = sessionStream;
+      res.writeHead(202).end();
+    }
   }
 
   related(message: JSONRPCMessage): void {
@@ -67,6 +76,7 @@ class PostExchange {
     }
     if (--this.remaining > 0) return;
     this.session.activePosts.delete(this);
+    if (this.sessionStream !== undefined) return; // the session's stream outlives its POSTs
     if (this.stream !== undefined) this.stream.end();
     else if (this.answers.length === 0) this.res.writeHead(202).end();
     else writeJson(this.res, 200, this.batch ? this.answers : this.answers[0], { 'mcp-session-id': this.session.id });
@@ -168,21 +178,101 @@ export class LegacyEndpoint {
     if (session === undefined) return;
     try {
       if (batch && session.record.protocolVersion !== '2025-03-26') return writeError(res, 'BATCH_NOT_ALLOWED');
-      await this.store.touch(session.id, Date.now());
-      const requests = list.filter(isRequest);
-      for (const m of list) {
-        if (isNotification(m)) await this.notification(session, m);
-        else if (!isRequest(m)) this.clientAnswer(session, m);
-      }
-      if (requests.length === 0) {
-        res.writeHead(202).end();
-        return;
-      }
-      const post = new PostExchange(this, session, res, requests.length, batch);
-      for (const request of requests) await this.request(session, post, request);
+      await this.messages(session, res, list, batch, undefined);
     } finally {
       this.settle(session);
     }
+  }
+
+  /** Delivers a POST's messages: notifications and answers to server requests first, then the requests. */
+  private async messages(session: LiveSession, res: ServerResponse, list: Message[], batch: boolean, sessionStream: LegacyStream | undefined): Promise<void> {
+    await this.store.touch(session.id, Date.now());
+    const requests = list.filter(isRequest);
+    for (const m of list) {
+      if (isNotification(m)) await this.notification(session, m);
+      else if (!isRequest(m)) this.clientAnswer(session, m);
+    }
+    if (requests.length === 0) {
+      res.writeHead(202).end();
+      return;
+    }
+    const post = new PostExchange(this, session, res, requests.length, batch, sessionStream);
+    for (const request of requests) await this.request(session, post, request);
+  }
+
+  /**
+   * GET of the 2024-11-05 HTTP+SSE transport: opens a session whose one SSE stream carries every answer,
+   * announces where to POST with an `endpoint` event, and ends the session when the stream closes.
+   */
+  async openSseSession(req: IncomingMessage, res: ServerResponse, messagesPath: string): Promise<void> {
+    if (!accepts(headerValue(req, 'accept'), 'text/event-stream')) return writeError(res, 'NOT_ACCEPTABLE_GET');
+    const now = Date.now();
+    const record: SessionRecord = { id: newSessionId(), protocolVersion: '', identity: '', transport: 'sse', createdAt: now, lastSeenAt: now };
+    if (!(await this.store.create(record, this.runtime.options.maxSessions))) return writeError(res, 'SESSION_LIMIT');
+    const session = new LiveSession(record, this.deps);
+    const stream = session.newStream();
+    const end = () => stream.end();
+    if (!this.runtime.streams.add(end)) {
+      await this.store.delete(record.id);
+      return writeError(res, 'STREAM_LIMIT');
+    }
+    this.live.set(record.id, session);
+    session.standalone = stream;
+    const sse = new SseStream(res, { keepAliveMs: this.runtime.options.keepAliveMs, maxBufferedBytes: this.runtime.options.maxStreamBufferBytes });
+    sse.writeRaw(`event: endpoint\ndata: ${messagesPath}?sessionId=${record.id}\n\n`);
+    stream.attach(sse, false);
+    sse.onClose(() => {
+      this.runtime.streams.delete(end);
+      void this.terminate(record.id).catch(this.runtime.options.onError);
+    });
+  }
+
+  /** POST of the 2024-11-05 HTTP+SSE transport: answered 202, the answers travel on the session's stream. */
+  async postToSseSession(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
+    const sessionId = new URLSearchParams((req.url ?? '').split('?')[1] ?? '').get('sessionId');
+    if (sessionId === null || sessionId === '') return writeError(res, 'SESSION_ID_REQUIRED', { message: 'Bad Request: the sessionId query parameter is required' });
+    const session = await this.session(sessionId);
+    const stream = session?.standalone;
+    if (session === undefined || session.record.transport !== 'sse' || stream === undefined || stream.finished) {
+      if (session !== undefined) this.settle(session);
+      return writeError(res, 'SESSION_NOT_FOUND');
+    }
+    const batch = Array.isArray(body);
+    const list = (batch ? body : [body]) as unknown[];
+    if (list.length === 0 || !list.every(isMessage)) return writeError(res, 'INVALID_MESSAGE');
+    if (list.length > this.runtime.options.maxBatchLength) return writeError(res, 'BATCH_TOO_LARGE', { message: `${ERRORS.BATCH_TOO_LARGE.message} (${this.runtime.options.maxBatchLength})` });
+    const messages = list as Message[];
+    const initialize = messages.find((m) => m.method === 'initialize');
+    if (initialize !== undefined) {
+      if (batch || session.record.identity !== '') return writeError(res, 'INVALID_MESSAGE', { id: initialize.id ?? null, message: 'Invalid Request: initialize must be sent once, alone' });
+      res.writeHead(202).end();
+      return this.initializeSseSession(session, stream, initialize);
+    }
+    if (session.record.identity === '') return writeError(res, 'INVALID_MESSAGE', { message: 'Invalid Request: the first message of a session must be initialize' });
+    await this.messages(session, res, messages, batch, stream);
+  }
+
+  private async initializeSseSession(session: LiveSession, stream: LegacyStream, message: Message): Promise<void> {
+    session.record = { ...session.record, identity: this.intern(JSON.stringify(message.params ?? {})) };
+    const instance = await session.lease(true);
+    const drain = this.runtime.drain;
+    drain.begin();
+    instance.transport.router.request({ id: message.id as string | number, method: 'initialize', params: message.params }, {
+      related: () => {},
+      respond: (response) => {
+        drain.end();
+        const version = (response.result as { protocolVersion?: unknown } | undefined)?.protocolVersion;
+        if (response.error === undefined && typeof version === 'string') {
+          session.record = { ...session.record, protocolVersion: version };
+          void this.store.update(session.record).catch(this.runtime.options.onError);
+        } else {
+          session.discardInstance();
+          session.record = { ...session.record, identity: '' };
+        }
+        stream.send(response as unknown as JSONRPCMessage);
+        session.done();
+      },
+    });
   }
 
   /** Forgets the in-process side of a session that holds nothing any more (its record stays in the store). */
@@ -377,7 +467,9 @@ export class LegacyEndpoint {
       return undefined;
     }
     const session = await this.session(id);
-    if (session === undefined) {
+    // An HTTP+SSE session is reached through its messages URL only.
+    if (session === undefined || session.record.transport === 'sse') {
+      if (session !== undefined) this.settle(session);
       writeError(res, 'SESSION_NOT_FOUND');
       return undefined;
     }
