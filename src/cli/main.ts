@@ -57,6 +57,8 @@ interface ServeFlags {
   export: string;
   legacy: boolean;
   legacySse: boolean;
+  websocket: boolean;
+  maxWebsocketConnections: number;
   maxBodyBytes: number;
   maxSessions: number;
   maxStreams: number;
@@ -77,6 +79,8 @@ async function serve(modulePath: string, flags: ServeFlags): Promise<void> {
     path: flags.path,
     legacy: flags.legacy,
     legacySse: flags.legacySse,
+    websocket: flags.websocket,
+    maxWebSocketConnections: flags.maxWebsocketConnections,
     maxBodyBytes: flags.maxBodyBytes,
     maxSessions: flags.maxSessions,
     maxStreams: flags.maxStreams,
@@ -125,6 +129,8 @@ export function buildProgram(): Command {
     .option('--export <name>', 'which export of the module is the factory', 'default')
     .option('--no-legacy', 'serve 2026-07-28 only: no initialize, no sessions')
     .option('--no-legacy-sse', 'do not serve the 2024-11-05 HTTP+SSE transport (<path>/events, /sse)')
+    .option('--no-websocket', 'do not serve MCP over WebSocket at the endpoint path')
+    .option('--max-websocket-connections <n>', 'most open WebSocket connections', integer, DEFAULTS.maxWebSocketConnections)
     .option('--max-body-bytes <n>', 'largest request body', integer, DEFAULTS.maxBodyBytes)
     .option('--max-sessions <n>', 'most concurrent 2025-era sessions', integer, DEFAULTS.maxSessions)
     .option('--max-streams <n>', 'most open subscription and session streams', integer, DEFAULTS.maxStreams)

@@ -11,7 +11,6 @@ import type { JSONRPCMessage } from '@modelcontextprotocol/server';
 import type { EventStore } from '../state/event-store.js';
 import type { SessionRecord, SessionStore } from '../state/session-store.js';
 import { eventOfNotification, type ServerEvent } from '../state/event-bus.js';
-import type { SseStream } from '../transport/sse-stream.js';
 import { LegacyPool, type PooledInstance } from './legacy-pool.js';
 
 const LOG_SEVERITY: Record<string, number> = { debug: 0, info: 1, notice: 2, warning: 3, error: 4, critical: 5, alert: 6, emergency: 7 };
@@ -24,9 +23,19 @@ export function logLevelPasses(message: JSONRPCMessage, threshold: string | unde
   return (LOG_SEVERITY[m.params?.level ?? ''] ?? 7) >= (LOG_SEVERITY[threshold] ?? 0);
 }
 
-/** A session's SSE stream whose events are stored for Last-Event-ID resumption; outlives its HTTP response. */
+/** Where a session stream writes: an SSE response, or a WebSocket. */
+export interface StreamSink {
+  /** Writes one JSON-RPC message (with its event id, where the sink has ids). */
+  send(message: unknown, eventId?: string): void;
+  /** Writes pre-framed text (SSE only; a sink without framing ignores it). */
+  writeRaw(text: string): void;
+  end(): void;
+  readonly closed: boolean;
+}
+
+/** A session's stream whose events are stored for Last-Event-ID resumption; outlives the response it writes to. */
 export class LegacyStream {
-  private sse: SseStream | undefined;
+  private sse: StreamSink | undefined;
   private tail: Promise<unknown> = Promise.resolve();
   /** end() was called: no more messages will be produced. */
   private ended = false;
@@ -49,7 +58,7 @@ export class LegacyStream {
   }
 
   /** Writes to a (new) HTTP response from now on; the previous one, if still open, is ended. */
-  attach(sse: SseStream, primingEvent: boolean): void {
+  attach(sse: StreamSink, primingEvent: boolean): void {
     if (this.sse !== undefined && this.sse !== sse) this.sse.end();
     this.sse = sse;
     if (primingEvent) {
@@ -74,7 +83,7 @@ export class LegacyStream {
    * is read inside the write chain, so every event is written exactly once and in order, however the
    * replay and new messages interleave.
    */
-  resume(lastEventId: string, sse: SseStream): void {
+  resume(lastEventId: string, sse: StreamSink): void {
     this.enqueue(async () => {
       const replay = await this.events.replay(this.session.id, lastEventId);
       for (const event of replay?.events ?? []) if (event.message !== null) sse.send(event.message, event.id);

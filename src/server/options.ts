@@ -58,6 +58,12 @@ export interface RemoteServerOptions {
    * stream, POST `<path>/messages?sessionId=` (alias `/messages`) carries messages. Default true.
    */
   legacySse?: boolean;
+  /** Serve MCP over WebSocket (subprotocol `mcp`) at the endpoint path, by HTTP upgrade. Default true. */
+  websocket?: boolean;
+  /** Most open WebSocket connections; upgrades beyond it get 503. Default 10000. */
+  maxWebSocketConnections?: number;
+  /** Interval of WebSocket pings, in ms; a peer that has not answered the previous one is dropped. 0 disables. Default 30000. */
+  webSocketPingIntervalMs?: number;
   /** A 2025-era session with no activity for this long is ended, in ms. Default 1800000 (30 minutes). */
   sessionIdleTimeoutMs?: number;
   /** Most concurrent 2025-era sessions; initialize beyond it gets 503. Default 10000. */
@@ -98,6 +104,9 @@ export const DEFAULTS = Object.freeze({
   requestStateTtlMs: 600_000,
   legacy: true,
   legacySse: true,
+  websocket: true,
+  maxWebSocketConnections: 10_000,
+  webSocketPingIntervalMs: 30_000,
   sessionIdleTimeoutMs: 1_800_000,
   maxSessions: 10_000,
   maxStreams: 10_000,
@@ -194,6 +203,9 @@ export function resolveOptions(input: RemoteServerOptions): ResolvedOptions {
     requestStateTtlMs: integer(options, 'requestStateTtlMs', 1),
     legacy: boolean(options, 'legacy'),
     legacySse: boolean(options, 'legacySse'),
+    websocket: boolean(options, 'websocket'),
+    maxWebSocketConnections: integer(options, 'maxWebSocketConnections', 1),
+    webSocketPingIntervalMs: integer(options, 'webSocketPingIntervalMs', 0),
     sessionIdleTimeoutMs: integer(options, 'sessionIdleTimeoutMs', 1),
     maxSessions: integer(options, 'maxSessions', 1),
     maxStreams: integer(options, 'maxStreams', 1),

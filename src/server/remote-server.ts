@@ -3,6 +3,7 @@
  * shared instance) and 2025-era clients (sessions, pooled instances).
  */
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 
 import { connectModern, lowLevelServer, serverInfoOf, type ServerProduct } from './sdk-bridge.js';
@@ -15,7 +16,8 @@ import { InMemoryEventStore } from '../state/event-store.js';
 import { InMemorySessionStore } from '../state/session-store.js';
 import { loopbackHosts } from '../security/origin-guard.js';
 import { LegacyEndpoint } from '../transport/legacy-http.js';
-import { handleRequest, routeOf, type HandlerState, type Route } from '../transport/http-handler.js';
+import { handleRequest, handleUpgrade, routeOf, type HandlerState, type Route } from '../transport/http-handler.js';
+import { refuseUpgrade, WebSocketEndpoint } from '../transport/websocket.js';
 import { writeError } from '../transport/http-io.js';
 
 export interface ListenOptions {
@@ -31,6 +33,11 @@ export interface RemoteServer {
    * get 404, or go to `next` when one is given (express-style middleware).
    */
   handler: (req: IncomingMessage, res: ServerResponse, next?: () => void) => void;
+  /**
+   * Node 'upgrade' listener for WebSocket at the endpoint path: `httpServer.on('upgrade', remote.upgrade)`.
+   * Returns false, leaving the socket alone, for upgrades to other paths (listen() attaches it for you).
+   */
+  upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => boolean;
   /** Starts an HTTP server; resolves with the endpoint URL once it accepts connections. */
   listen(options?: ListenOptions): Promise<{ url: string; port: number; host: string }>;
   /**
@@ -113,7 +120,10 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
       pool.onUnleasedMessage = unrelated;
       legacy = new LegacyEndpoint(runtime, pool, sessionStore, eventStore);
     }
-    state = { runtime, legacy, guard, closing: false };
+    const websocket = options.websocket
+      ? new WebSocketEndpoint(runtime, legacy, { maxConnections: options.maxWebSocketConnections, pingIntervalMs: options.webSocketPingIntervalMs })
+      : undefined;
+    state = { runtime, legacy, websocket, guard, closing: false };
   })();
   // A failed start is reported through `ready`, listen() and 500s; keep it from being an unhandled rejection.
   ready.catch(() => {});
@@ -148,10 +158,19 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
     serve(req, res, route);
   };
 
+  const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): boolean => {
+    if (routeOf(req.url, options)?.kind !== 'mcp') return false;
+    const current = state;
+    if (current !== undefined) handleUpgrade(current, req, socket, head);
+    else ready.then(() => handleUpgrade(state!, req, socket, head), () => refuseUpgrade(socket, 'INTERNAL'));
+    return true;
+  };
+
   async function shutdown(): Promise<void> {
     if (state !== undefined) state.closing = true;
     await ready.catch(() => {});
     streams.endAll();
+    state?.websocket?.close();
     await drain.idle(options.drainTimeoutMs);
     if (state?.legacy !== undefined) await state.legacy.close();
     if (product !== undefined) await product.close().catch((error: unknown) => options.onError(error as Error));
@@ -167,6 +186,7 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
 
   return {
     handler,
+    upgrade,
     notify,
     ready,
     get httpServer() {
@@ -181,6 +201,9 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
       if (options.allowedHosts === undefined && !LOOPBACK_BINDS.has(host)) guard.allowedHosts = undefined;
       await ready;
       const server = createServer(handler);
+      server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+        if (!upgrade(req, socket, head)) refuseUpgrade(socket, 'NOT_FOUND');
+      });
       httpServer = server;
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);

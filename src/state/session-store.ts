@@ -9,10 +9,10 @@ export interface SessionRecord {
   /** The protocol version initialize negotiated ('' until then). */
   readonly protocolVersion: string;
   /**
-   * How the client reaches the session: Streamable HTTP (absent), or the 2024-11-05 HTTP+SSE transport
-   * (`sse`: one GET stream carries every answer, and the session ends with it).
+   * How the client reaches the session: Streamable HTTP (absent), or bound to one stream that carries every
+   * answer and whose end ends the session: the 2024-11-05 HTTP+SSE transport (`sse`) or a WebSocket.
    */
-  readonly transport?: 'sse';
+  readonly transport?: 'sse' | 'websocket';
   /**
    * The initialize request's params as JSON, exactly as needed to seed a server instance for this client
    * ('' until initialize). Sessions of identical clients share one string (interned by the caller).

@@ -5,6 +5,7 @@
  * the era's own handling. The 2024-11-05 HTTP+SSE paths share the checks up to the body.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 
 import { classifyInboundRequest, UnsupportedProtocolVersionError } from '@modelcontextprotocol/server';
 
@@ -16,10 +17,12 @@ import { accepts, echoableId, headerValue, mediaType, readBody, writeError, writ
 import type { LegacyEndpoint } from './legacy-http.js';
 import { plainModernRequest } from './fast-classify.js';
 import { serveModern } from './modern-http.js';
+import { refuseUpgrade, type WebSocketEndpoint } from './websocket.js';
 
 export interface HandlerState {
   runtime: RuntimeContext;
   legacy: LegacyEndpoint | undefined;
+  websocket: WebSocketEndpoint | undefined;
   guard: OriginGuardOptions;
   closing: boolean;
 }
@@ -129,4 +132,13 @@ async function handlePost(state: HandlerState, req: IncomingMessage, res: Server
       if (legacy === undefined) return writeError(res, 'LEGACY_DISABLED', { id: echoableId(body), data: { supported: ['2026-07-28'], requested: outcome.requestedVersion ?? null } });
       return legacy.post(req, res, body);
   }
+}
+
+/** An HTTP upgrade to WebSocket on the endpoint path: the same shutdown and Host/Origin checks as requests. */
+export function handleUpgrade(state: HandlerState, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  if (state.websocket === undefined) return refuseUpgrade(socket, 'NOT_FOUND', 'Not Found: WebSocket is not enabled on this server');
+  if (state.closing) return refuseUpgrade(socket, 'SERVER_CLOSING');
+  const refused = checkOrigin(req, state.guard);
+  if (refused !== undefined) return refuseUpgrade(socket, refused);
+  state.websocket.upgrade(req, socket, head);
 }

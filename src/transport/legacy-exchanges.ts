@@ -33,8 +33,8 @@ export const isNotification = (m: Message) => typeof m.method === 'string' && m.
 
 /**
  * One POST's requests; answered with one JSON body (an array for a batch) or an SSE stream once the handler
- * streams. On a 2024-11-05 HTTP+SSE session (`sessionStream` given) the POST is answered 202 at once and
- * everything travels on the session's stream instead.
+ * streams. On a stream-bound session (`sessionStream` given: HTTP+SSE, WebSocket) a POST, if any, is answered
+ * 202 at once and everything travels on the session's stream instead.
  */
 export class PostExchange {
   private remaining: number;
@@ -44,7 +44,7 @@ export class PostExchange {
   constructor(
     private readonly endpoint: StreamOpener,
     private readonly session: LiveSession,
-    private readonly res: ServerResponse,
+    private readonly res: ServerResponse | undefined,
     count: number,
     private readonly batch: boolean,
     private readonly sessionStream?: LegacyStream,
@@ -53,7 +53,7 @@ export class PostExchange {
     session.activePosts.add(this);
     if (sessionStream !== undefined) {
       this.stream = sessionStream;
-      res.writeHead(202).end();
+      res?.writeHead(202).end();
     }
   }
 
@@ -73,14 +73,14 @@ export class PostExchange {
     this.session.activePosts.delete(this);
     if (this.sessionStream !== undefined) return; // the session's stream outlives its POSTs
     if (this.stream !== undefined) this.stream.end();
-    else if (this.answers.length === 0) this.res.writeHead(202).end();
-    else writeJson(this.res, 200, this.batch ? this.answers : this.answers[0], { 'mcp-session-id': this.session.id });
+    else if (this.answers.length === 0) this.res!.writeHead(202).end();
+    else writeJson(this.res!, 200, this.batch ? this.answers : this.answers[0], { 'mcp-session-id': this.session.id });
   }
 
   private streamOf(): LegacyStream {
     if (this.stream === undefined) {
       const stream = this.session.newStream();
-      stream.attach(this.endpoint.openSse(this.res, this.session), this.endpoint.primes(this.session));
+      stream.attach(this.endpoint.openSse(this.res!, this.session), this.endpoint.primes(this.session));
       // Answers that arrived before the first streamed message go first on the stream.
       for (const answer of this.answers.splice(0)) stream.send(answer as unknown as JSONRPCMessage);
       this.stream = stream;

@@ -8,10 +8,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 
 import { SUPPORTED_PROTOCOL_VERSIONS, type JSONRPCMessage } from '@modelcontextprotocol/server';
 
-import { ERRORS, JsonRpcCode } from '../errors.js';
+import { ERRORS, JsonRpcCode, type ErrorName } from '../errors.js';
 import type { Exchange, ResponseMessage } from '../server/exchange-router.js';
 import { LegacyPool } from '../server/legacy-pool.js';
-import { LiveSession, newSessionId, type LegacyStream } from '../server/legacy-session.js';
+import { LiveSession, newSessionId, type LegacyStream, type StreamSink } from '../server/legacy-session.js';
 import type { RuntimeContext } from '../server/runtime-context.js';
 import { eventNotification, type ServerEvent } from '../state/event-bus.js';
 import type { EventStore } from '../state/event-store.js';
@@ -77,7 +77,7 @@ export class LegacyEndpoint {
   }
 
   /** Delivers a POST's messages: notifications and answers to server requests first, then the requests. */
-  private async messages(session: LiveSession, res: ServerResponse, list: Message[], batch: boolean, sessionStream: LegacyStream | undefined): Promise<void> {
+  private async messages(session: LiveSession, res: ServerResponse | undefined, list: Message[], batch: boolean, sessionStream: LegacyStream | undefined): Promise<void> {
     await this.store.touch(session.id, Date.now());
     const requests = list.filter(isRequest);
     for (const m of list) {
@@ -85,7 +85,7 @@ export class LegacyEndpoint {
       else if (!isRequest(m)) this.clientAnswer(session, m);
     }
     if (requests.length === 0) {
-      res.writeHead(202).end();
+      res?.writeHead(202).end();
       return;
     }
     const post = new PostExchange(this, session, res, requests.length, batch, sessionStream);
@@ -98,24 +98,21 @@ export class LegacyEndpoint {
    */
   async openSseSession(req: IncomingMessage, res: ServerResponse, messagesPath: string): Promise<void> {
     if (!accepts(headerValue(req, 'accept'), 'text/event-stream')) return writeError(res, 'NOT_ACCEPTABLE_GET');
-    const now = Date.now();
-    const record: SessionRecord = { id: newSessionId(), protocolVersion: '', identity: '', transport: 'sse', createdAt: now, lastSeenAt: now };
-    if (!(await this.store.create(record, this.runtime.options.maxSessions))) return writeError(res, 'SESSION_LIMIT');
-    const session = new LiveSession(record, this.deps);
-    const stream = session.newStream();
-    const end = () => stream.end();
-    if (!this.runtime.streams.add(end)) {
-      await this.store.delete(record.id);
-      return writeError(res, 'STREAM_LIMIT');
+    let stream: LegacyStream | undefined;
+    const end = () => stream?.end();
+    if (!this.runtime.streams.add(end)) return writeError(res, 'STREAM_LIMIT');
+    const sse = new SseStream(res, { keepAliveMs: this.runtime.options.keepAliveMs, maxBufferedBytes: this.runtime.options.maxStreamBufferBytes }, false);
+    const session = await this.openBoundSession('sse', sse);
+    if (session === undefined) {
+      this.runtime.streams.delete(end);
+      return writeError(res, 'SESSION_LIMIT');
     }
-    this.live.set(record.id, session);
-    session.standalone = stream;
-    const sse = new SseStream(res, { keepAliveMs: this.runtime.options.keepAliveMs, maxBufferedBytes: this.runtime.options.maxStreamBufferBytes });
-    sse.writeRaw(`event: endpoint\ndata: ${messagesPath}?sessionId=${record.id}\n\n`);
-    stream.attach(sse, false);
+    stream = session.standalone;
+    sse.writeHead();
+    sse.writeRaw(`event: endpoint\ndata: ${messagesPath}?sessionId=${session.id}\n\n`);
     sse.onClose(() => {
       this.runtime.streams.delete(end);
-      void this.terminate(record.id).catch(this.runtime.options.onError);
+      void this.endBoundSession(session.id).catch(this.runtime.options.onError);
     });
   }
 
@@ -124,27 +121,60 @@ export class LegacyEndpoint {
     const sessionId = new URLSearchParams((req.url ?? '').split('?')[1] ?? '').get('sessionId');
     if (sessionId === null || sessionId === '') return writeError(res, 'SESSION_ID_REQUIRED', { message: 'Bad Request: the sessionId query parameter is required' });
     const session = await this.session(sessionId);
-    const stream = session?.standalone;
-    if (session === undefined || session.record.transport !== 'sse' || stream === undefined || stream.finished) {
+    if (session === undefined || session.record.transport !== 'sse') {
       if (session !== undefined) this.settle(session);
       return writeError(res, 'SESSION_NOT_FOUND');
     }
+    const refused = await this.boundMessages(session, body, res);
+    if (refused !== undefined) writeError(res, refused.name, { id: refused.id, message: refused.message });
+  }
+
+  /**
+   * A session bound to one stream (HTTP+SSE, WebSocket): every answer travels on `sink`, and the session ends
+   * with it (call endBoundSession). undefined when maxSessions sessions exist.
+   */
+  async openBoundSession(transport: 'sse' | 'websocket', sink: StreamSink): Promise<LiveSession | undefined> {
+    const now = Date.now();
+    const record: SessionRecord = { id: newSessionId(), protocolVersion: '', identity: '', transport, createdAt: now, lastSeenAt: now };
+    if (!(await this.store.create(record, this.runtime.options.maxSessions))) return undefined;
+    const session = new LiveSession(record, this.deps);
+    const stream = session.newStream();
+    this.live.set(record.id, session);
+    session.standalone = stream;
+    stream.attach(sink, false);
+    return session;
+  }
+
+  /**
+   * Messages for a stream-bound session (one message or a batch). The first must be initialize, sent alone
+   * and once. Answers travel on the session's stream; a refusal is returned for the caller to frame.
+   */
+  async boundMessages(session: LiveSession, body: unknown, res?: ServerResponse): Promise<{ name: ErrorName; id: string | number | null; message?: string } | undefined> {
+    const stream = session.standalone;
+    if (stream === undefined || stream.finished) return { name: 'SESSION_NOT_FOUND', id: null };
     const batch = Array.isArray(body);
     const list = (batch ? body : [body]) as unknown[];
-    if (list.length === 0 || !list.every(isMessage)) return writeError(res, 'INVALID_MESSAGE');
-    if (list.length > this.runtime.options.maxBatchLength) return writeError(res, 'BATCH_TOO_LARGE', { message: `${ERRORS.BATCH_TOO_LARGE.message} (${this.runtime.options.maxBatchLength})` });
+    if (list.length === 0 || !list.every(isMessage)) return { name: 'INVALID_MESSAGE', id: null };
+    if (list.length > this.runtime.options.maxBatchLength) return { name: 'BATCH_TOO_LARGE', id: null, message: `${ERRORS.BATCH_TOO_LARGE.message} (${this.runtime.options.maxBatchLength})` };
     const messages = list as Message[];
     const initialize = messages.find((m) => m.method === 'initialize');
     if (initialize !== undefined) {
-      if (batch || session.record.identity !== '') return writeError(res, 'INVALID_MESSAGE', { id: initialize.id ?? null, message: 'Invalid Request: initialize must be sent once, alone' });
-      res.writeHead(202).end();
-      return this.initializeSseSession(session, stream, initialize);
+      if (batch || session.record.identity !== '') return { name: 'INVALID_MESSAGE', id: initialize.id ?? null, message: 'Invalid Request: initialize must be sent once, alone' };
+      res?.writeHead(202).end();
+      await this.initializeBoundSession(session, stream, initialize);
+      return undefined;
     }
-    if (session.record.identity === '') return writeError(res, 'INVALID_MESSAGE', { message: 'Invalid Request: the first message of a session must be initialize' });
+    if (session.record.identity === '') return { name: 'INVALID_MESSAGE', id: messages[0]!.id ?? null, message: 'Invalid Request: the first message of a session must be initialize' };
     await this.messages(session, res, messages, batch, stream);
+    return undefined;
   }
 
-  private async initializeSseSession(session: LiveSession, stream: LegacyStream, message: Message): Promise<void> {
+  /** Ends a stream-bound session (its stream closed). */
+  endBoundSession(id: string): Promise<void> {
+    return this.terminate(id);
+  }
+
+  private async initializeBoundSession(session: LiveSession, stream: LegacyStream, message: Message): Promise<void> {
     session.record = { ...session.record, identity: this.intern(JSON.stringify(message.params ?? {})) };
     const instance = await session.lease(true);
     const drain = this.runtime.drain;
@@ -224,6 +254,7 @@ export class LegacyEndpoint {
     await this.terminate(session.id);
     res.writeHead(200).end();
   }
+
 
   /** Opens an SSE response for a session. */
   openSse(res: ServerResponse, session: LiveSession): SseStream {

@@ -60,23 +60,34 @@ export function filterAccepts(filter: ListenFilter, event: ServerEvent): boolean
   }
 }
 
+export const INVALID_FILTER = "Invalid params: 'notifications' is required and must be a SubscriptionFilter";
+
+/** A notification tagged with the subscription it belongs to. */
+export function stampSubscription(message: { jsonrpc: '2.0'; method: string; params: Record<string, unknown> }, subscriptionId: string | number) {
+  return { ...message, params: { ...message.params, _meta: { [SUBSCRIPTION_ID]: subscriptionId } } };
+}
+
+/** The listen request's result, which ends a subscription gracefully. */
+export function listenResult(runtime: RuntimeContext, subscriptionId: string | number) {
+  const meta = { [SUBSCRIPTION_ID]: subscriptionId, ...(runtime.modern.serverInfo && { [SERVER_INFO]: runtime.modern.serverInfo }) };
+  return { jsonrpc: '2.0' as const, id: subscriptionId, result: { resultType: 'complete', _meta: meta } };
+}
+
+/** The acknowledgement that opens a subscription. */
+export function listenAck(honored: ListenFilter, subscriptionId: string | number) {
+  return stampSubscription({ jsonrpc: '2.0', method: 'notifications/subscriptions/acknowledged', params: { notifications: honored } }, subscriptionId);
+}
+
 export function serveListen(runtime: RuntimeContext, res: ServerResponse, request: { id: string | number; params?: Record<string, unknown> }): void {
   const requested = parseFilter(request.params);
   if (requested === undefined) {
-    writeRpcError(res, 200, -32602, "Invalid params: 'notifications' is required and must be a SubscriptionFilter", request.id);
+    writeRpcError(res, 200, -32602, INVALID_FILTER, request.id);
     return;
   }
   const subscriptionId = request.id;
   const honored = honoredFilter(requested, runtime.modern.capabilities);
-  const stamp = (message: { jsonrpc: '2.0'; method: string; params: Record<string, unknown> }) => ({
-    ...message,
-    params: { ...message.params, _meta: { [SUBSCRIPTION_ID]: subscriptionId } },
-  });
-  const closing = {
-    jsonrpc: '2.0' as const,
-    id: subscriptionId,
-    result: { resultType: 'complete', _meta: { [SUBSCRIPTION_ID]: subscriptionId, ...(runtime.modern.serverInfo && { [SERVER_INFO]: runtime.modern.serverInfo }) } },
-  };
+  const stamp = (message: { jsonrpc: '2.0'; method: string; params: Record<string, unknown> }) => stampSubscription(message, subscriptionId);
+  const closing = listenResult(runtime, subscriptionId);
 
   let stream: SseStream | undefined;
   let unsubscribe: (() => void) | undefined;
@@ -94,7 +105,7 @@ export function serveListen(runtime: RuntimeContext, res: ServerResponse, reques
     runtime.streams.delete(end);
     unsubscribe?.();
   });
-  stream.send(stamp({ jsonrpc: '2.0', method: 'notifications/subscriptions/acknowledged', params: { notifications: honored } }));
+  stream.send(listenAck(honored, subscriptionId));
   if (Object.keys(honored).length === 0) {
     end();
     return;

@@ -29,7 +29,7 @@ const GATE_STATUS: Record<number, number> = {
   [JsonRpcCode.UnsupportedProtocolVersion]: 400,
 };
 
-interface ModernRequest {
+export interface ModernRequest {
   jsonrpc: '2.0';
   id: string | number;
   method: string;
@@ -57,11 +57,7 @@ class ModernExchange implements Exchange {
     if (this.done) return;
     this.done = true;
     this.finished();
-    const result = message.result as { resultType?: unknown; requestState?: unknown } | undefined;
-    if (result?.resultType === 'input_required' && typeof result.requestState === 'string') {
-      const binding = requestStateBinding(this.request.method, this.request.params);
-      message = { ...message, result: { ...result, requestState: this.runtime.sealer.seal(result.requestState, binding) } };
-    }
+    message = sealRequestState(this.runtime, this.request, message);
     if (this.sse !== undefined) {
       this.sse.send(message);
       this.sse.end();
@@ -126,17 +122,28 @@ export function serveModern(runtime: RuntimeContext, req: IncomingMessage, res: 
       }
     }
   }
-  let outbound: ModernRequest = request;
-  if (params !== undefined && params.requestState !== undefined) {
-    const binding = requestStateBinding(request.method, params);
-    const opened = typeof params.requestState === 'string' ? runtime.sealer.open(params.requestState, binding) : undefined;
-    if (opened === undefined) {
-      writeError(res, 'INVALID_REQUEST_STATE', { id: request.id });
-      return;
-    }
-    outbound = { ...request, params: { ...params, requestState: opened } };
+  const outbound = openRequestState(runtime, request);
+  if (outbound === undefined) {
+    writeError(res, 'INVALID_REQUEST_STATE', { id: request.id });
+    return;
   }
   dispatch(runtime, res, outbound, MODERN_EXTRA);
+}
+
+/** The request with its sealed requestState opened; undefined when the state is not valid. */
+export function openRequestState(runtime: RuntimeContext, request: ModernRequest): ModernRequest | undefined {
+  const params = request.params;
+  if (params === undefined || params.requestState === undefined) return request;
+  const opened = typeof params.requestState === 'string' ? runtime.sealer.open(params.requestState, requestStateBinding(request.method, params)) : undefined;
+  return opened === undefined ? undefined : { ...request, params: { ...params, requestState: opened } };
+}
+
+/** The answer with the requestState of an input_required result sealed. */
+export function sealRequestState(runtime: RuntimeContext, request: ModernRequest, message: ResponseMessage): ResponseMessage {
+  const result = message.result as { resultType?: unknown; requestState?: unknown } | undefined;
+  if (result?.resultType !== 'input_required' || typeof result.requestState !== 'string') return message;
+  const sealed = runtime.sealer.seal(result.requestState, requestStateBinding(request.method, request.params));
+  return { ...message, result: { ...result, requestState: sealed } };
 }
 
 function dispatch(runtime: RuntimeContext, res: ServerResponse, request: ModernRequest, extra: MessageExtraInfo): void {

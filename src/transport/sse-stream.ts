@@ -20,10 +20,19 @@ export class SseStream {
   private keepAliveTimer: NodeJS.Timeout | undefined;
   private readonly closeListeners: Array<() => void> = [];
 
+  /** `open: false` defers the response headers to {@link writeHead} (when the stream may still be refused). */
   constructor(
     private readonly res: ServerResponse,
     private readonly options: SseStreamOptions,
+    open = true,
   ) {
+    if (open) this.writeHead();
+  }
+
+  /** Writes the response headers and starts the keep-alive timer. */
+  writeHead(): void {
+    const { res, options } = this;
+    if (res.headersSent) return;
     res.writeHead(200, {
       ...options.headers,
       'content-type': 'text/event-stream',
@@ -58,7 +67,7 @@ export class SseStream {
 
   /** Writes a pre-serialized frame (see {@link frame}). */
   writeRaw(text: string): void {
-    if (this.closedFlag) return;
+    if (this.closedFlag || !this.res.headersSent) return;
     this.res.write(text);
     if (this.res.writableLength > this.options.maxBufferedBytes) {
       // The client reads slower than we produce: cut it off instead of buffering without bound.

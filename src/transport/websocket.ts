@@ -1,0 +1,332 @@
+/**
+ * MCP over WebSocket at the endpoint path (`ws://host:port/mcp`), on the same HTTP server, with the `ws` library
+ * attached by handleUpgrade so it also mounts on a user's own http.Server. Subprotocol `mcp`; one JSON-RPC
+ * message per text frame (the wire format of the v1 SDK's WebSocketClientTransport).
+ *
+ * The first message decides what the connection is. `initialize` makes it a 2025-era session bound to the
+ * socket (server-to-client requests allowed; the session ends with the socket). A request carrying the
+ * 2026-07-28 `_meta` envelope makes it a stream of independent 2026-07-28 requests served by the shared
+ * instance, with `subscriptions/listen` notifications delivered on the socket and `notifications/cancelled`
+ * (or closing the socket) as cancellation.
+ *
+ * Close codes: 1000 session ended; 1001 server shutting down; 1003 binary frame; 1008 the client reads too
+ * slowly (more than maxStreamBufferBytes unsent); 1009 frame over maxBodyBytes; 1006 (no close frame) a peer
+ * that missed a ping interval. Bad JSON and refused messages get JSON-RPC errors and the socket stays open.
+ */
+import { STATUS_CODES, type IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+
+import { classifyInboundRequest, UnsupportedProtocolVersionError, type JSONRPCMessage } from '@modelcontextprotocol/server';
+import { WebSocketServer, WebSocket, type RawData } from 'ws';
+
+import { ERRORS, type ErrorName } from '../errors.js';
+import type { LiveSession, StreamSink } from '../server/legacy-session.js';
+import type { RuntimeContext } from '../server/runtime-context.js';
+import { MODERN_EXTRA, MODERN_REVISION } from '../server/sdk-bridge.js';
+import type { LegacyEndpoint } from './legacy-http.js';
+import { filterAccepts, honoredFilter, INVALID_FILTER, listenAck, listenResult, parseFilter, stampSubscription } from './listen-stream.js';
+import { eventNotification } from '../state/event-bus.js';
+import { openRequestState, sealRequestState, type ModernRequest } from './modern-http.js';
+
+export const WS_CLOSE = { normal: 1000, goingAway: 1001, unsupportedData: 1003, policy: 1008, tooBig: 1009 } as const;
+
+export interface WebSocketOptions {
+  maxConnections: number;
+  pingIntervalMs: number;
+}
+
+/** The envelope a cancellation notification needs to pass the shared instance's era checks. */
+const CANCEL_META = { 'io.modelcontextprotocol/protocolVersion': MODERN_REVISION, 'io.modelcontextprotocol/clientCapabilities': {} };
+
+type Refusal = { name: ErrorName; id: string | number | null; message?: string; data?: unknown };
+
+class Connection {
+  private mode: 'unknown' | 'modern' | 'legacy' = 'unknown';
+  private session: LiveSession | undefined;
+  private queue: Promise<void> = Promise.resolve();
+  /** 2026-07-28 requests in flight by client id (as JSON): the instance's id, to cancel them. */
+  private readonly inflight = new Map<string, { internalId: number; done: () => void }>();
+  /** Open subscriptions by listen request id (as JSON). */
+  private readonly listens = new Map<string, () => void>();
+  alive = true;
+
+  constructor(
+    private readonly endpoint: WebSocketEndpoint,
+    readonly ws: WebSocket,
+  ) {
+    ws.on('message', (data, isBinary) => this.receive(data, isBinary));
+    ws.on('pong', () => (this.alive = true));
+    ws.on('close', () => this.closed());
+    ws.on('error', () => {}); // 'close' follows every error
+  }
+
+  /** Sends one message, unless the client has fallen too far behind reading. */
+  send(message: unknown): void {
+    if (this.ws.readyState !== WebSocket.OPEN) return;
+    if (this.ws.bufferedAmount > this.endpoint.runtime.options.maxStreamBufferBytes) {
+      this.ws.close(WS_CLOSE.policy, 'The client reads too slowly');
+      return;
+    }
+    this.ws.send(JSON.stringify(message));
+  }
+
+  private refuse(refusal: Refusal): void {
+    const spec = ERRORS[refusal.name];
+    const error = { code: spec.rpcCode, message: refusal.message ?? spec.message, ...(refusal.data !== undefined && { data: refusal.data }) };
+    this.send({ jsonrpc: '2.0', id: refusal.id, error });
+  }
+
+  private receive(data: RawData, isBinary: boolean): void {
+    if (isBinary) {
+      this.ws.close(WS_CLOSE.unsupportedData, 'Binary frames are not supported: send JSON-RPC as text');
+      return;
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(data.toString());
+    } catch {
+      this.refuse({ name: 'PARSE_ERROR', id: null });
+      return;
+    }
+    // Messages are handled in arrival order: a session's initialize completes before what follows it.
+    this.queue = this.queue.then(() => this.handle(body)).catch((error: unknown) => {
+      this.endpoint.runtime.options.onError(error as Error);
+      this.refuse({ name: 'INTERNAL', id: null });
+    });
+  }
+
+  private async handle(body: unknown): Promise<void> {
+    const legacy = this.endpoint.legacy;
+    if (this.mode === 'legacy' && this.session !== undefined && legacy !== undefined) {
+      const refusal = await legacy.boundMessages(this.session, body);
+      if (refusal !== undefined) this.refuse(refusal);
+      return;
+    }
+    const outcome = classifyInboundRequest({ httpMethod: 'POST', body });
+    if (outcome.kind === 'reject') {
+      this.send({ jsonrpc: '2.0', id: idOf(body), error: { code: outcome.code, message: outcome.message, ...(outcome.data !== undefined && { data: outcome.data }) } });
+      return;
+    }
+    if (outcome.kind === 'modern') {
+      if (this.mode === 'unknown') this.mode = 'modern';
+      const requested = outcome.classification.revision;
+      if (requested !== MODERN_REVISION) {
+        const error = new UnsupportedProtocolVersionError({ supported: [MODERN_REVISION], requested: requested ?? 'unknown' });
+        this.send({ jsonrpc: '2.0', id: idOf(body), error: { code: error.code, message: error.message, data: error.data } });
+        return;
+      }
+      if (outcome.messageKind === 'request') this.modernRequest(outcome.message as unknown as ModernRequest);
+      else this.modernNotification(outcome.message as { method: string; params?: Record<string, unknown> });
+      return;
+    }
+    const isInitialize = (body as { method?: unknown }).method === 'initialize';
+    if (this.mode === 'unknown' && isInitialize && legacy !== undefined) {
+      const session = await legacy.openBoundSession('websocket', new SocketSink(this));
+      if (session === undefined) {
+        this.refuse({ name: 'SESSION_LIMIT', id: idOf(body) });
+        return;
+      }
+      this.mode = 'legacy';
+      this.session = session;
+      const refusal = await legacy.boundMessages(session, body);
+      if (refusal !== undefined) this.refuse(refusal);
+      return;
+    }
+    const reason =
+      this.mode === 'modern'
+        ? 'Invalid Request: this connection serves 2026-07-28 requests; every request carries the _meta envelope'
+        : legacy === undefined
+          ? 'Invalid Request: send 2026-07-28 requests with the _meta envelope (2025-era sessions are disabled)'
+          : 'Invalid Request: the first message must be initialize (2025-era) or carry the 2026-07-28 _meta envelope';
+    this.refuse({ name: 'INVALID_MESSAGE', id: idOf(body), message: reason });
+  }
+
+  private modernRequest(request: ModernRequest): void {
+    const runtime = this.endpoint.runtime;
+    const key = JSON.stringify(request.id);
+    if (this.inflight.has(key) || this.listens.has(key)) {
+      this.refuse({ name: 'INVALID_MESSAGE', id: request.id, message: 'Invalid Request: a request with this id is still in flight on this connection' });
+      return;
+    }
+    if (request.method === 'subscriptions/listen') {
+      this.listen(request);
+      return;
+    }
+    const opened = openRequestState(runtime, request);
+    if (opened === undefined) {
+      this.refuse({ name: 'INVALID_REQUEST_STATE', id: request.id });
+      return;
+    }
+    const entry = { internalId: 0, done: () => {} };
+    runtime.drain.begin();
+    let finished = false;
+    entry.done = () => {
+      if (finished) return;
+      finished = true;
+      if (this.inflight.get(key) === entry) this.inflight.delete(key);
+      runtime.drain.end();
+    };
+    // Registered before delivery: a gate error is answered synchronously, during request().
+    this.inflight.set(key, entry);
+    entry.internalId = runtime.modern.router.request(
+      opened,
+      {
+        related: (message) => this.send(message),
+        respond: (message) => {
+          entry.done();
+          this.send(sealRequestState(runtime, request, message));
+        },
+      },
+      MODERN_EXTRA,
+    );
+  }
+
+  private modernNotification(message: { method: string; params?: Record<string, unknown> }): void {
+    if (message.method !== 'notifications/cancelled') {
+      this.endpoint.runtime.modern.router.forward(message as unknown as JSONRPCMessage, MODERN_EXTRA);
+      return;
+    }
+    // Ids are the client's own on this connection, so they can be mapped (unlike stateless HTTP).
+    const key = JSON.stringify(message.params?.requestId);
+    const reason = typeof message.params?.reason === 'string' ? message.params.reason : 'Cancelled by the client';
+    this.cancel(key, reason);
+    this.listens.get(key)?.();
+  }
+
+  private cancel(key: string, reason: string): void {
+    const entry = this.inflight.get(key);
+    if (entry === undefined) return;
+    entry.done();
+    this.endpoint.runtime.modern.router.cancel(entry.internalId, reason, MODERN_EXTRA, CANCEL_META);
+  }
+
+  private listen(request: ModernRequest): void {
+    const runtime = this.endpoint.runtime;
+    const requested = parseFilter(request.params);
+    if (requested === undefined) {
+      this.send({ jsonrpc: '2.0', id: request.id, error: { code: -32602, message: INVALID_FILTER } });
+      return;
+    }
+    const honored = honoredFilter(requested, runtime.modern.capabilities);
+    this.send(listenAck(honored, request.id));
+    if (Object.keys(honored).length === 0) {
+      this.send(listenResult(runtime, request.id));
+      return;
+    }
+    const unsubscribe = runtime.bus.subscribe((event) => {
+      if (filterAccepts(honored, event)) this.send(stampSubscription(eventNotification(event), request.id));
+    });
+    const key = JSON.stringify(request.id);
+    this.listens.set(key, () => {
+      unsubscribe();
+      this.listens.delete(key);
+    });
+  }
+
+  /** Server shutdown: subscriptions end with their result, then the socket closes with 1001. */
+  shutdown(): void {
+    for (const key of [...this.listens.keys()]) {
+      this.listens.get(key)?.();
+      this.send(listenResult(this.endpoint.runtime, JSON.parse(key) as string | number));
+    }
+    this.ws.close(WS_CLOSE.goingAway, 'The server is shutting down');
+  }
+
+  private closed(): void {
+    this.endpoint.forget(this);
+    for (const key of [...this.inflight.keys()]) this.cancel(key, 'The client closed the WebSocket');
+    for (const stop of [...this.listens.values()]) stop();
+    const session = this.session;
+    if (session !== undefined) void this.endpoint.legacy?.endBoundSession(session.id).catch(this.endpoint.runtime.options.onError);
+  }
+}
+
+/** A 2025-era session's stream writing to its socket; the session ending closes the socket. */
+class SocketSink implements StreamSink {
+  constructor(private readonly connection: Connection) {}
+  send(message: unknown): void {
+    this.connection.send(message);
+  }
+  writeRaw(): void {}
+  end(): void {
+    this.connection.ws.close(WS_CLOSE.normal, 'The session ended');
+  }
+  get closed(): boolean {
+    return this.connection.ws.readyState !== WebSocket.OPEN;
+  }
+}
+
+function idOf(body: unknown): string | number | null {
+  const id = (body as { id?: unknown } | null)?.id;
+  return typeof id === 'string' || typeof id === 'number' ? id : null;
+}
+
+/** Answers an upgrade request with an HTTP error and closes the socket. */
+export function refuseUpgrade(socket: Duplex, name: ErrorName, message?: string): void {
+  const spec = ERRORS[name];
+  const body = JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: spec.rpcCode, message: message ?? spec.message } });
+  socket.end(`HTTP/1.1 ${spec.status} ${STATUS_CODES[spec.status]}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+}
+
+export class WebSocketEndpoint {
+  private readonly server: WebSocketServer;
+  private readonly connections = new Set<Connection>();
+  private readonly heartbeat: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly runtime: RuntimeContext,
+    readonly legacy: LegacyEndpoint | undefined,
+    private readonly options: WebSocketOptions,
+  ) {
+    this.server = new WebSocketServer({
+      noServer: true,
+      clientTracking: false,
+      perMessageDeflate: false,
+      maxPayload: runtime.options.maxBodyBytes,
+      handleProtocols: (protocols) => (protocols.has('mcp') ? 'mcp' : false),
+    });
+    if (options.pingIntervalMs > 0) {
+      this.heartbeat = setInterval(() => this.ping(), options.pingIntervalMs);
+      this.heartbeat.unref();
+    }
+  }
+
+  get size(): number {
+    return this.connections.size;
+  }
+
+  /** Completes a WebSocket upgrade for the endpoint (path, Host/Origin and shutdown were checked by the caller). */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (this.connections.size >= this.options.maxConnections) {
+      refuseUpgrade(socket, 'STREAM_LIMIT', `Service Unavailable: the WebSocket connection limit (maxWebSocketConnections ${this.options.maxConnections}) is reached`);
+      return;
+    }
+    const offered = req.headers['sec-websocket-protocol'];
+    if (offered !== undefined && !offered.split(',').some((protocol) => protocol.trim() === 'mcp')) {
+      refuseUpgrade(socket, 'INVALID_MESSAGE', 'Bad Request: the WebSocket subprotocol must be "mcp"');
+      return;
+    }
+    this.server.handleUpgrade(req, socket, head, (ws) => this.connections.add(new Connection(this, ws)));
+  }
+
+  forget(connection: Connection): void {
+    this.connections.delete(connection);
+  }
+
+  /** Closes every connection with 1001 after ending subscriptions. */
+  close(): void {
+    if (this.heartbeat !== undefined) clearInterval(this.heartbeat);
+    for (const connection of [...this.connections]) connection.shutdown();
+  }
+
+  private ping(): void {
+    for (const connection of this.connections) {
+      if (!connection.alive) {
+        connection.ws.terminate(); // missed a whole interval: the peer is gone
+        continue;
+      }
+      connection.alive = false;
+      connection.ws.ping();
+    }
+  }
+}
