@@ -4,11 +4,14 @@
  *   calls     autocannon: tools/call echo at fixed concurrency for a fixed time; optional session ids, one per
  *             connection, for 2025-era load
  *   sessions  opens `count` 2025-era sessions (initialize + notifications/initialized), `concurrency` at a time
+ *   ws-calls  2026-07-28 tools/call echo over `connections` WebSockets, each keeping `inFlight` requests pending
+ *   ws-idle   opens `count` WebSockets, prints `ready`, and holds them until stdin closes
  * Prints one JSON line with the result.
  */
 import { request, Agent } from 'node:http';
 
 import autocannon from 'autocannon';
+import WebSocket from 'ws';
 
 export interface CallsConfig {
   mode: 'calls';
@@ -25,6 +28,20 @@ export interface SessionsConfig {
   count: number;
   concurrency: number;
   protocolVersion: string;
+}
+
+export interface WsCallsConfig {
+  mode: 'ws-calls';
+  url: string;
+  connections: number;
+  inFlight: number;
+  durationSeconds: number;
+}
+
+export interface WsIdleConfig {
+  mode: 'ws-idle';
+  url: string;
+  count: number;
 }
 
 const ENVELOPE = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} };
@@ -97,7 +114,65 @@ async function sessions(config: SessionsConfig) {
   return { sessionIds: ids };
 }
 
-const config = JSON.parse(process.argv[2]!) as CallsConfig | SessionsConfig;
-const output = config.mode === 'calls' ? await calls(config) : await sessions(config);
+function openSocket(url: string): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url.replace('http', 'ws'), ['mcp'], { perMessageDeflate: false });
+    ws.once('open', () => resolve(ws));
+    ws.once('error', reject);
+  });
+}
+
+async function wsCalls(config: WsCallsConfig) {
+  const sockets = await Promise.all(Array.from({ length: config.connections }, () => openSocket(config.url)));
+  const latencies = new Float64Array(5_000_000); // bounded: the run stops recording past it
+  let recorded = 0;
+  let completed = 0;
+  const deadline = performance.now() + config.durationSeconds * 1000;
+  await Promise.all(
+    sockets.map(
+      (ws) =>
+        new Promise<void>((resolve) => {
+          const sentAt = new Map<number, number>();
+          let nextId = 0;
+          const send = () => {
+            const id = nextId++;
+            sentAt.set(id, performance.now());
+            ws.send(`{"jsonrpc":"2.0","id":${id},"method":"tools/call","params":{"name":"echo","arguments":{"text":"hello"},"_meta":${JSON.stringify(ENVELOPE)}}}`);
+          };
+          ws.on('message', (data) => {
+            const id = (JSON.parse(data.toString()) as { id: number }).id;
+            const started = sentAt.get(id);
+            sentAt.delete(id);
+            if (started === undefined) return;
+            completed++;
+            if (recorded < latencies.length) latencies[recorded++] = performance.now() - started;
+            if (performance.now() < deadline) send();
+            else if (sentAt.size === 0) resolve();
+          });
+          ws.on('close', () => resolve()); // a dropped connection ends its share of the run instead of hanging it
+          for (let i = 0; i < config.inFlight; i++) send();
+        }),
+    ),
+  );
+  for (const ws of sockets) ws.close();
+  const sorted = latencies.subarray(0, recorded).sort();
+  const at = (q: number) => Number(sorted[Math.min(recorded - 1, Math.floor(recorded * q))]!.toFixed(2));
+  return { messagesPerSecond: completed / config.durationSeconds, p50: at(0.5), p99: at(0.99), total: completed };
+}
+
+async function wsIdle(config: WsIdleConfig) {
+  const sockets: WebSocket[] = [];
+  for (let i = 0; i < config.count; i += 200) {
+    sockets.push(...(await Promise.all(Array.from({ length: Math.min(200, config.count - i) }, () => openSocket(config.url)))));
+  }
+  process.stdout.write('ready\n');
+  await new Promise((resolve) => process.stdin.on('close', resolve).resume());
+  for (const ws of sockets) ws.terminate();
+  return { open: sockets.length };
+}
+
+const config = JSON.parse(process.argv[2]!) as CallsConfig | SessionsConfig | WsCallsConfig | WsIdleConfig;
+const output =
+  config.mode === 'calls' ? await calls(config) : config.mode === 'sessions' ? await sessions(config) : config.mode === 'ws-calls' ? await wsCalls(config) : await wsIdle(config);
 process.stdout.write(`${JSON.stringify(output)}\n`);
 agent.destroy();

@@ -5,14 +5,15 @@
  * machine spreads evenly over the targets, and the median round is reported. Then 2025-era idle sessions are
  * opened on fresh processes to measure memory per session.
  *
- * Environment: BENCH_ROUNDS (3), BENCH_SECONDS (5), BENCH_CONNECTIONS (32), BENCH_SESSIONS (10000).
+ * Environment: BENCH_ROUNDS (3), BENCH_SECONDS (5), BENCH_CONNECTIONS (32), BENCH_SESSIONS (10000),
+ * BENCH_WS_CONNECTIONS (10000, idle WebSockets for the memory figure).
  */
-import { fork, execFile, type ChildProcess } from 'node:child_process';
+import { fork, execFile, spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 import type { TargetName } from './targets.js';
-import type { CallsConfig, SessionsConfig } from './load.js';
+import type { CallsConfig, SessionsConfig, WsCallsConfig } from './load.js';
 
 const run = promisify(execFile);
 const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
@@ -25,6 +26,7 @@ const ROUNDS = env('BENCH_ROUNDS', 3);
 const SECONDS = env('BENCH_SECONDS', 5);
 const CONNECTIONS = env('BENCH_CONNECTIONS', 32);
 const SESSIONS = env('BENCH_SESSIONS', 10_000);
+const WS_CONNECTIONS = env('BENCH_WS_CONNECTIONS', 10_000);
 
 interface Target {
   name: TargetName;
@@ -51,7 +53,7 @@ async function startTarget(name: TargetName): Promise<Target> {
   return { name, url, child, memory };
 }
 
-async function load<T>(config: CallsConfig | SessionsConfig): Promise<T> {
+async function load<T>(config: CallsConfig | SessionsConfig | WsCallsConfig): Promise<T> {
   const { stdout } = await run(process.execPath, [here('./load.js'), JSON.stringify(config)], { maxBuffer: 64 * 1024 * 1024, timeout: 600_000 });
   return JSON.parse(stdout.trim().split('\n').pop()!) as T;
 }
@@ -117,6 +119,59 @@ async function idleSessions(name: TargetName) {
   return { name, heapPerSession: (after.heapUsed - before.heapUsed) / SESSIONS, rssPerSession: (after.rss - before.rss) / SESSIONS };
 }
 
+interface WsResult {
+  messagesPerSecond: number;
+  p50: number;
+  p99: number;
+}
+
+/** WebSocket tools/call: one connection with 64 requests in flight, and 64 connections with 4 each. */
+async function measureWebSocket() {
+  const targets = await Promise.all((['remote-mcp', 'ws-ceiling'] as const).map(startTarget));
+  const shapes = [
+    { label: '1 connection x 64 in flight', connections: 1, inFlight: 64 },
+    { label: '64 connections x 4 in flight', connections: 64, inFlight: 4 },
+  ];
+  const rows: Array<{ shape: string; name: string; rate: number; p50: number; p99: number }> = [];
+  for (const shape of shapes) {
+    for (const target of targets) await load<WsResult>({ mode: 'ws-calls', url: target.url, connections: shape.connections, inFlight: shape.inFlight, durationSeconds: 2 });
+    const samples = new Map<string, WsResult[]>(targets.map((t) => [t.name, []]));
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const target of targets) {
+        samples.get(target.name)!.push(await load<WsResult>({ mode: 'ws-calls', url: target.url, connections: shape.connections, inFlight: shape.inFlight, durationSeconds: SECONDS }));
+      }
+    }
+    for (const target of targets) {
+      const list = samples.get(target.name)!;
+      rows.push({ shape: shape.label, name: target.name, rate: median(list.map((r) => r.messagesPerSecond)), p50: median(list.map((r) => r.p50)), p99: median(list.map((r) => r.p99)) });
+    }
+    process.stderr.write(`  websocket ${shape.label} done\n`);
+  }
+  for (const target of targets) target.child.kill();
+  return rows;
+}
+
+/** Memory per idle WebSocket connection: WS_CONNECTIONS sockets held open by another process. */
+async function idleWebSockets() {
+  const target = await startTarget('remote-mcp');
+  const before = await target.memory();
+  const holder = spawn(process.execPath, [here('./load.js'), JSON.stringify({ mode: 'ws-idle', url: target.url, count: WS_CONNECTIONS })], { stdio: ['pipe', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('idle WebSockets did not open within 120 s')), 120_000);
+    holder.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+      if (chunk.includes('ready')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    holder.once('exit', (code) => reject(new Error(`the WebSocket holder exited with ${code}`)));
+  });
+  const after = await target.memory();
+  holder.stdin!.end();
+  target.child.kill();
+  return { heapPerConnection: (after.heapUsed - before.heapUsed) / WS_CONNECTIONS, rssPerConnection: (after.rss - before.rss) / WS_CONNECTIONS };
+}
+
 console.log(`remote-mcp bench: ${ROUNDS} interleaved rounds x ${SECONDS} s, ${CONNECTIONS} connections, load from a separate process (autocannon)\n`);
 
 const modern = await measureCalls('modern', ['remote-mcp', 'sdk-modern', 'ceiling']);
@@ -131,12 +186,28 @@ console.log(`\nIdle 2025-era sessions: ${SESSIONS} opened, memory after GC`);
 const idle = [await idleSessions('remote-mcp'), await idleSessions('sdk-sessions')];
 for (const row of idle) console.log(`  ${row.name.padEnd(14)} heap ${(row.heapPerSession / 1024).toFixed(2)} KB/session   RSS ${(row.rssPerSession / 1024).toFixed(2)} KB/session`);
 
+const webSocket = await measureWebSocket();
+console.log('\nWebSocket 2026-07-28 tools/call (messages/s, latency ms)');
+for (const shape of [...new Set(webSocket.map((row) => row.shape))]) {
+  const top = webSocket.find((row) => row.shape === shape && row.name === 'ws-ceiling')!;
+  for (const row of webSocket.filter((r) => r.shape === shape)) {
+    console.log(`  ${shape.padEnd(30)}${row.name.padEnd(12)}${row.rate.toFixed(0).padStart(9)} msg/s  p50 ${String(row.p50).padStart(6)}  p99 ${String(row.p99).padStart(6)}  ${((row.rate / top.rate) * 100).toFixed(0).padStart(4)}% of ceiling`);
+  }
+}
+const idleWs = await idleWebSockets();
+console.log(`\nIdle WebSocket connections: ${WS_CONNECTIONS} open, memory after GC`);
+console.log(`  remote-mcp     heap ${(idleWs.heapPerConnection / 1024).toFixed(2)} KB/connection   RSS ${(idleWs.rssPerConnection / 1024).toFixed(2)} KB/connection`);
+
 const ours = (rows: typeof modern, name: string) => rows.find((row) => row.name === name)!;
+const wsRatio = (shape: string) => webSocket.find((r) => r.shape === shape && r.name === 'remote-mcp')!.rate / webSocket.find((r) => r.shape === shape && r.name === 'ws-ceiling')!.rate;
 const checks = [
   ['2026-07-28 tools/call >= 3x the SDK', ours(modern, 'remote-mcp').rps / ours(modern, 'sdk-modern').rps >= 3],
   ['2026-07-28 tools/call >= 50% of the ceiling', ours(modern, 'remote-mcp').rps / ours(modern, 'ceiling').rps >= 0.5],
   ['2025-era tools/call >= 2x the SDK', ours(legacy, 'remote-mcp').rps / ours(legacy, 'sdk-sessions').rps >= 2],
   ['idle 2025-era session < 10 KB heap', idle[0]!.heapPerSession < 10 * 1024],
+  ['WebSocket tools/call, 1 connection, >= 60% of the ws ceiling', wsRatio('1 connection x 64 in flight') >= 0.6],
+  ['WebSocket tools/call, 64 connections, >= 60% of the ws ceiling', wsRatio('64 connections x 4 in flight') >= 0.6],
+  ['idle WebSocket connection < 20 KB of RSS', idleWs.rssPerConnection < 20 * 1024],
 ] as const;
 console.log('\nTargets');
 for (const [label, met] of checks) console.log(`  ${met ? 'met    ' : 'MISSED '} ${label}`);

@@ -4,6 +4,7 @@
  *   sdk-modern            the official SDK v2: createMcpHandler + toNodeHandler (@modelcontextprotocol/node)
  *   sdk-sessions          the official SDK v2 sessionful transport (NodeStreamableHTTPServerTransport) for 2025-era
  *   ceiling               a bare node:http JSON-RPC responder: no MCP at all, the upper bound for HTTP on this machine
+ *   ws-ceiling            a bare `ws` JSON-RPC responder: the upper bound for WebSocket on this machine
  * The process prints `ready <url>` and answers IPC messages `{ type: 'memory' }` with its memory usage after a GC.
  */
 import { randomUUID } from 'node:crypto';
@@ -11,12 +12,13 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 
 import { createMcpHandler, McpServer } from '@modelcontextprotocol/server';
+import { WebSocketServer } from 'ws';
 import { NodeStreamableHTTPServerTransport, toNodeHandler } from '@modelcontextprotocol/node';
 import { z } from 'zod';
 
 import { createRemoteServer } from '../src/index.js';
 
-export type TargetName = 'remote-mcp' | 'sdk-modern' | 'sdk-sessions' | 'ceiling';
+export type TargetName = 'remote-mcp' | 'sdk-modern' | 'sdk-sessions' | 'ceiling' | 'ws-ceiling';
 
 function echoServer(): McpServer {
   const server = new McpServer({ name: 'bench', version: '1.0.0' });
@@ -24,38 +26,31 @@ function echoServer(): McpServer {
   return server;
 }
 
-function readJson(req: IncomingMessage): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      try {
-        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-      } catch (error) {
-        reject(error);
-      }
-    });
-    req.on('error', reject);
-  });
-}
-
 /**
  * The ceiling: parse a JSON-RPC request and answer the same bytes an MCP server answers a 2026-07-28 echo call
  * with (resultType and the serverInfo _meta included), so the comparison differs in MCP processing only.
  */
 function ceilingHandler(req: IncomingMessage, res: ServerResponse): void {
-  readJson(req).then(
-    (body) => {
-      const { id, params } = body as { id: number; params?: { arguments?: { text?: string } } };
-      const result = { content: [{ type: 'text', text: params?.arguments?.text ?? '' }], resultType: 'complete', _meta: { 'io.modelcontextprotocol/serverInfo': { name: 'bench', version: '1.0.0' } } };
-      const text = JSON.stringify({ result, jsonrpc: '2.0', id });
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-      res.end(text);
-    },
-    () => {
+  const chunks: Buffer[] = [];
+  req.on('data', (chunk: Buffer) => chunks.push(chunk));
+  req.on('end', () => {
+    let text: string;
+    try {
+      text = ceilingAnswer(Buffer.concat(chunks).toString('utf8'));
+    } catch {
       res.writeHead(400).end();
-    },
-  );
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+    res.end(text);
+  });
+}
+
+/** The ceilings' answer to one JSON-RPC echo request. */
+function ceilingAnswer(raw: string): string {
+  const { id, params } = JSON.parse(raw) as { id: number; params?: { arguments?: { text?: string } } };
+  const result = { content: [{ type: 'text', text: params?.arguments?.text ?? '' }], resultType: 'complete', _meta: { 'io.modelcontextprotocol/serverInfo': { name: 'bench', version: '1.0.0' } } };
+  return JSON.stringify({ result, jsonrpc: '2.0', id });
 }
 
 /** The official SDK's sessionful 2025-era serving, as its documentation wires it: one transport and server per session. */
@@ -85,14 +80,22 @@ function sdkSessionsHandler(): (req: IncomingMessage, res: ServerResponse) => vo
 }
 
 async function start(name: TargetName): Promise<string> {
-  let handler: (req: IncomingMessage, res: ServerResponse) => void;
+  let handler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => void res.writeHead(404).end();
+  let attach: ((server: ReturnType<typeof createServer>) => void) | undefined;
   switch (name) {
     case 'remote-mcp': {
-      const remote = createRemoteServer({ server: echoServer, maxSessions: 100_000, dnsRebindingProtection: false });
+      const remote = createRemoteServer({ server: echoServer, maxSessions: 100_000, maxWebSocketConnections: 100_000, dnsRebindingProtection: false });
       await remote.ready;
       handler = remote.handler;
+      attach = (server) => server.on('upgrade', (req, socket, head) => void (remote.upgrade(req, socket, head) || socket.destroy()));
       break;
     }
+    case 'ws-ceiling':
+      attach = (server) => {
+        const wss = new WebSocketServer({ server, perMessageDeflate: false });
+        wss.on('connection', (ws) => ws.on('message', (data) => ws.send(ceilingAnswer(data.toString()))));
+      };
+      break;
     case 'sdk-modern':
       handler = toNodeHandler(createMcpHandler(echoServer)) as (req: IncomingMessage, res: ServerResponse) => void;
       break;
@@ -104,6 +107,7 @@ async function start(name: TargetName): Promise<string> {
       break;
   }
   const server = createServer(handler);
+  attach?.(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`;
 }

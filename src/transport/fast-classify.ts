@@ -18,13 +18,20 @@ const CLIENT_CAPABILITIES = 'io.modelcontextprotocol/clientCapabilities';
 
 const isPlainObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
 
-/** The body as a 2026-07-28 request when it has the plain agreeing shape; undefined otherwise. */
-export function plainModernRequest(req: IncomingMessage, body: unknown): JSONRPCMessage | undefined {
+/** A message body that is plainly a 2026-07-28 request (no transport headers to agree with: WebSocket). */
+export function plainModernMessage(body: unknown): JSONRPCMessage | undefined {
   if (!isPlainObject(body) || body.jsonrpc !== '2.0') return undefined;
   const { id, method, params } = body;
   if (typeof method !== 'string' || (typeof id !== 'number' && typeof id !== 'string') || !isPlainObject(params)) return undefined;
   const meta = params._meta;
   if (!isPlainObject(meta) || meta[PROTOCOL_VERSION] !== MODERN_REVISION || !isPlainObject(meta[CLIENT_CAPABILITIES])) return undefined;
-  if (req.headers['mcp-protocol-version'] !== MODERN_REVISION || req.headers['mcp-method'] !== method) return undefined;
   return body as unknown as JSONRPCMessage;
+}
+
+/** The body as a 2026-07-28 request when it and its HTTP headers plainly agree; undefined otherwise. */
+export function plainModernRequest(req: IncomingMessage, body: unknown): JSONRPCMessage | undefined {
+  const message = plainModernMessage(body);
+  if (message === undefined) return undefined;
+  if (req.headers['mcp-protocol-version'] !== MODERN_REVISION || req.headers['mcp-method'] !== (message as { method: string }).method) return undefined;
+  return message;
 }

@@ -26,6 +26,7 @@ import { MODERN_EXTRA, MODERN_REVISION } from '../server/sdk-bridge.js';
 import type { LegacyEndpoint } from './legacy-http.js';
 import { filterAccepts, honoredFilter, INVALID_FILTER, listenAck, listenResult, parseFilter, stampSubscription } from './listen-stream.js';
 import { eventNotification } from '../state/event-bus.js';
+import { plainModernMessage } from './fast-classify.js';
 import { openRequestState, sealRequestState, type ModernRequest } from './modern-http.js';
 
 export const WS_CLOSE = { normal: 1000, goingAway: 1001, unsupportedData: 1003, policy: 1008, tooBig: 1009 } as const;
@@ -100,6 +101,13 @@ class Connection {
     if (this.mode === 'legacy' && this.session !== undefined && legacy !== undefined) {
       const refusal = await legacy.boundMessages(this.session, body);
       if (refusal !== undefined) this.refuse(refusal);
+      return;
+    }
+    const plain = plainModernMessage(body);
+    if (plain !== undefined) {
+      // The same fast path as HTTP: the instance validates the envelope again on delivery.
+      if (this.mode === 'unknown') this.mode = 'modern';
+      this.modernRequest(plain as unknown as ModernRequest);
       return;
     }
     const outcome = classifyInboundRequest({ httpMethod: 'POST', body });
