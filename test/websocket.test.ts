@@ -203,4 +203,18 @@ describe('WebSocket errors and limits', () => {
       assert.equal((await withTimeout(socket.closed, 10_000, 'the slow reader to be closed')).code, 1008);
     });
   });
+
+  test('a peer that stops answering pings is dropped; one that answers stays', async () => {
+    await withServer({ webSocketPingIntervalMs: 40 }, async (s) => {
+      const silent = new WebSocket(s.url.replace('http', 'ws'), ['mcp'], { autoPong: false });
+      const silentOpen = new Promise((resolve) => silent.once('open', resolve));
+      const silentClosed = new Promise<number>((resolve) => silent.on('close', (code) => resolve(code)));
+      const healthy = await connect(s.url);
+      await withTimeout(silentOpen, 3000, 'the silent socket to open');
+      assert.equal(await withTimeout(silentClosed, 3000, 'the silent peer to be dropped'), 1006);
+      healthy.send(modern(1, 'tools/call', { name: 'echo', arguments: { text: 'alive' } }));
+      assert.equal((await healthy.waitFor((m) => m.id === 1, 'the healthy socket to answer')).result.content[0].text, 'alive');
+      healthy.ws.close();
+    });
+  });
 });
