@@ -390,8 +390,8 @@ export class LegacyEndpoint {
       return undefined;
     }
     const session = await this.session(id);
-    // An HTTP+SSE session is reached through its messages URL only.
-    if (session === undefined || session.record.transport === 'sse') {
+    // A session bound to one stream (HTTP+SSE, WebSocket) is reached through that transport only.
+    if (session === undefined || session.record.transport !== undefined) {
       if (session !== undefined) this.settle(session);
       writeError(res, 'SESSION_NOT_FOUND');
       return undefined;
