@@ -159,6 +159,26 @@ describe('WebSocket errors and limits', () => {
     });
   });
 
+  test('a 2025-era socket session takes batches only on 2025-03-26, like Streamable HTTP', async () => {
+    await withServer({}, async (s) => {
+      for (const [version, batchAnswered] of [['2025-11-25', false], ['2025-03-26', true]] as const) {
+        const socket = await connect(s.url);
+        socket.send({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: version, capabilities: {}, clientInfo: { name: 'ws', version: '1' } } });
+        assert.equal((await socket.waitFor((m) => m.id === 1, 'initialize')).result.protocolVersion, version);
+        socket.send([{ jsonrpc: '2.0', id: 2, method: 'tools/list' }, { jsonrpc: '2.0', id: 3, method: 'tools/list' }]);
+        if (batchAnswered) {
+          await socket.waitFor((m) => m.id === 3, 'the batch answers');
+          assert.equal(socket.messages.filter((m) => m.id === 2 || m.id === 3).every((m) => Array.isArray(m.result.tools)), true);
+        } else {
+          const refused = await socket.waitFor((m) => m.error !== undefined, 'the batch refusal');
+          assert.equal(refused.error.code, -32600);
+          assert.match(refused.error.message, /only accepted on 2025-03-26 sessions/);
+        }
+        socket.ws.close();
+      }
+    });
+  });
+
   test('a binary frame closes with 1003, an oversized frame with 1009', async () => {
     await withServer({ maxBodyBytes: 1024 }, async (s) => {
       const binary = await connect(s.url);

@@ -55,6 +55,7 @@ export async function handleRequest(state: HandlerState, req: IncomingMessage, r
       return legacy.openSseSession(req, res, route.messagesPath);
     }
     if (req.method !== 'POST') return writeError(res, 'METHOD_NOT_ALLOWED', { headers: { allow: 'POST' } });
+    if (mediaType(headerValue(req, 'content-type')) !== 'application/json') return writeError(res, 'UNSUPPORTED_MEDIA_TYPE');
     const body = await readJsonBody(state, req, res);
     if (body !== NO_BODY) return legacy.postToSseSession(req, res, body);
     return;
@@ -76,13 +77,9 @@ export async function handleRequest(state: HandlerState, req: IncomingMessage, r
 
 const NO_BODY = Symbol('no body');
 
-/** Content-Type, size and JSON checks of a POST body; NO_BODY once an error has been answered. */
+/** Size and JSON checks of a POST body (its Content-Type checked by the caller); NO_BODY once an error has been answered. */
 async function readJsonBody(state: HandlerState, req: IncomingMessage, res: ServerResponse): Promise<unknown> {
   const { maxBodyBytes } = state.runtime.options;
-  if (mediaType(headerValue(req, 'content-type')) !== 'application/json') {
-    writeError(res, 'UNSUPPORTED_MEDIA_TYPE');
-    return NO_BODY;
-  }
   const read = await readBody(req, maxBodyBytes);
   if (read.kind === 'aborted') return NO_BODY;
   if (read.kind === 'too-large') {
@@ -99,10 +96,9 @@ async function readJsonBody(state: HandlerState, req: IncomingMessage, res: Serv
 
 async function handlePost(state: HandlerState, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const { runtime, legacy } = state;
+  if (mediaType(headerValue(req, 'content-type')) !== 'application/json') return writeError(res, 'UNSUPPORTED_MEDIA_TYPE');
   const accept = headerValue(req, 'accept');
-  if (mediaType(headerValue(req, 'content-type')) === 'application/json' && (!accepts(accept, 'application/json') || !accepts(accept, 'text/event-stream'))) {
-    return writeError(res, 'NOT_ACCEPTABLE_POST');
-  }
+  if (!accepts(accept, 'application/json') || !accepts(accept, 'text/event-stream')) return writeError(res, 'NOT_ACCEPTABLE_POST');
   const body = await readJsonBody(state, req, res);
   if (body === NO_BODY) return;
 

@@ -165,6 +165,7 @@ export class LegacyEndpoint {
       return undefined;
     }
     if (session.record.identity === '') return { name: 'INVALID_MESSAGE', id: messages[0]!.id ?? null, message: 'Invalid Request: the first message of a session must be initialize' };
+    if (batch && session.record.protocolVersion !== '2025-03-26') return { name: 'BATCH_NOT_ALLOWED', id: null };
     await this.messages(session, res, messages, batch, stream);
     return undefined;
   }
