@@ -198,3 +198,101 @@ export async function withServer(options: Partial<RemoteServerOptions>, body: (s
     await started.close();
   }
 }
+
+/** One HTTP exchange a client made through {@link recordingFetch}: what it sent and what came back. */
+export interface RecordedExchange {
+  method: string;
+  /** Request headers, names lower-cased. */
+  headers: Record<string, string>;
+  /** The request body parsed as JSON (undefined for GET/DELETE). */
+  body: any;
+  /** Set once the response head has arrived. */
+  status?: number;
+  responseHeaders?: Record<string, string>;
+  /** JSON-RPC messages of the response body (a JSON answer or SSE frames), appended as they arrive. */
+  responseMessages: any[];
+}
+
+export interface RecordingFetch {
+  fetch: (input: string | URL, init?: RequestInit) => Promise<Response>;
+  exchanges: RecordedExchange[];
+  /** Resolves with the first exchange (past or future) that matches once `predicate` holds for it; rejects after `ms`. */
+  waitFor(predicate: (exchange: RecordedExchange) => boolean, ms: number, what: string): Promise<RecordedExchange>;
+}
+
+/**
+ * A fetch for a client transport's `fetch` option that records every request and, from a clone of the
+ * response, every JSON-RPC message the response carries, so tests can assert what went over the wire.
+ */
+export function recordingFetch(): RecordingFetch {
+  const exchanges: RecordedExchange[] = [];
+  const waiters = new Set<() => void>();
+  const changed = () => {
+    for (const waiter of [...waiters]) waiter();
+  };
+  const fetchFn = async (input: string | URL, init?: RequestInit): Promise<Response> => {
+    const headers: Record<string, string> = {};
+    new Headers(init?.headers).forEach((value, name) => (headers[name] = value));
+    const exchange: RecordedExchange = {
+      method: init?.method ?? 'GET',
+      headers,
+      body: typeof init?.body === 'string' ? JSON.parse(init.body) : undefined,
+      responseMessages: [],
+    };
+    exchanges.push(exchange);
+    changed();
+    const response = await fetch(input, init);
+    exchange.status = response.status;
+    exchange.responseHeaders = {};
+    response.headers.forEach((value, name) => (exchange.responseHeaders![name] = value));
+    const copy = response.clone();
+    const sse = (response.headers.get('content-type') ?? '').startsWith('text/event-stream');
+    void (async () => {
+      if (copy.body === null) return;
+      const decoder = new TextDecoder();
+      let buffer = '';
+      try {
+        for await (const chunk of copy.body as unknown as AsyncIterable<Uint8Array>) {
+          buffer += decoder.decode(chunk, { stream: true });
+          if (!sse) continue;
+          let end: number;
+          while ((end = buffer.indexOf('\n\n')) !== -1) {
+            const data = buffer.slice(0, end).split('\n').filter((line) => line.startsWith('data:')).map((line) => line.slice(5).trim()).join('');
+            buffer = buffer.slice(end + 2);
+            if (data.length > 0) {
+              exchange.responseMessages.push(JSON.parse(data));
+              changed();
+            }
+          }
+        }
+        if (!sse && buffer.trim().length > 0) {
+          const parsed = JSON.parse(buffer);
+          exchange.responseMessages.push(...(Array.isArray(parsed) ? parsed : [parsed]));
+        }
+      } catch {
+        // The client aborted the stream (closing a subscription or the transport).
+      }
+      changed();
+    })();
+    changed();
+    return response;
+  };
+  return {
+    fetch: fetchFn,
+    exchanges,
+    waitFor(predicate, ms, what) {
+      let check = () => {};
+      const found = new Promise<RecordedExchange>((resolve) => {
+        check = () => {
+          const match = exchanges.find(predicate);
+          if (match === undefined) return;
+          waiters.delete(check);
+          resolve(match);
+        };
+        waiters.add(check);
+        check();
+      });
+      return withTimeout(found, ms, what).finally(() => waiters.delete(check));
+    },
+  };
+}
