@@ -6,7 +6,8 @@
  * ratios. Then 2025-era sessions and WebSockets are opened on fresh processes to measure memory per idle one.
  *
  * Environment: BENCH_ROUNDS (3), BENCH_SECONDS (5), BENCH_CONNECTIONS (32), BENCH_SESSIONS (10000),
- * BENCH_WS_CONNECTIONS (10000, idle WebSockets for the memory figure).
+ * BENCH_WS_CONNECTIONS (10000, idle WebSockets for the memory figure), BENCH_ONLY (a comma list of sections:
+ * http, sessions, websocket; all by default).
  */
 import { fork, execFile, spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +28,9 @@ const SECONDS = env('BENCH_SECONDS', 5);
 const CONNECTIONS = env('BENCH_CONNECTIONS', 32);
 const SESSIONS = env('BENCH_SESSIONS', 10_000);
 const WS_CONNECTIONS = env('BENCH_WS_CONNECTIONS', 10_000);
+const ALL_SECTIONS = ['http', 'sessions', 'websocket'];
+const SECTIONS = new Set((process.env.BENCH_ONLY ?? ALL_SECTIONS.join(',')).split(',').map((name) => name.trim()));
+for (const name of SECTIONS) if (!ALL_SECTIONS.includes(name)) throw new Error(`BENCH_ONLY takes a comma list of ${ALL_SECTIONS.join(', ')}; got ${name}`);
 
 interface Target {
   name: TargetName;
@@ -160,6 +164,16 @@ async function measureWebSocket() {
   return rows;
 }
 
+/** The SDK's own cost per call (bench/sdk-dispatch.ts), median of ROUNDS runs in fresh processes. */
+async function sdkDispatch(): Promise<{ callsPerSecond: number; microsecondsPerCall: number }> {
+  const runs: Array<{ callsPerSecond: number; microsecondsPerCall: number }> = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    const { stdout } = await run(process.execPath, [here('./sdk-dispatch.js')], { timeout: 180_000 });
+    runs.push(JSON.parse(stdout.trim()) as { callsPerSecond: number; microsecondsPerCall: number });
+  }
+  return runs.sort((a, b) => a.callsPerSecond - b.callsPerSecond)[Math.floor(runs.length / 2)]!;
+}
+
 /** Memory per idle WebSocket connection: WS_CONNECTIONS sockets held open by another process. */
 async function idleWebSockets() {
   const target = await startTarget('remote-mcp');
@@ -183,39 +197,57 @@ async function idleWebSockets() {
 
 console.log(`remote-mcp bench: ${ROUNDS} interleaved rounds x ${SECONDS} s, ${CONNECTIONS} connections, load from a separate process (autocannon)\n`);
 
-const modern = await measureCalls('modern', ['remote-mcp', 'sdk-modern', 'ceiling']);
-console.log('2026-07-28 tools/call (stateless)');
-table(modern, 'sdk-modern', 'ceiling');
+const checks: Array<readonly [string, boolean]> = [];
 
-const legacy = await measureCalls('legacy', ['remote-mcp', 'sdk-sessions']);
-console.log('\n2025-era tools/call (one session per connection, protocol 2025-11-25)');
-table(legacy, 'sdk-sessions');
+if (SECTIONS.has('http')) {
+  const modern = await measureCalls('modern', ['remote-mcp', 'sdk-modern', 'ceiling']);
+  console.log('2026-07-28 tools/call (stateless)');
+  table(modern, 'sdk-modern', 'ceiling');
 
-console.log(`\nIdle 2025-era sessions: ${SESSIONS} opened, memory after GC`);
-const idle = [await idleSessions('remote-mcp'), await idleSessions('sdk-sessions')];
-for (const row of idle) console.log(`  ${row.name.padEnd(14)} heap ${(row.heapPerSession / 1024).toFixed(2)} KB/session   RSS ${(row.rssPerSession / 1024).toFixed(2)} KB/session`);
-
-const webSocket = await measureWebSocket();
-console.log('\nWebSocket 2026-07-28 tools/call (messages/s, latency ms)');
-for (const shape of [...new Set(webSocket.map((row) => row.shape))]) {
-  const rows = webSocket.filter((r) => r.shape === shape);
-  for (const row of rows) {
-    console.log(`  ${shape.padEnd(30)}${row.name.padEnd(12)}${row.rate.toFixed(0).padStart(9)} msg/s  p50 ${String(row.p50).padStart(6)}  p99 ${String(row.p99).padStart(6)}  ${(ratio(rows, row.name, 'ws-ceiling') * 100).toFixed(0).padStart(4)}% of ceiling`);
-  }
+  const legacy = await measureCalls('legacy', ['remote-mcp', 'sdk-sessions']);
+  console.log('\n2025-era tools/call (one session per connection, protocol 2025-11-25)');
+  table(legacy, 'sdk-sessions');
+  checks.push(
+    ['2026-07-28 tools/call >= 3x the SDK', ratio(modern, 'remote-mcp', 'sdk-modern') >= 3],
+    ['2026-07-28 tools/call >= 50% of the ceiling', ratio(modern, 'remote-mcp', 'ceiling') >= 0.5],
+    ['2025-era tools/call >= 2x the SDK', ratio(legacy, 'remote-mcp', 'sdk-sessions') >= 2],
+  );
 }
-const idleWs = await idleWebSockets();
-console.log(`\nIdle WebSocket connections: ${WS_CONNECTIONS} open, memory after GC`);
-console.log(`  remote-mcp     heap ${(idleWs.heapPerConnection / 1024).toFixed(2)} KB/connection   RSS ${(idleWs.rssPerConnection / 1024).toFixed(2)} KB/connection`);
 
-const wsRatio = (shape: string) => ratio(webSocket.filter((r) => r.shape === shape), 'remote-mcp', 'ws-ceiling');
-const checks = [
-  ['2026-07-28 tools/call >= 3x the SDK', ratio(modern, 'remote-mcp', 'sdk-modern') >= 3],
-  ['2026-07-28 tools/call >= 50% of the ceiling', ratio(modern, 'remote-mcp', 'ceiling') >= 0.5],
-  ['2025-era tools/call >= 2x the SDK', ratio(legacy, 'remote-mcp', 'sdk-sessions') >= 2],
-  ['idle 2025-era session < 10 KB heap', idle[0]!.heapPerSession < 10 * 1024],
-  ['WebSocket tools/call, 1 connection, >= 60% of the ws ceiling', wsRatio('1 connection x 64 in flight') >= 0.6],
-  ['WebSocket tools/call, 64 connections, >= 60% of the ws ceiling', wsRatio('64 connections x 4 in flight') >= 0.6],
-  ['idle WebSocket connection < 20 KB of RSS', idleWs.rssPerConnection < 20 * 1024],
-] as const;
+if (SECTIONS.has('sessions')) {
+  console.log(`\nIdle 2025-era sessions: ${SESSIONS} opened, memory after GC`);
+  const idle = [await idleSessions('remote-mcp'), await idleSessions('sdk-sessions')];
+  for (const row of idle) console.log(`  ${row.name.padEnd(14)} heap ${(row.heapPerSession / 1024).toFixed(2)} KB/session   RSS ${(row.rssPerSession / 1024).toFixed(2)} KB/session`);
+  checks.push(['idle 2025-era session < 10 KB heap', idle[0]!.heapPerSession < 10 * 1024]);
+}
+
+if (SECTIONS.has('websocket')) {
+  const webSocket = await measureWebSocket();
+  console.log('\nWebSocket 2026-07-28 tools/call (messages/s, latency ms)');
+  for (const shape of [...new Set(webSocket.map((row) => row.shape))]) {
+    const rows = webSocket.filter((r) => r.shape === shape);
+    for (const row of rows) {
+      console.log(`  ${shape.padEnd(30)}${row.name.padEnd(12)}${row.rate.toFixed(0).padStart(9)} msg/s  p50 ${String(row.p50).padStart(6)}  p99 ${String(row.p99).padStart(6)}  ${(ratio(rows, row.name, 'ws-ceiling') * 100).toFixed(0).padStart(4)}% of ceiling`);
+    }
+  }
+  const dispatch = await sdkDispatch();
+  console.log(`\n  The SDK alone (in process, no transport, 64 in flight): ${dispatch.callsPerSecond} calls/s, ${dispatch.microsecondsPerCall} us a call.`);
+  console.log('  A server that lets the SDK handle each request pays that on top of the ceiling\'s own work; the bound that implies:');
+  for (const shape of [...new Set(webSocket.map((row) => row.shape))]) {
+    const ceiling = webSocket.find((row) => row.shape === shape && row.name === 'ws-ceiling')!.rate;
+    const bound = 1 / (1 / dispatch.callsPerSecond + 1 / ceiling);
+    console.log(`  ${shape.padEnd(30)}${bound.toFixed(0).padStart(9)} msg/s  ${((bound / ceiling) * 100).toFixed(0).padStart(4)}% of ceiling`);
+  }
+  const idleWs = await idleWebSockets();
+  console.log(`\nIdle WebSocket connections: ${WS_CONNECTIONS} open, memory after GC`);
+  console.log(`  remote-mcp     heap ${(idleWs.heapPerConnection / 1024).toFixed(2)} KB/connection   RSS ${(idleWs.rssPerConnection / 1024).toFixed(2)} KB/connection`);
+  const wsRatio = (shape: string) => ratio(webSocket.filter((r) => r.shape === shape), 'remote-mcp', 'ws-ceiling');
+  checks.push(
+    ['WebSocket tools/call, 1 connection, >= 60% of the ws ceiling', wsRatio('1 connection x 64 in flight') >= 0.6],
+    ['WebSocket tools/call, 64 connections, >= 60% of the ws ceiling', wsRatio('64 connections x 4 in flight') >= 0.6],
+    ['idle WebSocket connection < 20 KB of RSS', idleWs.rssPerConnection < 20 * 1024],
+  );
+}
+
 console.log('\nTargets');
 for (const [label, met] of checks) console.log(`  ${met ? 'met    ' : 'MISSED '} ${label}`);

@@ -153,6 +153,24 @@ describe('HTTP+SSE raw', () => {
     });
   });
 
+  test('a session whose client posts nothing for sessionIdleTimeoutMs expires: its stream ends, then 404', async () => {
+    await withServer({ sessionIdleTimeoutMs: 150 }, async (s) => {
+      const { stream, messages } = await openSseSession(s.url.replace('/mcp', ''), '/sse');
+      const post = (body: string) => raw(messages, { headers: { 'content-type': 'application/json' }, body });
+      assert.equal((await post(initialize(1))).status, 202);
+      await stream.waitFor((e) => e.message?.id === 1);
+      // POSTs keep it alive past the timeout, although the stream stays open throughout.
+      for (let i = 0; i < 6; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        assert.equal((await post(JSON.stringify({ jsonrpc: '2.0', id: 10 + i, method: 'ping' }))).status, 202);
+      }
+      await withTimeout(stream.ended, 2000, 'the expired session ending its stream');
+      const late = await post(JSON.stringify({ jsonrpc: '2.0', id: 99, method: 'ping' }));
+      assert.equal(late.status, 404);
+      assert.equal(late.json().error.message, 'Session not found');
+    });
+  });
+
   test('HTTP+SSE sessions count against maxSessions; legacySse: false turns the paths off', async () => {
     await withServer({ maxSessions: 1 }, async (s) => {
       const base = s.url.replace('/mcp', '');

@@ -146,7 +146,12 @@ export class LiveSession {
   }
 
   get idle(): boolean {
-    return this.work === 0 && this.streams.size === 0 && this.acquiring === undefined;
+    return this.streams.size === 0 && !this.busy;
+  }
+
+  /** Work in flight (or an instance being leased for it). */
+  get busy(): boolean {
+    return this.work !== 0 || this.acquiring !== undefined;
   }
 
   /**

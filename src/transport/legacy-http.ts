@@ -431,8 +431,7 @@ export class LegacyEndpoint {
 
   private async expire(): Promise<void> {
     const now = Date.now();
-    // Sessions with a stream open or work in flight are in use even if they sent nothing lately.
-    for (const session of this.live.values()) if (!session.idle) await this.store.touch(session.id, now);
+    for (const session of this.live.values()) if (inUse(session)) await this.store.touch(session.id, now);
     for (const id of await this.store.sweep(now - this.runtime.options.sessionIdleTimeoutMs)) {
       const session = this.live.get(id);
       this.live.delete(id);
@@ -460,3 +459,11 @@ export class LegacyEndpoint {
   }
 }
 
+/**
+ * Whether a session counts as in use even though its client sent nothing lately. Work in flight always does;
+ * an open stream does too, except an HTTP+SSE session's: that stream is open for the session's whole life, so
+ * its idleness is counted from the client's last POST (a WebSocket's peer is checked by ping instead).
+ */
+function inUse(session: LiveSession): boolean {
+  return session.record.transport === 'sse' ? session.busy : !session.idle;
+}
