@@ -18,6 +18,12 @@ export const JsonRpcCode = {
   MissingRequiredClientCapability: -32021,
   /** 2026-07-28: the protocol version is not served here; data names the supported ones. */
   UnsupportedProtocolVersion: -32022,
+  /** remote-mcp: the request carries no valid credential (HTTP 401). */
+  Unauthorized: -32001,
+  /** remote-mcp: the principal may not do this (HTTP 403). */
+  Forbidden: -32003,
+  /** remote-mcp: a rate limit or the per-principal concurrency limit is reached (HTTP 429). */
+  RateLimited: -32029,
 } as const;
 
 interface ErrorSpec {
@@ -52,6 +58,18 @@ export const ERRORS = {
   SERVER_CLOSING: { status: 503, rpcCode: JsonRpcCode.InternalError, message: 'Service Unavailable: the server is shutting down' },
   INTERNAL: { status: 500, rpcCode: JsonRpcCode.InternalError, message: 'Internal error' },
   NOT_FOUND: { status: 404, rpcCode: JsonRpcCode.InvalidRequest, message: 'Not Found' },
+  AUTH_REQUIRED: { status: 401, rpcCode: JsonRpcCode.Unauthorized, message: 'Unauthorized: a credential is required (see WWW-Authenticate)' },
+  AUTH_INVALID: { status: 401, rpcCode: JsonRpcCode.Unauthorized, message: 'Unauthorized: the credential is invalid' },
+  AUTH_QUERY_CREDENTIAL: { status: 400, rpcCode: JsonRpcCode.Unauthorized, message: 'Bad Request: credentials are not accepted in the query string; send them in the Authorization header' },
+  AUTH_UNAVAILABLE: { status: 503, rpcCode: JsonRpcCode.InternalError, message: 'Service Unavailable: the token signing keys could not be fetched' },
+  FORBIDDEN_OPERATION: { status: 403, rpcCode: JsonRpcCode.Forbidden, message: 'Forbidden: this principal may not use this tool, resource or prompt' },
+  RATE_LIMITED: { status: 429, rpcCode: JsonRpcCode.RateLimited, message: 'Too Many Requests: a rate limit is reached' },
+  CONCURRENCY_LIMIT: { status: 429, rpcCode: JsonRpcCode.RateLimited, message: 'Too Many Requests: too many requests of this client are in flight' },
+  RATE_LIMIT_UNAVAILABLE: { status: 503, rpcCode: JsonRpcCode.InternalError, message: 'Service Unavailable: the rate limit store did not answer' },
+  INPUT_LIMIT: { status: 400, rpcCode: JsonRpcCode.InvalidParams, message: 'Invalid params: the request exceeds an input limit' },
+  INVALID_TOOL_NAME: { status: 400, rpcCode: JsonRpcCode.InvalidParams, message: 'Invalid params: a tool name is 1 to 128 characters of A-Z, a-z, 0-9, _, - and .' },
+  INVALID_ARGUMENTS: { status: 400, rpcCode: JsonRpcCode.InvalidParams, message: "Invalid params: the arguments do not match the tool's input schema" },
+  AUTH_INSUFFICIENT_SCOPE: { status: 403, rpcCode: JsonRpcCode.Forbidden, message: 'Forbidden: insufficient scope' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorName = keyof typeof ERRORS;

@@ -9,6 +9,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 
 import { createRemoteServer } from '../server/remote-server.js';
 import { DEFAULTS, type RemoteServerOptions, type ServerFactory } from '../server/options.js';
+import { addAuthFlags, AUTH_ENVIRONMENT, authFromFlags, keysCommand, type AuthFlags } from './auth-flags.js';
 
 const VERSION = '0.1.0';
 
@@ -50,7 +51,7 @@ export function sampleRequest(url: string): string {
   ].join('\n');
 }
 
-interface ServeFlags {
+interface ServeFlags extends AuthFlags {
   port: number;
   host: string;
   path: string;
@@ -74,6 +75,7 @@ interface ServeFlags {
 async function serve(modulePath: string, flags: ServeFlags): Promise<void> {
   const factory = await loadFactory(modulePath, flags.export);
   const requestStateKey = process.env.REMOTE_MCP_REQUEST_STATE_KEY;
+  const auth = authFromFlags(flags);
   const options: RemoteServerOptions = {
     server: factory,
     path: flags.path,
@@ -92,6 +94,7 @@ async function serve(modulePath: string, flags: ServeFlags): Promise<void> {
     ...(flags.allowedHosts !== undefined && { allowedHosts: flags.allowedHosts }),
     ...(flags.allowedOrigins !== undefined && { allowedOrigins: flags.allowedOrigins }),
     ...(requestStateKey !== undefined && { requestStateKey }),
+    ...(auth !== undefined && { auth }),
   };
   const server = createRemoteServer(options);
   const { url } = await server.listen({ port: flags.port, host: flags.host });
@@ -119,7 +122,7 @@ async function serve(modulePath: string, flags: ServeFlags): Promise<void> {
 
 export function buildProgram(): Command {
   const program = new Command('remote-mcp').description('Put MCP servers on the network, ready for production.').version(VERSION);
-  program
+  addAuthFlags(program
     .command('serve')
     .description('Serve the MCP server factory a module exports over Streamable HTTP (2026-07-28 and 2025-era clients).')
     .argument('<module>', 'path to an ES module exporting a function that returns a new McpServer')
@@ -141,8 +144,9 @@ export function buildProgram(): Command {
     .option('--allowed-origins <list>', 'comma-separated Origins accepted', list)
     .option('--no-dns-rebinding-protection', 'accept any Host and Origin')
     .option('--drain-timeout-ms <ms>', 'how long Ctrl-C/SIGTERM waits for in-flight requests', integer, DEFAULTS.drainTimeoutMs)
-    .addHelpText('after', '\nEnvironment:\n  REMOTE_MCP_REQUEST_STATE_KEY  key (>= 32 bytes) protecting requestState; share it between instances\n')
-    .action(serve);
+    .addHelpText('after', `\nEnvironment:\n  REMOTE_MCP_REQUEST_STATE_KEY  key (>= 32 bytes) protecting requestState; share it between instances\n${AUTH_ENVIRONMENT}`)
+    .action(serve));
+  program.addCommand(keysCommand());
   return program;
 }
 

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 
-import type { JSONRPCMessage } from '@modelcontextprotocol/server';
+import type { AuthInfo, JSONRPCMessage } from '@modelcontextprotocol/server';
 
 import type { EventStore } from '../state/event-store.js';
 import type { SessionRecord, SessionStore } from '../state/session-store.js';
@@ -133,6 +133,10 @@ export class LiveSession {
   readonly pendingServerRequests = new Set<number | string>();
   readonly streams = new Map<string, LegacyStream>();
   standalone: LegacyStream | undefined;
+  /** The SDK AuthInfo its requests are delivered with: the latest credential of the session's principal. */
+  authInfo: AuthInfo | undefined;
+  /** The client's IP address as of its latest request (for limits and the audit log). */
+  clientIp = 'unknown';
   /** POSTs of this session still waiting for answers, oldest first. */
   readonly activePosts = new Set<{ related(message: JSONRPCMessage): void }>();
 

@@ -10,6 +10,11 @@ import { RemoteMcpOptionError } from '../errors.js';
 import type { EventBus } from '../state/event-bus.js';
 import type { EventStore } from '../state/event-store.js';
 import type { SessionStore } from '../state/session-store.js';
+import type { AuthOptions } from '../security/authenticator.js';
+import type { AuthorizationPolicy } from '../security/authorization.js';
+import type { RateLimitOptions } from '../security/rate-limit.js';
+import type { TrustProxy } from '../security/client-ip.js';
+import type { AuditOptions } from '../observability/audit-log.js';
 
 /** Publishes change events to every subscribed client of every era (see {@link FactoryContext.notify}). */
 export interface Notifier {
@@ -90,6 +95,27 @@ export interface RemoteServerOptions {
   eventStore?: EventStore;
   /** Change-event bus. Default: in memory. */
   eventBus?: EventBus;
+  /**
+   * Authentication for every transport: bearer JWTs, API keys and/or your own hook, plus the OAuth protected
+   * resource metadata. Default: none (every request is served; fine on loopback, not on a network).
+   */
+  auth?: AuthOptions;
+  /** Which principals may use which tools, resources and prompts (needs `auth`). Default: none (all allowed). */
+  authorization?: AuthorizationPolicy;
+  /** Rate limits per principal (client IP without auth), server-wide, and tool costs. Default: none. */
+  rateLimits?: RateLimitOptions;
+  /** Which proxies' X-Forwarded-For to believe for the client IP: false, true, a hop count, or trusted addresses/CIDRs. Default false. */
+  trustProxy?: TrustProxy;
+  /** The audit log: one JSON line per request and per refused attempt. Default: off. */
+  audit?: AuditOptions;
+  /** Deepest nesting of a request's params (objects and arrays); deeper gets -32602. Default 64. */
+  maxJsonDepth?: number;
+  /** Longest string anywhere in a request's params, in characters; longer gets -32602. Default 1048576 (1 Mi). */
+  maxStringLength?: number;
+  /** Most requests of one principal (client IP without auth) in flight at once; more get 429. Default 512. */
+  maxConcurrentRequestsPerPrincipal?: number;
+  /** Check tools/call arguments against the tool's input schema before the handler runs (-32602 with the path). Default true. */
+  validateToolArguments?: boolean;
   /** Receives errors that have no client to go to (a factory that throws, a failed write). Default: console.error. */
   onError?: (error: Error) => void;
 }
@@ -115,9 +141,18 @@ export const DEFAULTS = Object.freeze({
   maxIdleLegacyInstances: 64,
   dnsRebindingProtection: true,
   drainTimeoutMs: 10_000,
+  maxJsonDepth: 64,
+  maxStringLength: 1_048_576,
+  maxConcurrentRequestsPerPrincipal: 512, // above what one client needs, below what lets it starve the others
+  validateToolArguments: true,
 });
 
-export type ResolvedOptions = Omit<Required<RemoteServerOptions>, 'allowedHosts' | 'allowedOrigins' | 'requestStateKey' | 'sessionStore' | 'eventStore' | 'eventBus'> & {
+export type ResolvedOptions = Omit<Required<RemoteServerOptions>, 'allowedHosts' | 'allowedOrigins' | 'requestStateKey' | 'sessionStore' | 'eventStore' | 'eventBus' | 'auth' | 'authorization' | 'rateLimits' | 'trustProxy' | 'audit'> & {
+  auth: AuthOptions | undefined;
+  authorization: AuthorizationPolicy | undefined;
+  rateLimits: RateLimitOptions | undefined;
+  trustProxy: TrustProxy | undefined;
+  audit: AuditOptions | undefined;
   allowedHosts: string[] | undefined;
   allowedOrigins: string[] | undefined;
   requestStateKey: Buffer;
@@ -126,7 +161,7 @@ export type ResolvedOptions = Omit<Required<RemoteServerOptions>, 'allowedHosts'
   eventBus: EventBus | undefined;
 };
 
-const KNOWN = new Set<string>([...Object.keys(DEFAULTS), 'server', 'requestStateKey', 'allowedHosts', 'allowedOrigins', 'sessionStore', 'eventStore', 'eventBus', 'onError']);
+const KNOWN = new Set<string>([...Object.keys(DEFAULTS), 'server', 'requestStateKey', 'allowedHosts', 'allowedOrigins', 'sessionStore', 'eventStore', 'eventBus', 'onError', 'auth', 'authorization', 'rateLimits', 'trustProxy', 'audit']);
 
 function describe(value: unknown): string {
   if (typeof value === 'string') return `the string ${JSON.stringify(value)}`;
@@ -219,6 +254,16 @@ export function resolveOptions(input: RemoteServerOptions): ResolvedOptions {
     sessionStore: store<SessionStore>(options, 'sessionStore', ['create', 'get', 'touch', 'update', 'delete', 'count', 'sweep', 'close']),
     eventStore: store<EventStore>(options, 'eventStore', ['append', 'replay', 'dropSession', 'close']),
     eventBus: store<EventBus>(options, 'eventBus', ['publish', 'subscribe', 'close']),
+    // Validated by the classes built from them in createRemoteServer (src/security, src/observability).
+    auth: input.auth,
+    authorization: input.authorization,
+    rateLimits: input.rateLimits,
+    trustProxy: input.trustProxy,
+    audit: input.audit,
+    maxJsonDepth: integer(options, 'maxJsonDepth', 1),
+    maxStringLength: integer(options, 'maxStringLength', 1),
+    maxConcurrentRequestsPerPrincipal: integer(options, 'maxConcurrentRequestsPerPrincipal', 1),
+    validateToolArguments: boolean(options, 'validateToolArguments'),
     onError: input.onError ?? ((error: Error) => console.error(`remote-mcp: ${error.stack ?? error.message}`)),
   });
 }

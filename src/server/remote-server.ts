@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type Server as HttpServer, type Ser
 import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 
-import { connectModern, lowLevelServer, serverInfoOf, type ServerProduct } from './sdk-bridge.js';
+import { connectModern, lowLevelServer, serverInfoOf, toolInputSchema, type ServerProduct } from './sdk-bridge.js';
 import { DrainTracker, StreamRegistry, type RuntimeContext } from './runtime-context.js';
 import { LegacyPool } from './legacy-pool.js';
 import { RequestStateSealer } from './request-state.js';
@@ -15,6 +15,14 @@ import { eventKey, eventOfNotification, InMemoryEventBus, type EventBus, type Se
 import { InMemoryEventStore } from '../state/event-store.js';
 import { InMemorySessionStore } from '../state/session-store.js';
 import { loopbackHosts } from '../security/origin-guard.js';
+import { Authenticator } from '../security/authenticator.js';
+import { Authorizer } from '../security/authorization.js';
+import { ArgumentValidator } from '../security/argument-validator.js';
+import { clientIp, resolveTrustProxy } from '../security/client-ip.js';
+import { RateLimiter, resolveRateLimitOptions } from '../security/rate-limit.js';
+import { RequestGate } from '../security/request-gate.js';
+import { AuditLog, resolveAuditOptions } from '../observability/audit-log.js';
+import { RemoteMcpOptionError } from '../errors.js';
 import { LegacyEndpoint } from '../transport/legacy-http.js';
 import { handleRequest, handleUpgrade, routeOf, type HandlerState, type Route } from '../transport/http-handler.js';
 import { refuseUpgrade, WebSocketEndpoint } from '../transport/websocket.js';
@@ -82,6 +90,18 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
   const eventStore = options.eventStore ?? new InMemoryEventStore(options.maxEventsPerStream, options.maxStreamsPerSession);
   const guard: HandlerState['guard'] = { enabled: options.dnsRebindingProtection, allowedHosts: options.allowedHosts ?? loopbackHosts(), allowedOrigins: options.allowedOrigins };
 
+  // Built now so a bad auth configuration throws from createRemoteServer, like every other option.
+  // Built now so a bad security configuration throws from createRemoteServer, like every other option.
+  if (options.authorization !== undefined && options.auth === undefined) {
+    throw new RemoteMcpOptionError('remote-mcp: option `authorization` needs `auth`: a policy decides by principal, and without authentication there is none.');
+  }
+  const authorizer = options.authorization === undefined ? undefined : new Authorizer(options.authorization);
+  const auth = options.auth === undefined ? undefined : new Authenticator(options.auth, options.path, options.onError, () => authorizer?.scopes() ?? []);
+  const rateLimits = resolveRateLimitOptions(options.rateLimits);
+  const rateLimiter = rateLimits === undefined ? undefined : new RateLimiter(rateLimits);
+  const trust = resolveTrustProxy(options.trustProxy ?? false);
+  const auditOptions = resolveAuditOptions(options.audit);
+  const audit = auditOptions === undefined ? undefined : new AuditLog(auditOptions);
   let state: HandlerState | undefined;
   let product: ServerProduct | undefined;
   let httpServer: HttpServer | undefined;
@@ -100,6 +120,8 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
     const transport = await connectModern(product);
     transport.router.onUnrelated = unrelated;
     const server = lowLevelServer(product);
+    const shared = product;
+    const validator = options.validateToolArguments ? new ArgumentValidator((name) => toolInputSchema(shared, name), options.onError) : undefined;
     const runtime: RuntimeContext = {
       options,
       modern: { product, router: transport.router, capabilities: server.getCapabilities(), serverInfo: serverInfoOf(product) },
@@ -109,10 +131,25 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
       publish,
       streams,
       drain,
+      gate: new RequestGate({
+        maxJsonDepth: options.maxJsonDepth,
+        maxStringLength: options.maxStringLength,
+        maxConcurrentRequestsPerPrincipal: options.maxConcurrentRequestsPerPrincipal,
+        validateToolArguments: options.validateToolArguments,
+        auth,
+        authorizer,
+        rateLimiter,
+        validator,
+        audit,
+        onError: options.onError,
+      }),
+      clientIp: (req) => clientIp(req, trust),
       paramHeaderCache: new Map(),
     };
     bus.subscribe((event) => {
-      if (event.kind === 'tools_list_changed') runtime.paramHeaderCache.clear();
+      if (event.kind !== 'tools_list_changed') return;
+      runtime.paramHeaderCache.clear();
+      validator?.clear();
     });
     let legacy: LegacyEndpoint | undefined;
     if (options.legacy) {
@@ -123,7 +160,7 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
     const websocket = options.websocket
       ? new WebSocketEndpoint(runtime, legacy, { maxConnections: options.maxWebSocketConnections, pingIntervalMs: options.webSocketPingIntervalMs })
       : undefined;
-    state = { runtime, legacy, websocket, guard, closing: false };
+    state = { runtime, legacy, websocket, guard, auth, closing: false };
   })();
   // A failed start is reported through `ready`, listen() and 500s; keep it from being an unhandled rejection.
   ready.catch(() => {});
@@ -174,7 +211,7 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
     await drain.idle(options.drainTimeoutMs);
     if (state?.legacy !== undefined) await state.legacy.close();
     if (product !== undefined) await product.close().catch((error: unknown) => options.onError(error as Error));
-    await Promise.all([sessionStore.close(), eventStore.close(), bus.close()]);
+    await Promise.all([sessionStore.close(), eventStore.close(), bus.close(), rateLimiter?.close(), audit?.close()]);
     if (httpServer !== undefined) {
       const server = httpServer;
       await new Promise<void>((resolve) => {

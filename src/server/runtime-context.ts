@@ -2,7 +2,11 @@
  * What the HTTP routes share: resolved options, the shared 2026-07-28 instance, the 2025-era sessions, the
  * state stores, and the trackers that let close() drain in-flight work and end long-lived streams.
  */
+import type { IncomingMessage } from 'node:http';
+
 import type { Implementation, ServerCapabilities } from '@modelcontextprotocol/server';
+
+import type { RequestGate } from '../security/request-gate.js';
 
 import type { EventBus, ServerEvent } from '../state/event-bus.js';
 import type { ParamHeaderDeclaration } from '../transport/mcp-headers.js';
@@ -28,6 +32,10 @@ export interface RuntimeContext {
   readonly publish: (event: ServerEvent) => void;
   readonly streams: StreamRegistry;
   readonly drain: DrainTracker;
+  /** Every request passes it before an instance sees it: limits, authorization, argument checks, audit. */
+  readonly gate: RequestGate;
+  /** The client's IP address (X-Forwarded-For only as far as `trustProxy` allows). */
+  readonly clientIp: (req: IncomingMessage) => string;
   /** x-mcp-header declarations per tool name; cleared when the tool list changes. */
   readonly paramHeaderCache: Map<string, ParamHeaderDeclaration[]>;
 }

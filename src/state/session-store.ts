@@ -18,6 +18,11 @@ export interface SessionRecord {
    * ('' until initialize). Sessions of identical clients share one string (interned by the caller).
    */
   readonly identity: string;
+  /**
+   * The key of the principal that opened the session (see src/security/principal.ts), when auth is on. Requests
+   * of any other principal are answered 404, as if the session did not exist.
+   */
+  readonly principal?: string;
   /** The level set by logging/setLevel; notifications/message below it are not delivered. */
   logLevel?: string;
   /** Resource URIs subscribed with resources/subscribe. */

@@ -13,7 +13,9 @@ import { MODERN_REVISION } from '../server/sdk-bridge.js';
 
 import type { RuntimeContext } from '../server/runtime-context.js';
 import { checkOrigin, type OriginGuardOptions } from '../security/origin-guard.js';
-import { accepts, echoableId, headerValue, mediaType, readBody, writeError, writeRpcError } from './http-io.js';
+import type { Authenticator, AuthRefusal } from '../security/authenticator.js';
+import { identityOf, setIdentity, type Identity } from '../security/request-principal.js';
+import { accepts, echoableId, headerValue, mediaType, readBody, writeError, writeJson, writeRpcError } from './http-io.js';
 import type { LegacyEndpoint } from './legacy-http.js';
 import { plainModernRequest } from './fast-classify.js';
 import { serveModern } from './modern-http.js';
@@ -24,18 +26,23 @@ export interface HandlerState {
   legacy: LegacyEndpoint | undefined;
   websocket: WebSocketEndpoint | undefined;
   guard: OriginGuardOptions;
+  /** Authentication; undefined when the `auth` option is not set. */
+  auth: Authenticator | undefined;
   closing: boolean;
 }
 
 /** What a request path reaches: the MCP endpoint, or the 2024-11-05 HTTP+SSE stream or messages URL. */
-export type Route = { kind: 'mcp' } | { kind: 'sse-events'; messagesPath: string } | { kind: 'sse-messages' };
+export type Route = { kind: 'mcp' } | { kind: 'sse-events'; messagesPath: string } | { kind: 'sse-messages' } | { kind: 'resource-metadata' };
+
+const WELL_KNOWN_RESOURCE = '/.well-known/oauth-protected-resource';
 
 /** The route of a request target (query string ignored), or undefined when it is not remote-mcp's. */
-export function routeOf(url: string | undefined, options: { path: string; legacy: boolean; legacySse: boolean }): Route | undefined {
+export function routeOf(url: string | undefined, options: { path: string; legacy: boolean; legacySse: boolean; auth?: unknown }): Route | undefined {
   const target = url ?? '/';
   const query = target.indexOf('?');
   const path = query === -1 ? target : target.slice(0, query);
   if (path === options.path) return { kind: 'mcp' };
+  if (options.auth !== undefined && (path === WELL_KNOWN_RESOURCE || path === `${WELL_KNOWN_RESOURCE}${options.path}`)) return { kind: 'resource-metadata' };
   if (!options.legacy || !options.legacySse) return undefined;
   if (path === `${options.path}/events`) return { kind: 'sse-events', messagesPath: `${options.path}/messages` };
   if (path === '/sse') return { kind: 'sse-events', messagesPath: '/messages' };
@@ -48,6 +55,12 @@ export async function handleRequest(state: HandlerState, req: IncomingMessage, r
   if (state.closing) return writeError(res, 'SERVER_CLOSING', { headers: { connection: 'close' } });
   const refused = checkOrigin(req, state.guard);
   if (refused !== undefined) return writeError(res, refused);
+  if (route.kind === 'resource-metadata') return serveResourceMetadata(state.auth!, req, res);
+  if (state.auth !== undefined) {
+    const identity = await authenticate(state.auth, req);
+    if (!('key' in identity)) return writeAuthRefusal(res, identity);
+    setIdentity(req, identity);
+  }
 
   if (route.kind !== 'mcp' && legacy !== undefined) {
     if (route.kind === 'sse-events') {
@@ -73,6 +86,25 @@ export async function handleRequest(state: HandlerState, req: IncomingMessage, r
     default:
       return writeError(res, 'METHOD_NOT_ALLOWED', { headers: { allow: legacy === undefined ? 'POST' : 'GET, POST, DELETE' } });
   }
+}
+
+/** The request's identity, or the refusal to answer (401/400/403/503). */
+async function authenticate(auth: Authenticator, req: IncomingMessage): Promise<Identity | AuthRefusal> {
+  const outcome = await auth.authenticate(req);
+  if (outcome.refusal !== undefined) return outcome.refusal;
+  return auth.checkRequiredScopes(req, outcome.principal) ?? identityOf(outcome.principal);
+}
+
+export function writeAuthRefusal(res: ServerResponse, refusal: AuthRefusal): void {
+  writeError(res, refusal.name, { ...(refusal.message !== undefined && { message: refusal.message }), headers: refusal.headers });
+}
+
+/** RFC 9728 metadata: unauthenticated by design (it is how a client learns to authenticate). */
+function serveResourceMetadata(auth: Authenticator, req: IncomingMessage, res: ServerResponse): void {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return writeError(res, 'METHOD_NOT_ALLOWED', { headers: { allow: 'GET' } });
+  const document = auth.resourceMetadata(req);
+  if (document === undefined) return writeError(res, 'NOT_FOUND', { message: 'Not Found: no authorization server is configured (auth.resourceMetadata.authorizationServers)' });
+  writeJson(res, 200, document, { 'cache-control': 'max-age=3600' });
 }
 
 const NO_BODY = Symbol('no body');
@@ -136,5 +168,17 @@ export function handleUpgrade(state: HandlerState, req: IncomingMessage, socket:
   if (state.closing) return refuseUpgrade(socket, 'SERVER_CLOSING');
   const refused = checkOrigin(req, state.guard);
   if (refused !== undefined) return refuseUpgrade(socket, refused);
-  state.websocket.upgrade(req, socket, head);
+  const websocket = state.websocket;
+  if (state.auth === undefined) return websocket.upgrade(req, socket, head, undefined);
+  // The connection is authenticated once, at the upgrade: every message on it is that principal's.
+  authenticate(state.auth, req).then(
+    (identity) => {
+      if ('key' in identity) websocket.upgrade(req, socket, head, identity);
+      else refuseUpgrade(socket, identity.name, identity.message, identity.headers);
+    },
+    (error: unknown) => {
+      state.runtime.options.onError(error as Error);
+      refuseUpgrade(socket, 'INTERNAL');
+    },
+  );
 }

@@ -76,7 +76,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<BodyReadR
 }
 
 /** Writes a JSON body with an exact Content-Length. */
-export function writeJson(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string>): void {
+export function writeJson(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string | string[]>): void {
   if (res.headersSent) {
     res.end();
     return;
@@ -94,7 +94,7 @@ export function writeJson(res: ServerResponse, status: number, body: unknown, he
 export function writeError(
   res: ServerResponse,
   name: ErrorName,
-  options: { id?: JsonRpcId; message?: string; data?: unknown; headers?: Record<string, string> } = {},
+  options: { id?: JsonRpcId; message?: string; data?: unknown; headers?: Record<string, string | string[]> } = {},
 ): void {
   const spec = ERRORS[name];
   writeRpcError(res, spec.status, spec.rpcCode, options.message ?? spec.message, options.id ?? null, options.data, options.headers);
@@ -107,7 +107,7 @@ export function writeRpcError(
   message: string,
   id: JsonRpcId,
   data?: unknown,
-  headers?: Record<string, string>,
+  headers?: Record<string, string | string[]>,
 ): void {
   const error = data === undefined ? { code, message } : { code, message, data };
   writeJson(res, status, { jsonrpc: '2.0', id, error }, headers);

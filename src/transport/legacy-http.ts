@@ -6,7 +6,11 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-import { SUPPORTED_PROTOCOL_VERSIONS, type JSONRPCMessage } from '@modelcontextprotocol/server';
+import { SUPPORTED_PROTOCOL_VERSIONS, type JSONRPCMessage, type MessageExtraInfo } from '@modelcontextprotocol/server';
+
+import { requestIdentity, type Identity } from '../security/request-principal.js';
+import { isRefusal, type GateContext, type GateRefusal, type GateRequest, type Ticket } from '../security/request-gate.js';
+import type { Principal } from '../security/principal.js';
 
 import { ERRORS, JsonRpcCode, type ErrorName } from '../errors.js';
 import type { Exchange, ResponseMessage } from '../server/exchange-router.js';
@@ -64,7 +68,13 @@ export class LegacyEndpoint {
       if (headerValue(req, 'mcp-session-id') !== undefined && (await this.session(headerValue(req, 'mcp-session-id')!)) !== undefined) {
         return writeError(res, 'INVALID_MESSAGE', { id: list[0]!.id ?? null, message: 'Invalid Request: this session is already initialized' });
       }
-      return this.initialize(res, list[0]!);
+      const identity = requestIdentity(req);
+      const admitted = await this.runtime.gate.admit({ identity, clientIp: this.runtime.clientIp(req), transport: 'http', era: 'legacy' }, list[0]! as GateRequest);
+      if (isRefusal(admitted)) {
+        return writeError(res, admitted.name, { id: list[0]!.id ?? null, ...(admitted.message !== undefined && { message: admitted.message }), data: admitted.data, ...(admitted.headers !== undefined && { headers: admitted.headers }) });
+      }
+      if (admitted.headers !== undefined) for (const [name, value] of Object.entries(admitted.headers)) res.setHeader(name, value);
+      return this.initialize(res, list[0]!, identity, this.runtime.clientIp(req), admitted);
     }
     const session = await this.sessionFor(req, res);
     if (session === undefined) return;
@@ -88,8 +98,35 @@ export class LegacyEndpoint {
       res?.writeHead(202).end();
       return;
     }
+    const context: GateContext = { identity: this.identityOf(session), clientIp: session.clientIp, transport: session.record.transport ?? 'http', era: 'legacy' };
+    const admitted: Array<Ticket | GateRefusal> = [];
+    for (const request of requests) admitted.push(await this.runtime.gate.admit(context, request as GateRequest));
+    const first = admitted[0]!;
+    if (!batch && res !== undefined && isRefusal(first)) {
+      // A single refused request over HTTP gets the refusal's own status (429 with Retry-After, 403...).
+      return writeError(res, first.name, { id: requests[0]!.id ?? null, ...(first.message !== undefined && { message: first.message }), data: first.data, ...(first.headers !== undefined && { headers: first.headers }) });
+    }
+    for (const outcome of admitted) {
+      if (!isRefusal(outcome) && outcome.headers !== undefined && res !== undefined && !res.headersSent) {
+        for (const [name, value] of Object.entries(outcome.headers)) res.setHeader(name, value);
+      }
+    }
     const post = new PostExchange(this, session, res, requests.length, batch, sessionStream);
-    for (const request of requests) await this.request(session, post, request);
+    for (const [index, request] of requests.entries()) {
+      const outcome = admitted[index]!;
+      if (isRefusal(outcome)) {
+        const spec = ERRORS[outcome.name];
+        post.answer({ jsonrpc: '2.0', id: request.id!, error: { code: spec.rpcCode, message: outcome.message ?? spec.message, ...(outcome.data !== undefined && { data: outcome.data }) } });
+      } else {
+        await this.request(session, post, request, outcome);
+      }
+    }
+  }
+
+  /** The session's principal as the gate sees it (the latest credential), or undefined when auth is off. */
+  private identityOf(session: LiveSession): Identity | undefined {
+    const principal = (session.authInfo?.extra as { principal?: Principal } | undefined)?.principal;
+    return principal === undefined ? undefined : { principal, key: session.record.principal!, authInfo: session.authInfo! };
   }
 
   /**
@@ -102,7 +139,7 @@ export class LegacyEndpoint {
     const end = () => stream?.end();
     if (!this.runtime.streams.add(end)) return writeError(res, 'STREAM_LIMIT');
     const sse = new SseStream(res, { keepAliveMs: this.runtime.options.keepAliveMs, maxBufferedBytes: this.runtime.options.maxStreamBufferBytes }, false);
-    const session = await this.openBoundSession('sse', sse);
+    const session = await this.openBoundSession('sse', sse, requestIdentity(req), this.runtime.clientIp(req));
     if (session === undefined) {
       this.runtime.streams.delete(end);
       return writeError(res, 'SESSION_LIMIT');
@@ -121,7 +158,7 @@ export class LegacyEndpoint {
     const sessionId = new URLSearchParams((req.url ?? '').split('?')[1] ?? '').get('sessionId');
     if (sessionId === null || sessionId === '') return writeError(res, 'SESSION_ID_REQUIRED', { message: 'Bad Request: the sessionId query parameter is required' });
     const session = await this.session(sessionId);
-    if (session === undefined || session.record.transport !== 'sse') {
+    if (session === undefined || session.record.transport !== 'sse' || !this.admits(session, req)) {
       if (session !== undefined) this.settle(session);
       return writeError(res, 'SESSION_NOT_FOUND');
     }
@@ -133,11 +170,13 @@ export class LegacyEndpoint {
    * A session bound to one stream (HTTP+SSE, WebSocket): every answer travels on `sink`, and the session ends
    * with it (call endBoundSession). undefined when maxSessions sessions exist.
    */
-  async openBoundSession(transport: 'sse' | 'websocket', sink: StreamSink): Promise<LiveSession | undefined> {
+  async openBoundSession(transport: 'sse' | 'websocket', sink: StreamSink, identity: Identity | undefined, clientIp: string): Promise<LiveSession | undefined> {
     const now = Date.now();
-    const record: SessionRecord = { id: newSessionId(), protocolVersion: '', identity: '', transport, createdAt: now, lastSeenAt: now };
+    const record: SessionRecord = { id: newSessionId(), protocolVersion: '', identity: '', transport, ...(identity !== undefined && { principal: identity.key }), createdAt: now, lastSeenAt: now };
     if (!(await this.store.create(record, this.runtime.options.maxSessions))) return undefined;
     const session = new LiveSession(record, this.deps);
+    session.authInfo = identity?.authInfo;
+    session.clientIp = clientIp;
     const stream = session.newStream();
     this.live.set(record.id, session);
     session.standalone = stream;
@@ -195,7 +234,7 @@ export class LegacyEndpoint {
         stream.send(response as unknown as JSONRPCMessage);
         session.done();
       },
-    });
+    }, extraOf(session));
   }
 
   /** Forgets the in-process side of a session that holds nothing any more (its record stays in the store). */
@@ -278,12 +317,24 @@ export class LegacyEndpoint {
     await this.pool.close();
   }
 
-  private async initialize(res: ServerResponse, message: Message): Promise<void> {
+  private async initialize(res: ServerResponse, message: Message, identity: Identity | undefined, clientIp: string, ticket: Ticket): Promise<void> {
     const id = message.id ?? null;
-    if ((await this.store.count()) >= this.runtime.options.maxSessions) return writeError(res, 'SESSION_LIMIT', { id });
+    if ((await this.store.count()) >= this.runtime.options.maxSessions) {
+      ticket.finish({ jsonrpc: '2.0', id: id ?? 0, error: { code: ERRORS.SESSION_LIMIT.rpcCode, message: ERRORS.SESSION_LIMIT.message } });
+      return writeError(res, 'SESSION_LIMIT', { id });
+    }
     const now = Date.now();
-    const record: SessionRecord = { id: newSessionId(), protocolVersion: '', identity: this.intern(JSON.stringify(message.params ?? {})), createdAt: now, lastSeenAt: now };
+    const record: SessionRecord = {
+      id: newSessionId(),
+      protocolVersion: '',
+      identity: this.intern(JSON.stringify(message.params ?? {})),
+      ...(identity !== undefined && { principal: identity.key }),
+      createdAt: now,
+      lastSeenAt: now,
+    };
     const session = new LiveSession(record, this.deps);
+    session.authInfo = identity?.authInfo;
+    session.clientIp = clientIp;
     const instance = await session.lease(true);
     const drain = this.runtime.drain;
     drain.begin();
@@ -291,13 +342,14 @@ export class LegacyEndpoint {
       related: () => {},
       respond: (response) => {
         drain.end();
+        ticket.finish(response);
         void this.initialized(session, res, response).catch((error: unknown) => {
           this.runtime.options.onError(error as Error);
           writeError(res, 'INTERNAL', { id });
         });
       },
     };
-    instance.transport.router.request({ id: id as string | number, method: 'initialize', params: message.params }, exchange);
+    instance.transport.router.request({ id: id as string | number, method: 'initialize', params: message.params }, exchange, extraOf(session));
   }
 
   private async initialized(session: LiveSession, res: ServerResponse, response: ResponseMessage): Promise<void> {
@@ -318,7 +370,7 @@ export class LegacyEndpoint {
     session.done();
   }
 
-  private async request(session: LiveSession, post: PostExchange, request: Message): Promise<void> {
+  private async request(session: LiveSession, post: PostExchange, request: Message, ticket: Ticket): Promise<void> {
     const key = JSON.stringify(request.id);
     const method = request.method as string;
     const capabilities = this.runtime.modern.capabilities;
@@ -327,12 +379,16 @@ export class LegacyEndpoint {
       // filters notifications/message itself.
       const level = request.params?.level;
       if (typeof level !== 'string' || !(level in { debug: 1, info: 1, notice: 1, warning: 1, error: 1, critical: 1, alert: 1, emergency: 1 })) {
-        post.answer({ jsonrpc: '2.0', id: request.id!, error: { code: JsonRpcCode.InvalidParams, message: 'Invalid params: level must be a logging level' } });
+        const refusal: ResponseMessage = { jsonrpc: '2.0', id: request.id!, error: { code: JsonRpcCode.InvalidParams, message: 'Invalid params: level must be a logging level' } };
+        ticket.finish(refusal);
+        post.answer(refusal);
         return;
       }
       session.record = { ...session.record, logLevel: level };
       await this.store.update(session.record);
-      post.answer({ jsonrpc: '2.0', id: request.id!, result: {} });
+      const done: ResponseMessage = { jsonrpc: '2.0', id: request.id!, result: {} };
+      ticket.finish(done);
+      post.answer(done);
       return;
     }
     if ((method === 'resources/subscribe' || method === 'resources/unsubscribe') && typeof request.params?.uri === 'string') {
@@ -347,15 +403,20 @@ export class LegacyEndpoint {
       instance = await session.lease();
     } catch (error) {
       this.runtime.options.onError(error as Error);
-      post.answer({ jsonrpc: '2.0', id: request.id!, error: { code: ERRORS.INTERNAL.rpcCode, message: ERRORS.INTERNAL.message } });
+      const failure: ResponseMessage = { jsonrpc: '2.0', id: request.id!, error: { code: ERRORS.INTERNAL.rpcCode, message: ERRORS.INTERNAL.message } };
+      ticket.finish(failure);
+      post.answer(failure);
       return;
     }
     const drain = this.runtime.drain;
     drain.begin();
-    const exchange = new RequestExchange(post, session, key, instance.transport.router, drain.end);
+    const exchange = new RequestExchange(post, session, key, instance.transport.router, () => {
+      drain.end();
+      ticket.finish();
+    });
     // Registered before delivery: a gate error is answered synchronously, during request().
     session.inflight.set(key, exchange);
-    exchange.internalId = instance.transport.router.request(request as { id: string | number; method: string; params?: unknown }, exchange);
+    exchange.internalId = instance.transport.router.request(request as { id: string | number; method: string; params?: unknown }, ticket.wrap(exchange), extraOf(session));
   }
 
   private async notification(session: LiveSession, message: Message): Promise<void> {
@@ -366,7 +427,7 @@ export class LegacyEndpoint {
     }
     try {
       const instance = await session.lease();
-      instance.transport.router.forward(message as JSONRPCMessage);
+      instance.transport.router.forward(message as JSONRPCMessage, extraOf(session));
     } catch (error) {
       this.runtime.options.onError(error as Error);
     } finally {
@@ -391,8 +452,9 @@ export class LegacyEndpoint {
       return undefined;
     }
     const session = await this.session(id);
-    // A session bound to one stream (HTTP+SSE, WebSocket) is reached through that transport only.
-    if (session === undefined || session.record.transport !== undefined) {
+    // A session bound to one stream (HTTP+SSE, WebSocket) is reached through that transport only, and any
+    // session only by the principal that opened it.
+    if (session === undefined || session.record.transport !== undefined || !this.admits(session, req)) {
       if (session !== undefined) this.settle(session);
       writeError(res, 'SESSION_NOT_FOUND');
       return undefined;
@@ -404,6 +466,15 @@ export class LegacyEndpoint {
       return undefined;
     }
     return session;
+  }
+
+  /** Whether the request's principal is the session's (then its latest credential is used from now on). */
+  private admits(session: LiveSession, req: IncomingMessage): boolean {
+    const identity = requestIdentity(req);
+    if (session.record.principal !== identity?.key) return false;
+    if (identity !== undefined) session.authInfo = identity.authInfo;
+    session.clientIp = this.runtime.clientIp(req);
+    return true;
   }
 
   private async session(id: string): Promise<LiveSession | undefined> {
@@ -466,4 +537,9 @@ export class LegacyEndpoint {
  */
 function inUse(session: LiveSession): boolean {
   return session.record.transport === 'sse' ? session.busy : !session.idle;
+}
+
+/** The delivery extra of a session's messages: its principal's AuthInfo, when auth is on. */
+function extraOf(session: LiveSession): MessageExtraInfo | undefined {
+  return session.authInfo === undefined ? undefined : { authInfo: session.authInfo };
 }

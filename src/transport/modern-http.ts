@@ -10,6 +10,8 @@ import type { JSONRPCMessage, MessageExtraInfo } from '@modelcontextprotocol/ser
 
 import { ERRORS, JsonRpcCode } from '../errors.js';
 import type { Exchange, ResponseMessage } from '../server/exchange-router.js';
+import { requestIdentity, type Identity } from '../security/request-principal.js';
+import { isRefusal, type GateRefusal, type Ticket } from '../security/request-gate.js';
 import type { RuntimeContext } from '../server/runtime-context.js';
 import { requestStateBinding } from '../server/request-state.js';
 import { MODERN_EXTRA, toolInputSchema } from '../server/sdk-bridge.js';
@@ -108,7 +110,31 @@ export function serveModern(runtime: RuntimeContext, req: IncomingMessage, res: 
     writeError(res, headerProblem.name, { id: request.id, message: headerProblem.message, data: headerProblem.data });
     return;
   }
+  const identity = requestIdentity(req);
+  const admitted = runtime.gate.admit({ identity, clientIp: runtime.clientIp(req), transport: 'http', era: 'modern' }, request);
+  if (admitted instanceof Promise) {
+    admitted.then(
+      (outcome) => serveAdmitted(runtime, req, res, request, identity, outcome),
+      (error: unknown) => {
+        runtime.options.onError(error as Error);
+        writeError(res, 'INTERNAL', { id: request.id });
+      },
+    );
+  } else {
+    serveAdmitted(runtime, req, res, request, identity, admitted);
+  }
+}
+
+function serveAdmitted(runtime: RuntimeContext, req: IncomingMessage, res: ServerResponse, request: ModernRequest, identity: Identity | undefined, admitted: Ticket | GateRefusal): void {
+  if (isRefusal(admitted)) {
+    writeError(res, admitted.name, { id: request.id, ...(admitted.message !== undefined && { message: admitted.message }), data: admitted.data, ...(admitted.headers !== undefined && { headers: admitted.headers }) });
+    return;
+  }
+  const ticket = admitted;
+  if (ticket.headers !== undefined) for (const [name, value] of Object.entries(ticket.headers)) res.setHeader(name, value);
+  const params = request.params;
   if (request.method === 'subscriptions/listen') {
+    ticket.finish({ jsonrpc: '2.0', id: request.id, result: {} });
     serveListen(runtime, res, request);
     return;
   }
@@ -117,6 +143,7 @@ export function serveModern(runtime: RuntimeContext, req: IncomingMessage, res: 
     if (declarations.length > 0) {
       const problem = checkParamHeaders(req, declarations, params.arguments);
       if (problem !== undefined) {
+        ticket.finish({ jsonrpc: '2.0', id: request.id, error: { code: ERRORS[problem.name].rpcCode, message: problem.message ?? ERRORS[problem.name].message } });
         writeError(res, problem.name, { id: request.id, message: problem.message, data: problem.data });
         return;
       }
@@ -124,10 +151,11 @@ export function serveModern(runtime: RuntimeContext, req: IncomingMessage, res: 
   }
   const outbound = openRequestState(runtime, request);
   if (outbound === undefined) {
+    ticket.finish({ jsonrpc: '2.0', id: request.id, error: { code: ERRORS.INVALID_REQUEST_STATE.rpcCode, message: ERRORS.INVALID_REQUEST_STATE.message } });
     writeError(res, 'INVALID_REQUEST_STATE', { id: request.id });
     return;
   }
-  dispatch(runtime, res, outbound, MODERN_EXTRA);
+  dispatch(runtime, res, outbound, identity === undefined ? MODERN_EXTRA : { ...MODERN_EXTRA, authInfo: identity.authInfo }, ticket);
 }
 
 /** The request with its sealed requestState opened; undefined when the state is not valid. */
@@ -146,13 +174,16 @@ export function sealRequestState(runtime: RuntimeContext, request: ModernRequest
   return { ...message, result: { ...result, requestState: sealed } };
 }
 
-function dispatch(runtime: RuntimeContext, res: ServerResponse, request: ModernRequest, extra: MessageExtraInfo): void {
+function dispatch(runtime: RuntimeContext, res: ServerResponse, request: ModernRequest, extra: MessageExtraInfo, ticket: Ticket): void {
   const drain = runtime.drain;
   drain.begin();
-  const exchange = new ModernExchange(runtime, res, request, drain.end);
+  const exchange = new ModernExchange(runtime, res, request, () => {
+    drain.end();
+    ticket.finish();
+  });
   res.on('close', () => exchange.abandon());
   try {
-    exchange.internalId = runtime.modern.router.request(request, exchange, extra);
+    exchange.internalId = runtime.modern.router.request(request, ticket.wrap(exchange), extra);
   } catch (error) {
     runtime.options.onError(error as Error);
     if (!exchange.answered) exchange.respond({ jsonrpc: '2.0', id: request.id, error: { code: ERRORS.INTERNAL.rpcCode, message: ERRORS.INTERNAL.message } }, false);

@@ -16,12 +16,14 @@
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 
-import { classifyInboundRequest, UnsupportedProtocolVersionError, type JSONRPCMessage } from '@modelcontextprotocol/server';
+import { classifyInboundRequest, UnsupportedProtocolVersionError, type JSONRPCMessage, type MessageExtraInfo } from '@modelcontextprotocol/server';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
 
 import { ERRORS, type ErrorName } from '../errors.js';
 import type { LiveSession, StreamSink } from '../server/legacy-session.js';
 import type { RuntimeContext } from '../server/runtime-context.js';
+import type { Identity } from '../security/request-principal.js';
+import { isRefusal, type GateContext, type GateRefusal, type Ticket } from '../security/request-gate.js';
 import { MODERN_EXTRA, MODERN_REVISION } from '../server/sdk-bridge.js';
 import type { LegacyEndpoint } from './legacy-http.js';
 import { filterAccepts, honoredFilter, INVALID_FILTER, listenAck, listenResult, parseFilter, stampSubscription } from './listen-stream.js';
@@ -52,12 +54,26 @@ class Connection {
   private readonly listens = new Map<string, () => void>();
   alive = true;
   private corked = false;
+  /** What the connection's 2026-07-28 messages are delivered with: the era, and the principal when auth is on. */
+  private readonly extra: MessageExtraInfo;
+  private readonly context: GateContext;
 
   constructor(
     private readonly endpoint: WebSocketEndpoint,
     readonly ws: WebSocket,
     private readonly socket: Duplex,
+    private readonly identity: Identity | undefined,
+    clientIp: string,
   ) {
+    this.context = { identity, clientIp, transport: 'websocket', era: 'modern' };
+    this.extra = identity === undefined ? MODERN_EXTRA : { ...MODERN_EXTRA, authInfo: identity.authInfo };
+    const expiresAt = identity?.principal.expiresAt;
+    if (expiresAt !== undefined) {
+      // The credential was checked at the upgrade; the connection must not outlive it.
+      const timer = setTimeout(() => ws.close(WS_CLOSE.policy, 'The credential has expired'), Math.min(Math.max(expiresAt * 1000 - Date.now(), 0), 2 ** 31 - 1));
+      timer.unref();
+      ws.once('close', () => clearTimeout(timer));
+    }
     ws.on('message', (data, isBinary) => this.receive(data, isBinary));
     ws.on('pong', () => (this.alive = true));
     ws.on('close', () => this.closed());
@@ -164,7 +180,7 @@ class Connection {
     if (this.handleStateless(body)) return;
     const isInitialize = (body as { method?: unknown }).method === 'initialize';
     if (this.mode === 'unknown' && isInitialize && legacy !== undefined) {
-      const session = await legacy.openBoundSession('websocket', new SocketSink(this));
+      const session = await legacy.openBoundSession('websocket', new SocketSink(this), this.identity, this.context.clientIp);
       if (session === undefined) {
         this.refuse({ name: 'SESSION_LIMIT', id: idOf(body) });
         return;
@@ -191,12 +207,33 @@ class Connection {
       this.refuse({ name: 'INVALID_MESSAGE', id: request.id, message: 'Invalid Request: a request with this id is still in flight on this connection' });
       return;
     }
+    const admitted = runtime.gate.admit(this.context, request);
+    if (admitted instanceof Promise) {
+      admitted.then(
+        (outcome) => this.modernAdmitted(request, key, outcome),
+        (error: unknown) => this.failed(error),
+      );
+    } else {
+      this.modernAdmitted(request, key, admitted);
+    }
+  }
+
+  private modernAdmitted(request: ModernRequest, key: string, admitted: Ticket | GateRefusal): void {
+    const runtime = this.endpoint.runtime;
+    if (isRefusal(admitted)) {
+      // Over a rate limit or refused by policy: the JSON-RPC error only; the socket stays open.
+      this.refuse({ name: admitted.name, id: request.id, ...(admitted.message !== undefined && { message: admitted.message }), data: admitted.data });
+      return;
+    }
+    const ticket = admitted;
     if (request.method === 'subscriptions/listen') {
+      ticket.finish({ jsonrpc: '2.0', id: request.id, result: {} });
       this.listen(request);
       return;
     }
     const opened = openRequestState(runtime, request);
     if (opened === undefined) {
+      ticket.finish({ jsonrpc: '2.0', id: request.id, error: { code: ERRORS.INVALID_REQUEST_STATE.rpcCode, message: ERRORS.INVALID_REQUEST_STATE.message } });
       this.refuse({ name: 'INVALID_REQUEST_STATE', id: request.id });
       return;
     }
@@ -208,25 +245,26 @@ class Connection {
       finished = true;
       if (this.inflight.get(key) === entry) this.inflight.delete(key);
       runtime.drain.end();
+      ticket.finish();
     };
     // Registered before delivery: a gate error is answered synchronously, during request().
     this.inflight.set(key, entry);
     entry.internalId = runtime.modern.router.request(
       opened,
-      {
+      ticket.wrap({
         related: (message) => this.send(message),
         respond: (message) => {
           entry.done();
           this.send(sealRequestState(runtime, request, message));
         },
-      },
-      MODERN_EXTRA,
+      }),
+      this.extra,
     );
   }
 
   private modernNotification(message: { method: string; params?: Record<string, unknown> }): void {
     if (message.method !== 'notifications/cancelled') {
-      this.endpoint.runtime.modern.router.forward(message as unknown as JSONRPCMessage, MODERN_EXTRA);
+      this.endpoint.runtime.modern.router.forward(message as unknown as JSONRPCMessage, this.extra);
       return;
     }
     // Ids are the client's own on this connection, so they can be mapped (unlike stateless HTTP).
@@ -305,10 +343,13 @@ function idOf(body: unknown): string | number | null {
 }
 
 /** Answers an upgrade request with an HTTP error and closes the socket. */
-export function refuseUpgrade(socket: Duplex, name: ErrorName, message?: string): void {
+export function refuseUpgrade(socket: Duplex, name: ErrorName, message?: string, headers: Record<string, string | string[]> = {}): void {
   const spec = ERRORS[name];
   const body = JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: spec.rpcCode, message: message ?? spec.message } });
-  socket.end(`HTTP/1.1 ${spec.status} ${STATUS_CODES[spec.status]}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  const extra = Object.entries(headers)
+    .flatMap(([header, value]) => (Array.isArray(value) ? value : [value]).map((one) => `${header}: ${one}\r\n`))
+    .join('');
+  socket.end(`HTTP/1.1 ${spec.status} ${STATUS_CODES[spec.status]}\r\nConnection: close\r\n${extra}Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
 }
 
 export class WebSocketEndpoint {
@@ -339,7 +380,7 @@ export class WebSocketEndpoint {
   }
 
   /** Completes a WebSocket upgrade for the endpoint (path, Host/Origin and shutdown were checked by the caller). */
-  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, identity: Identity | undefined): void {
     if (this.connections.size >= this.options.maxConnections) {
       refuseUpgrade(socket, 'STREAM_LIMIT', `Service Unavailable: the WebSocket connection limit (maxWebSocketConnections ${this.options.maxConnections}) is reached`);
       return;
@@ -349,7 +390,7 @@ export class WebSocketEndpoint {
       refuseUpgrade(socket, 'INVALID_MESSAGE', 'Bad Request: the WebSocket subprotocol must be "mcp"');
       return;
     }
-    this.server.handleUpgrade(req, socket, head, (ws) => this.connections.add(new Connection(this, ws, socket)));
+    this.server.handleUpgrade(req, socket, head, (ws) => this.connections.add(new Connection(this, ws, socket, identity, this.runtime.clientIp(req))));
   }
 
   forget(connection: Connection): void {

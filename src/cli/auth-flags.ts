@@ -1,0 +1,116 @@
+/**
+ * The `serve` flags that configure authentication, and the `keys` command that manages API keys. A JWT secret
+ * is read from the environment only (REMOTE_MCP_JWT_SECRET): a command-line argument would show in `ps` output
+ * and shell history.
+ */
+import { readFileSync } from 'node:fs';
+
+import { Command } from 'commander';
+
+import type { AuthOptions } from '../security/authenticator.js';
+import { mintApiKey, readKeysFile, writeKeysFile } from '../security/api-keys.js';
+
+export const DEFAULT_KEYS_FILE = 'remote-mcp-keys.json';
+
+export interface AuthFlags {
+  apiKeys?: string;
+  jwtPublicKey?: string;
+  jwksUrl?: string;
+  jwtIssuer?: string[];
+  jwtAudience?: string[];
+  requiredScopes?: string[];
+  authorizationServers?: string[];
+  resource?: string;
+}
+
+const list = (value: string) => value.split(',').map((entry) => entry.trim()).filter((entry) => entry.length > 0);
+
+export function addAuthFlags(command: Command): Command {
+  return command
+    .option('--api-keys <file>', `accept API keys from this keys file (see "remote-mcp keys create")`)
+    .option('--jwt-public-key <file>', 'accept bearer JWTs signed with the key in this PEM file')
+    .option('--jwks-url <url>', "accept bearer JWTs signed with the authorization server's keys at this JWKS URL")
+    .option('--jwt-issuer <list>', 'accepted JWT issuers (iss), comma-separated; required with JWTs', list)
+    .option('--jwt-audience <list>', "accepted JWT audiences (aud): this server's URL; required with JWTs", list)
+    .option('--required-scopes <list>', 'scopes every request needs, comma-separated', list)
+    .option('--authorization-servers <list>', 'authorization servers for /.well-known/oauth-protected-resource (default: the JWT issuers)', list)
+    .option('--resource <url>', "this server's canonical URL in the resource metadata (default: from the Host header)");
+}
+
+export const AUTH_ENVIRONMENT = '  REMOTE_MCP_JWT_SECRET         accept bearer JWTs signed with this HMAC secret (>= 32 bytes)\n';
+
+/** The `auth` option the flags and environment describe; undefined when they configure none. */
+export function authFromFlags(flags: AuthFlags, env: NodeJS.ProcessEnv = process.env): AuthOptions | undefined {
+  const secret = env.REMOTE_MCP_JWT_SECRET;
+  const sources = [secret !== undefined, flags.jwtPublicKey !== undefined, flags.jwksUrl !== undefined].filter(Boolean).length;
+  if (sources > 1) throw new Error('choose one JWT key source: REMOTE_MCP_JWT_SECRET, --jwt-public-key or --jwks-url');
+  const auth: AuthOptions = {};
+  if (sources === 1) {
+    if (flags.jwtIssuer === undefined || flags.jwtAudience === undefined) throw new Error('JWT authentication needs --jwt-issuer and --jwt-audience');
+    auth.jwt = {
+      issuer: flags.jwtIssuer,
+      audience: flags.jwtAudience,
+      ...(secret !== undefined && { secret }),
+      ...(flags.jwtPublicKey !== undefined && { publicKey: readFileSync(flags.jwtPublicKey, 'utf8') }),
+      ...(flags.jwksUrl !== undefined && { jwksUrl: flags.jwksUrl }),
+    };
+  } else if (flags.jwtIssuer !== undefined || flags.jwtAudience !== undefined) {
+    throw new Error('--jwt-issuer and --jwt-audience need a JWT key source: REMOTE_MCP_JWT_SECRET, --jwt-public-key or --jwks-url');
+  }
+  if (flags.apiKeys !== undefined) auth.apiKeys = { file: flags.apiKeys };
+  if (auth.jwt === undefined && auth.apiKeys === undefined) {
+    if (flags.requiredScopes !== undefined || flags.authorizationServers !== undefined || flags.resource !== undefined) {
+      throw new Error('--required-scopes, --authorization-servers and --resource need an authentication method (--api-keys, or JWTs)');
+    }
+    return undefined;
+  }
+  if (flags.requiredScopes !== undefined) auth.requiredScopes = flags.requiredScopes;
+  if (flags.authorizationServers !== undefined || flags.resource !== undefined) {
+    auth.resourceMetadata = {
+      ...(flags.authorizationServers !== undefined && { authorizationServers: flags.authorizationServers }),
+      ...(flags.resource !== undefined && { resource: flags.resource }),
+    };
+  }
+  return auth;
+}
+
+/** `remote-mcp keys create|list|revoke`: API keys in a keys file that stores only their hashes. */
+export function keysCommand(): Command {
+  const keys = new Command('keys').description('Create, list and revoke API keys (the keys file stores only their SHA-256 hashes).');
+  keys
+    .command('create')
+    .description('Mint a key and print it once; only its hash is stored.')
+    .requiredOption('--name <name>', 'a label for the key (shown as the principal subject)')
+    .option('--scopes <list>', 'comma-separated scopes the key grants', list, [])
+    .option('--file <file>', 'the keys file', DEFAULT_KEYS_FILE)
+    .action((flags: { name: string; scopes: string[]; file: string }) => {
+      const file = readKeysFile(flags.file);
+      const { key, entry } = mintApiKey(flags.name, flags.scopes);
+      writeKeysFile(flags.file, { version: 1, keys: [...file.keys, entry] });
+      process.stdout.write(`${key}\n`);
+      process.stderr.write(`remote-mcp: key ${entry.id} "${entry.name}" (scopes: ${entry.scopes.join(' ') || 'none'}) added to ${flags.file}. It is shown only now; store it safely.\n`);
+    });
+  keys
+    .command('list')
+    .description('List the keys of a keys file (ids, names, scopes; never the keys).')
+    .option('--file <file>', 'the keys file', DEFAULT_KEYS_FILE)
+    .action((flags: { file: string }) => {
+      for (const entry of readKeysFile(flags.file).keys) {
+        process.stdout.write(`${entry.id}  ${entry.name}  scopes: ${entry.scopes.join(' ') || '-'}  created ${entry.createdAt}${entry.revokedAt === undefined ? '' : `  REVOKED ${entry.revokedAt}`}\n`);
+      }
+    });
+  keys
+    .command('revoke')
+    .description('Revoke a key by id; a running server stops accepting it within a second.')
+    .argument('<id>', 'the key id (the part after "rmcp_")')
+    .option('--file <file>', 'the keys file', DEFAULT_KEYS_FILE)
+    .action((id: string, flags: { file: string }) => {
+      const file = readKeysFile(flags.file);
+      const entry = file.keys.find((candidate) => candidate.id === id);
+      if (entry === undefined) throw new Error(`no key with id ${id} in ${flags.file}`);
+      entry.revokedAt ??= new Date().toISOString();
+      writeKeysFile(flags.file, file);
+      process.stderr.write(`remote-mcp: key ${id} "${entry.name}" revoked\n`);
+    });
+  return keys;
+}

@@ -1,0 +1,237 @@
+/**
+ * The one place every JSON-RPC request passes before a server instance sees it, whatever its transport or era:
+ * per-principal concurrency, rate limits, input limits (depth, string length, tool-name format), the
+ * authorization policy, and tool arguments against the tool's input schema. It also filters list results by
+ * the policy and writes the audit line when the request ends. Transports only frame what it decides.
+ *
+ * Order: concurrency and rate limits first (abuse costs the abuser even when the request is bad), then the
+ * checks on what the request says. A refusal names a registered error (src/errors.ts), so every transport
+ * answers it the same way: an HTTP status and JSON-RPC error, or a JSON-RPC error on a stream or socket.
+ */
+import type { RequestId } from '@modelcontextprotocol/server';
+
+import type { ErrorName } from '../errors.js';
+import type { Exchange, ResponseMessage } from '../server/exchange-router.js';
+import type { AuditEntry, AuditLog } from '../observability/audit-log.js';
+import { newRequestId } from '../observability/audit-log.js';
+import type { ArgumentValidator } from './argument-validator.js';
+import { FILTERED_LISTS, subjectOf, type Authorizer } from './authorization.js';
+import type { Authenticator } from './authenticator.js';
+import { checkInputLimits, isValidToolName } from './input-limits.js';
+import type { RateLimiter } from './rate-limit.js';
+import type { Identity } from './request-principal.js';
+
+export interface GateContext {
+  identity: Identity | undefined;
+  clientIp: string;
+  transport: 'http' | 'sse' | 'websocket';
+  era: 'modern' | 'legacy';
+}
+
+export interface GateRequest {
+  id: RequestId;
+  method: string;
+  params?: Record<string, unknown> | undefined;
+}
+
+export interface GateRefusal {
+  refused: true;
+  name: ErrorName;
+  message?: string;
+  data?: unknown;
+  headers?: Record<string, string | string[]>;
+}
+
+export interface GateOptions {
+  maxJsonDepth: number;
+  maxStringLength: number;
+  maxConcurrentRequestsPerPrincipal: number;
+  validateToolArguments: boolean;
+  auth: Authenticator | undefined;
+  authorizer: Authorizer | undefined;
+  rateLimiter: RateLimiter | undefined;
+  validator: ArgumentValidator | undefined;
+  audit: AuditLog | undefined;
+  onError: (error: Error) => void;
+}
+
+/** An admitted request: call finish() when it ends (answered or abandoned); headers go on its HTTP answer. */
+export class Ticket {
+  private finished = false;
+  readonly startedAt: number;
+
+  constructor(
+    private readonly gate: RequestGate,
+    readonly context: GateContext,
+    readonly request: GateRequest,
+    readonly limiterKey: string,
+    readonly headers: Record<string, string> | undefined,
+  ) {
+    this.startedAt = gate.auditing ? performance.now() : 0;
+  }
+
+  /** Ends the request: with its response, or without one (the client went away: cancelled). Idempotent. */
+  finish(response?: ResponseMessage): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.gate.release(this, response);
+  }
+
+  /** The exchange the instance answers through: filters list results by the policy and finishes the ticket. */
+  wrap(inner: Exchange): Exchange {
+    return {
+      related: (message) => inner.related(message),
+      respond: (message, gate) => {
+        const filtered = this.gate.filter(this.context, this.request.method, message);
+        this.finish(filtered);
+        inner.respond(filtered, gate);
+      },
+    };
+  }
+}
+
+export class RequestGate {
+  private readonly active = new Map<string, number>();
+
+  constructor(private readonly options: GateOptions) {}
+
+  get auditing(): boolean {
+    return this.options.audit !== undefined;
+  }
+
+  /** Admits a request (a Ticket) or refuses it; a promise only when a rate limit has to be consulted. */
+  admit(context: GateContext, request: GateRequest): Ticket | GateRefusal | Promise<Ticket | GateRefusal> {
+    const key = context.identity?.key ?? `ip:${context.clientIp}`;
+    const active = this.active.get(key) ?? 0;
+    if (active >= this.options.maxConcurrentRequestsPerPrincipal) {
+      return this.refuse(context, request, 'rate-limited', 'concurrency', {
+        refused: true,
+        name: 'CONCURRENCY_LIMIT',
+        message: `Too Many Requests: ${this.options.maxConcurrentRequestsPerPrincipal} requests of this client are in flight (maxConcurrentRequestsPerPrincipal)`,
+        headers: { 'retry-after': '1' },
+      });
+    }
+    const limiter = this.options.rateLimiter;
+    if (limiter === undefined) return this.inspect(context, request, key, undefined);
+    const tool = request.method === 'tools/call' && typeof request.params?.name === 'string' ? request.params.name : undefined;
+    return limiter.check(key, tool).then(
+      (verdict) => {
+        if (verdict.allowed) return this.inspect(context, request, key, verdict.headers);
+        return this.refuse(context, request, 'rate-limited', verdict.scope ?? 'principal', {
+          refused: true,
+          name: 'RATE_LIMITED',
+          message: `Too Many Requests: the ${verdict.scope === 'global' ? 'server-wide' : "client's"} rate limit is reached; retry after ${verdict.retryAfterSeconds ?? 1} s`,
+          headers: verdict.headers,
+        });
+      },
+      (error: unknown) => {
+        // A limiter store that fails must not take the service down with it, nor let traffic through unmetered
+        // silently: report it and refuse with 503 so clients retry.
+        this.options.onError(error as Error);
+        return this.refuse(context, request, 'error', 'rate-limit-store', { refused: true, name: 'RATE_LIMIT_UNAVAILABLE', headers: { 'retry-after': '1' } });
+      },
+    );
+  }
+
+  /** The checks on what the request says; all synchronous. */
+  private inspect(context: GateContext, request: GateRequest, key: string, headers: Record<string, string> | undefined): Ticket | GateRefusal {
+    const params = request.params;
+    if (params !== undefined) {
+      const problem = checkInputLimits(params, this.options);
+      if (problem !== undefined) {
+        const message =
+          problem.problem === 'depth'
+            ? `Invalid params: nested deeper than maxJsonDepth (${problem.limit}) at ${problem.path}`
+            : `Invalid params: a string longer than maxStringLength (${problem.limit}) at ${problem.path}`;
+        return this.refuse(context, request, 'invalid', `input-${problem.problem}`, { refused: true, name: 'INPUT_LIMIT', message, data: { path: problem.path, limit: problem.limit } });
+      }
+    }
+    const isToolCall = request.method === 'tools/call';
+    if (isToolCall && !isValidToolName(params?.name)) {
+      return this.refuse(context, request, 'invalid', 'tool-name', { refused: true, name: 'INVALID_TOOL_NAME' });
+    }
+    const authorizer = this.options.authorizer;
+    if (authorizer !== undefined) {
+      const subject = subjectOf(request.method, params);
+      if (subject !== undefined) {
+        const decision = authorizer.decide(subject.kind, subject.name, context.identity?.principal, context.identity?.key);
+        if (!decision.allowed) {
+          if (decision.scopes.length > 0 && this.options.auth !== undefined) {
+            const refusal = this.options.auth.insufficientScope(undefined, decision.scopes);
+            return this.refuse(context, request, 'denied', 'insufficient-scope', { refused: true, name: 'AUTH_INSUFFICIENT_SCOPE', ...(refusal.message !== undefined && { message: refusal.message }), data: { requiredScopes: decision.scopes }, headers: refusal.headers });
+          }
+          return this.refuse(context, request, 'denied', 'not-permitted', { refused: true, name: 'FORBIDDEN_OPERATION', message: `Forbidden: this principal may not use ${subject.name}` });
+        }
+      }
+    }
+    const validator = this.options.validator;
+    if (isToolCall && validator !== undefined) {
+      const verdict = validator.validate(params!.name as string, params!.arguments);
+      if (!verdict.ok) return this.refuse(context, request, 'invalid', 'arguments', { refused: true, name: 'INVALID_ARGUMENTS', message: verdict.message, data: verdict.data });
+    }
+    this.active.set(key, (this.active.get(key) ?? 0) + 1);
+    return new Ticket(this, context, request, key, headers);
+  }
+
+  /** Called once per ticket: frees its concurrency slot and writes its audit line. */
+  release(ticket: Ticket, response: ResponseMessage | undefined): void {
+    const count = (this.active.get(ticket.limiterKey) ?? 1) - 1;
+    if (count <= 0) this.active.delete(ticket.limiterKey);
+    else this.active.set(ticket.limiterKey, count);
+    const audit = this.options.audit;
+    if (audit === undefined) return;
+    const code = response?.error?.code;
+    audit.record({
+      ...this.entry(ticket.context, ticket.request),
+      outcome: response === undefined ? 'cancelled' : code === undefined ? 'ok' : 'error',
+      ...(code !== undefined && { errorCode: code }),
+      durationMs: Math.round((performance.now() - ticket.startedAt) * 1000) / 1000,
+    });
+  }
+
+  /** Removes what the policy denies the principal from a list result. */
+  filter(context: GateContext, method: string, message: ResponseMessage): ResponseMessage {
+    const authorizer = this.options.authorizer;
+    const list = FILTERED_LISTS[method];
+    if (authorizer === undefined || list === undefined || message.result === undefined) return message;
+    const [field, itemKey, kind] = list;
+    const items = message.result[field];
+    if (!Array.isArray(items)) return message;
+    const visible = items.filter((item: Record<string, unknown>) => authorizer.decide(kind, String(item[itemKey]), context.identity?.principal, context.identity?.key).allowed);
+    // What a principal sees depends on who it is: a shared cache must not serve it to anyone else.
+    const result: Record<string, unknown> = { ...message.result, [field]: visible };
+    if ('cacheScope' in result) result['cacheScope'] = 'private';
+    return { ...message, result };
+  }
+
+  /** Audits an attempt refused before it became a request (authentication at the HTTP or upgrade level). */
+  recordRefusedAttempt(entry: Omit<AuditEntry, 'requestId'>): void {
+    this.options.audit?.record({ requestId: newRequestId(), ...entry });
+  }
+
+  private refuse(context: GateContext, request: GateRequest, outcome: AuditEntry['outcome'], reason: string, refusal: GateRefusal): GateRefusal {
+    this.options.audit?.record({ ...this.entry(context, request), outcome, reason });
+    return refusal;
+  }
+
+  private entry(context: GateContext, request: GateRequest): AuditEntry {
+    const subject = subjectOf(request.method, request.params);
+    return {
+      requestId: newRequestId(),
+      ...(context.identity !== undefined && { principal: context.identity.key, subject: context.identity.principal.subject }),
+      clientIp: context.clientIp,
+      transport: context.transport,
+      era: context.era,
+      method: request.method,
+      ...(subject !== undefined && { name: subject.name }),
+      rpcId: request.id,
+      outcome: 'ok',
+      // The audit log keeps arguments only when configured to (includeArguments), redacted.
+      ...(request.method === 'tools/call' && { arguments: request.params?.arguments }),
+    };
+  }
+}
+
+export function isRefusal(value: Ticket | GateRefusal): value is GateRefusal {
+  return (value as GateRefusal).refused === true;
+}
