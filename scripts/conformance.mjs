@@ -5,11 +5,19 @@
 // The suite needs Node >= 22; tools/conformance/ installs it (the npm package `node`) next to the suite, apart
 // from the project, so that binary never shadows the system node in the project's own scripts.
 // The CLI's exit code ignores unscored scenarios, so this script judges by the per-scenario summary lines.
+//
+// Then it runs the same requirement sets with authentication on: the fixture verifies bearer JWTs, and since the
+// suite cannot send credentials, it talks to a local proxy that adds a valid token to every request (and streams
+// answers through unbuffered). A request without the token is checked to get 401 first, so the pass is real.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
+import { randomBytes } from 'node:crypto';
+import { createServer, request } from 'node:http';
+
+import { SignJWT } from 'jose';
 
 const toolDir = 'tools/conformance';
 const node22 = join(toolDir, 'node_modules', '.bin', 'node');
@@ -26,8 +34,8 @@ if (!existsSync(cli) || !existsSync(node22)) {
 }
 
 /** Starts the fixture server on a free port; resolves with its URL and the child process. */
-async function startFixture() {
-  const child = spawn(process.execPath, ['build/test/fixtures/conformance-server.js'], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function startFixture(env = {}) {
+  const child = spawn(process.execPath, ['build/test/fixtures/conformance-server.js'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
   let buffer = '';
   child.stdout.setEncoding('utf8');
   const url = await new Promise((resolve, reject) => {
@@ -60,11 +68,26 @@ function parseSummary(output) {
   return { scenarios, unscored };
 }
 
-const { url, child } = await startFixture();
-let failedRevisions = 0;
-let scoredPassed = 0;
-let scoredFailed = 0;
-try {
+/** A proxy to `target` that adds `authorization` to every request; resolves with its URL and server. */
+async function startCredentialProxy(target, authorization) {
+  const upstream = new URL(target);
+  const proxy = createServer((req, res) => {
+    const forward = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, authorization } }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      res.flushHeaders();
+      answer.pipe(res);
+    });
+    forward.on('error', () => res.destroy());
+    res.on('close', () => forward.destroy());
+    req.pipe(forward);
+  });
+  await new Promise((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${proxy.address().port}${upstream.pathname}`, proxy };
+}
+
+/** Runs the suite for every revision against `url`; returns the number of revisions with failures. */
+async function runSuite(url, label) {
+  let failedRevisions = 0;
   for (const revision of revisions) {
     const outDir = mkdtempSync(join(tmpdir(), 'remote-mcp-conformance-'));
     const run = spawn(node22, [cli, 'server', '--url', url, '--requirements', revision, '-o', outDir], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -84,11 +107,44 @@ try {
       failedRevisions++;
       console.log(output);
     }
-    console.log(`conformance ${revision}: ${scored.length - failing.length}/${scored.length} scored scenarios pass` + (unscored.size > 0 ? ` (${unscored.size} unscored not counted)` : ''));
+    console.log(`conformance ${revision}${label}: ${scored.length - failing.length}/${scored.length} scored scenarios pass` + (unscored.size > 0 ? ` (${unscored.size} unscored not counted)` : ''));
     for (const [name, counts] of failing) console.log(`  FAIL ${name}: ${counts.passed} checks passed, ${counts.failed} failed`);
   }
+  return failedRevisions;
+}
+
+let scoredPassed = 0;
+let scoredFailed = 0;
+let failedRevisions = 0;
+
+const plain = await startFixture();
+try {
+  failedRevisions += await runSuite(plain.url, '');
 } finally {
-  child.kill();
+  plain.child.kill();
+}
+
+const secret = randomBytes(32).toString('base64url');
+const authenticated = await startFixture({ CONFORMANCE_JWT_SECRET: secret });
+try {
+  const refused = await fetch(authenticated.url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: '{}' });
+  if (refused.status !== 401) throw new Error(`the authenticated fixture answered ${refused.status} without a token; expected 401`);
+  const token = await new SignJWT({ scope: 'mcp' })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject('conformance-suite')
+    .setIssuer('https://conformance.invalid')
+    .setAudience('remote-mcp-conformance')
+    .setExpirationTime('1h')
+    .sign(new TextEncoder().encode(secret));
+  const { url, proxy } = await startCredentialProxy(authenticated.url, `Bearer ${token}`);
+  try {
+    failedRevisions += await runSuite(url, ' (authenticated: bearer JWT)');
+  } finally {
+    proxy.close();
+    proxy.closeAllConnections();
+  }
+} finally {
+  authenticated.child.kill();
 }
 console.log(`conformance: ${scoredPassed} passed, ${scoredFailed} failed`);
 process.exit(failedRevisions === 0 ? 0 : 1);

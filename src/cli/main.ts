@@ -9,7 +9,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 
 import { createRemoteServer } from '../server/remote-server.js';
 import { DEFAULTS, type RemoteServerOptions, type ServerFactory } from '../server/options.js';
-import { addAuthFlags, AUTH_ENVIRONMENT, authFromFlags, keysCommand, type AuthFlags } from './auth-flags.js';
+import { addAuthFlags, AUTH_ENVIRONMENT, authFromFlags, keysCommand, securityFromFlags, tokenCommand, type AuthFlags } from './security-flags.js';
 
 const VERSION = '0.1.0';
 
@@ -36,7 +36,7 @@ export async function loadFactory(modulePath: string, exportName: string): Promi
 }
 
 /** A request a user can paste into a shell to see the server answer. */
-export function sampleRequest(url: string): string {
+export function sampleRequest(url: string, credentialHeader?: string): string {
   const body = JSON.stringify({
     jsonrpc: '2.0',
     id: 1,
@@ -47,6 +47,7 @@ export function sampleRequest(url: string): string {
     `curl -s ${url} \\`,
     `  -H 'content-type: application/json' -H 'accept: application/json, text/event-stream' \\`,
     `  -H 'mcp-protocol-version: 2026-07-28' -H 'mcp-method: tools/list' \\`,
+    ...(credentialHeader === undefined ? [] : [`  -H '${credentialHeader}' \\`]),
     `  -d '${body}'`,
   ].join('\n');
 }
@@ -95,10 +96,12 @@ async function serve(modulePath: string, flags: ServeFlags): Promise<void> {
     ...(flags.allowedOrigins !== undefined && { allowedOrigins: flags.allowedOrigins }),
     ...(requestStateKey !== undefined && { requestStateKey }),
     ...(auth !== undefined && { auth }),
+    ...securityFromFlags(flags),
   };
   const server = createRemoteServer(options);
   const { url } = await server.listen({ port: flags.port, host: flags.host });
-  process.stdout.write(`remote-mcp serving ${modulePath} at ${url}\n\nTry it:\n${sampleRequest(url)}\n\n`);
+  const credentialHeader = auth === undefined ? undefined : auth.apiKeys !== undefined ? 'x-api-key: <your key>' : 'authorization: Bearer <token>';
+  process.stdout.write(`remote-mcp serving ${modulePath} at ${url}\n\nTry it:\n${sampleRequest(url, credentialHeader)}\n\n`);
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -147,6 +150,7 @@ export function buildProgram(): Command {
     .addHelpText('after', `\nEnvironment:\n  REMOTE_MCP_REQUEST_STATE_KEY  key (>= 32 bytes) protecting requestState; share it between instances\n${AUTH_ENVIRONMENT}`)
     .action(serve));
   program.addCommand(keysCommand());
+  program.addCommand(tokenCommand());
   return program;
 }
 

@@ -10,6 +10,7 @@ import type { Duplex } from 'node:stream';
 import { classifyInboundRequest, UnsupportedProtocolVersionError } from '@modelcontextprotocol/server';
 
 import { MODERN_REVISION } from '../server/sdk-bridge.js';
+import { ERRORS } from '../errors.js';
 
 import type { RuntimeContext } from '../server/runtime-context.js';
 import { checkOrigin, type OriginGuardOptions } from '../security/origin-guard.js';
@@ -58,7 +59,10 @@ export async function handleRequest(state: HandlerState, req: IncomingMessage, r
   if (route.kind === 'resource-metadata') return serveResourceMetadata(state.auth!, req, res);
   if (state.auth !== undefined) {
     const identity = await authenticate(state.auth, req);
-    if (!('key' in identity)) return writeAuthRefusal(res, identity);
+    if (!('key' in identity)) {
+      auditRefusal(state, req, identity, route.kind === 'mcp' ? 'http' : 'sse');
+      return writeAuthRefusal(res, identity);
+    }
     setIdentity(req, identity);
   }
 
@@ -93,6 +97,18 @@ async function authenticate(auth: Authenticator, req: IncomingMessage): Promise<
   const outcome = await auth.authenticate(req);
   if (outcome.refusal !== undefined) return outcome.refusal;
   return auth.checkRequiredScopes(req, outcome.principal) ?? identityOf(outcome.principal);
+}
+
+/** An attempt refused before it became a JSON-RPC request still leaves an audit line. */
+function auditRefusal(state: HandlerState, req: IncomingMessage, refusal: AuthRefusal, transport: 'http' | 'sse' | 'websocket'): void {
+  state.runtime.gate.recordRefusedAttempt({
+    clientIp: state.runtime.clientIp(req),
+    transport,
+    era: transport === 'sse' ? 'legacy' : 'modern',
+    outcome: refusal.name === 'AUTH_INSUFFICIENT_SCOPE' ? 'denied' : 'unauthenticated',
+    reason: refusal.reason,
+    status: ERRORS[refusal.name].status,
+  });
 }
 
 export function writeAuthRefusal(res: ServerResponse, refusal: AuthRefusal): void {
@@ -174,7 +190,10 @@ export function handleUpgrade(state: HandlerState, req: IncomingMessage, socket:
   authenticate(state.auth, req).then(
     (identity) => {
       if ('key' in identity) websocket.upgrade(req, socket, head, identity);
-      else refuseUpgrade(socket, identity.name, identity.message, identity.headers);
+      else {
+        auditRefusal(state, req, identity, 'websocket');
+        refuseUpgrade(socket, identity.name, identity.message, identity.headers);
+      }
     },
     (error: unknown) => {
       state.runtime.options.onError(error as Error);

@@ -48,6 +48,7 @@ class ModernExchange implements Exchange {
     private readonly res: ServerResponse,
     private readonly request: ModernRequest,
     readonly finished: () => void,
+    private readonly principalKey: string | undefined,
   ) {}
 
   related(message: JSONRPCMessage): void {
@@ -59,7 +60,7 @@ class ModernExchange implements Exchange {
     if (this.done) return;
     this.done = true;
     this.finished();
-    message = sealRequestState(this.runtime, this.request, message);
+    message = sealRequestState(this.runtime, this.request, message, this.principalKey);
     if (this.sse !== undefined) {
       this.sse.send(message);
       this.sse.end();
@@ -149,7 +150,7 @@ function serveAdmitted(runtime: RuntimeContext, req: IncomingMessage, res: Serve
       }
     }
   }
-  const outbound = openRequestState(runtime, request);
+  const outbound = openRequestState(runtime, request, identity?.key);
   if (outbound === undefined) {
     ticket.finish({ jsonrpc: '2.0', id: request.id, error: { code: ERRORS.INVALID_REQUEST_STATE.rpcCode, message: ERRORS.INVALID_REQUEST_STATE.message } });
     writeError(res, 'INVALID_REQUEST_STATE', { id: request.id });
@@ -159,28 +160,34 @@ function serveAdmitted(runtime: RuntimeContext, req: IncomingMessage, res: Serve
 }
 
 /** The request with its sealed requestState opened; undefined when the state is not valid. */
-export function openRequestState(runtime: RuntimeContext, request: ModernRequest): ModernRequest | undefined {
+export function openRequestState(runtime: RuntimeContext, request: ModernRequest, principalKey: string | undefined): ModernRequest | undefined {
   const params = request.params;
   if (params === undefined || params.requestState === undefined) return request;
-  const opened = typeof params.requestState === 'string' ? runtime.sealer.open(params.requestState, requestStateBinding(request.method, params)) : undefined;
+  const opened = typeof params.requestState === 'string' ? runtime.sealer.open(params.requestState, requestStateBinding(request.method, params, principalKey)) : undefined;
   return opened === undefined ? undefined : { ...request, params: { ...params, requestState: opened } };
 }
 
 /** The answer with the requestState of an input_required result sealed. */
-export function sealRequestState(runtime: RuntimeContext, request: ModernRequest, message: ResponseMessage): ResponseMessage {
+export function sealRequestState(runtime: RuntimeContext, request: ModernRequest, message: ResponseMessage, principalKey: string | undefined): ResponseMessage {
   const result = message.result as { resultType?: unknown; requestState?: unknown } | undefined;
   if (result?.resultType !== 'input_required' || typeof result.requestState !== 'string') return message;
-  const sealed = runtime.sealer.seal(result.requestState, requestStateBinding(request.method, request.params));
+  const sealed = runtime.sealer.seal(result.requestState, requestStateBinding(request.method, request.params, principalKey));
   return { ...message, result: { ...result, requestState: sealed } };
 }
 
 function dispatch(runtime: RuntimeContext, res: ServerResponse, request: ModernRequest, extra: MessageExtraInfo, ticket: Ticket): void {
   const drain = runtime.drain;
   drain.begin();
-  const exchange = new ModernExchange(runtime, res, request, () => {
-    drain.end();
-    ticket.finish();
-  });
+  const exchange = new ModernExchange(
+    runtime,
+    res,
+    request,
+    () => {
+      drain.end();
+      ticket.finish();
+    },
+    ticket.context.identity?.key,
+  );
   res.on('close', () => exchange.abandon());
   try {
     exchange.internalId = runtime.modern.router.request(request, ticket.wrap(exchange), extra);

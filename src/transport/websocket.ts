@@ -231,7 +231,7 @@ class Connection {
       this.listen(request);
       return;
     }
-    const opened = openRequestState(runtime, request);
+    const opened = openRequestState(runtime, request, this.identity?.key);
     if (opened === undefined) {
       ticket.finish({ jsonrpc: '2.0', id: request.id, error: { code: ERRORS.INVALID_REQUEST_STATE.rpcCode, message: ERRORS.INVALID_REQUEST_STATE.message } });
       this.refuse({ name: 'INVALID_REQUEST_STATE', id: request.id });
@@ -255,7 +255,7 @@ class Connection {
         related: (message) => this.send(message),
         respond: (message) => {
           entry.done();
-          this.send(sealRequestState(runtime, request, message));
+          this.send(sealRequestState(runtime, request, message, this.identity?.key));
         },
       }),
       this.extra,

@@ -1,11 +1,17 @@
 /**
- * The `serve` flags that configure authentication, and the `keys` command that manages API keys. A JWT secret
+ * The `serve` flags that configure security (authentication, tool authorization, rate limits, the audit log,
+ * proxies), and the `keys` command that manages API keys. A JWT secret
  * is read from the environment only (REMOTE_MCP_JWT_SECRET): a command-line argument would show in `ps` output
  * and shell history.
  */
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
-import { Command } from 'commander';
+import { SignJWT } from 'jose';
+
+import { Command, InvalidArgumentError } from 'commander';
+
+import type { RemoteServerOptions } from '../server/options.js';
 
 import type { AuthOptions } from '../security/authenticator.js';
 import { mintApiKey, readKeysFile, writeKeysFile } from '../security/api-keys.js';
@@ -21,7 +27,22 @@ export interface AuthFlags {
   requiredScopes?: string[];
   authorizationServers?: string[];
   resource?: string;
+  toolScope?: string[];
+  rateLimit?: { points: number; durationSeconds: number };
+  globalRateLimit?: { points: number; durationSeconds: number };
+  auditLog?: string;
+  auditArguments?: boolean;
+  trustProxy?: string;
 }
+
+/** `--rate-limit 100/60`: 100 requests per 60 seconds. */
+function window(value: string): { points: number; durationSeconds: number } {
+  const match = /^(\d+)\/(\d+)$/.exec(value.trim());
+  if (match === null) throw new InvalidArgumentError(`expected <requests>/<seconds>, e.g. 100/60; received "${value}"`);
+  return { points: Number(match[1]), durationSeconds: Number(match[2]) };
+}
+
+const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 
 const list = (value: string) => value.split(',').map((entry) => entry.trim()).filter((entry) => entry.length > 0);
 
@@ -34,7 +55,13 @@ export function addAuthFlags(command: Command): Command {
     .option('--jwt-audience <list>', "accepted JWT audiences (aud): this server's URL; required with JWTs", list)
     .option('--required-scopes <list>', 'scopes every request needs, comma-separated', list)
     .option('--authorization-servers <list>', 'authorization servers for /.well-known/oauth-protected-resource (default: the JWT issuers)', list)
-    .option('--resource <url>', "this server's canonical URL in the resource metadata (default: from the Host header)");
+    .option('--resource <url>', "this server's canonical URL in the resource metadata (default: from the Host header)")
+    .option('--tool-scope <rule>', 'authorize tools: <pattern>=<scope>[,<scope>|subject:<sub>...], e.g. "admin_*=admin" (repeatable)', collect)
+    .option('--rate-limit <n/s>', 'per-principal (client IP without auth) rate limit: requests/seconds, e.g. 100/60', window)
+    .option('--global-rate-limit <n/s>', 'server-wide rate limit: requests/seconds', window)
+    .option('--audit-log <dest>', 'write the audit log (one JSON line per request) to "stdout" or a file')
+    .option('--audit-arguments', 'include tool arguments in the audit log (sensitive names redacted)')
+    .option('--trust-proxy <value>', 'believe X-Forwarded-For from: "true", a hop count, or comma-separated proxy addresses/CIDRs');
 }
 
 export const AUTH_ENVIRONMENT = '  REMOTE_MCP_JWT_SECRET         accept bearer JWTs signed with this HMAC secret (>= 32 bytes)\n';
@@ -72,6 +99,30 @@ export function authFromFlags(flags: AuthFlags, env: NodeJS.ProcessEnv = process
     };
   }
   return auth;
+}
+
+/** The security options (other than `auth`) the flags describe. */
+export function securityFromFlags(flags: AuthFlags): Pick<RemoteServerOptions, 'authorization' | 'rateLimits' | 'audit' | 'trustProxy'> {
+  const options: Pick<RemoteServerOptions, 'authorization' | 'rateLimits' | 'audit' | 'trustProxy'> = {};
+  if (flags.toolScope !== undefined) {
+    const tools: Record<string, string[]> = {};
+    for (const rule of flags.toolScope) {
+      const equals = rule.indexOf('=');
+      if (equals <= 0 || equals === rule.length - 1) throw new Error(`--tool-scope must be <pattern>=<scope>[,...]; received "${rule}"`);
+      tools[rule.slice(0, equals)] = list(rule.slice(equals + 1));
+    }
+    options.authorization = { tools };
+  }
+  if (flags.rateLimit !== undefined || flags.globalRateLimit !== undefined) {
+    options.rateLimits = { ...(flags.rateLimit !== undefined && { perPrincipal: flags.rateLimit }), ...(flags.globalRateLimit !== undefined && { global: flags.globalRateLimit }) };
+  }
+  if (flags.auditLog !== undefined) options.audit = { destination: flags.auditLog, includeArguments: flags.auditArguments === true };
+  else if (flags.auditArguments === true) throw new Error('--audit-arguments needs --audit-log');
+  if (flags.trustProxy !== undefined) {
+    const value = flags.trustProxy.trim();
+    options.trustProxy = value === 'true' ? true : value === 'false' ? false : /^\d+$/.test(value) ? Number(value) : list(value);
+  }
+  return options;
 }
 
 /** `remote-mcp keys create|list|revoke`: API keys in a keys file that stores only their hashes. */
@@ -113,4 +164,36 @@ export function keysCommand(): Command {
       process.stderr.write(`remote-mcp: key ${id} "${entry.name}" revoked\n`);
     });
   return keys;
+}
+
+/**
+ * `remote-mcp token`: signs an HS256 JWT with REMOTE_MCP_JWT_SECRET, for development and tests against a server
+ * started with the same secret. Production tokens come from your authorization server.
+ */
+export function tokenCommand(): Command {
+  return new Command('token')
+    .description('Sign a development JWT (HS256) with REMOTE_MCP_JWT_SECRET for a server started with the same secret.')
+    .requiredOption('--subject <sub>', 'the principal (sub claim)')
+    .requiredOption('--issuer <iss>', 'the issuer (must be one the server accepts: --jwt-issuer)')
+    .requiredOption('--audience <aud>', 'the audience (must be one the server accepts: --jwt-audience)')
+    .option('--scopes <list>', 'comma-separated scopes (scope claim)', list, [])
+    .option('--expires-in <seconds>', 'lifetime in seconds', (value: string) => {
+      const seconds = Number(value);
+      if (!Number.isSafeInteger(seconds) || seconds <= 0) throw new InvalidArgumentError(`expected a whole number of seconds > 0, received "${value}"`);
+      return seconds;
+    }, 3600)
+    .action(async (flags: { subject: string; issuer: string; audience: string; scopes: string[]; expiresIn: number }) => {
+      const secret = process.env.REMOTE_MCP_JWT_SECRET;
+      if (secret === undefined || Buffer.byteLength(secret) < 32) throw new Error('set REMOTE_MCP_JWT_SECRET (at least 32 bytes) to the secret the server uses');
+      const token = await new SignJWT({ ...(flags.scopes.length > 0 && { scope: flags.scopes.join(' ') }) })
+        .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+        .setSubject(flags.subject)
+        .setIssuer(flags.issuer)
+        .setAudience(flags.audience)
+        .setIssuedAt()
+        .setJti(randomUUID())
+        .setExpirationTime(Math.floor(Date.now() / 1000) + flags.expiresIn)
+        .sign(new TextEncoder().encode(secret));
+      process.stdout.write(`${token}\n`);
+    });
 }
