@@ -163,11 +163,21 @@ describe('2026-07-28 headers and envelope', () => {
     }
   });
 
-  test('tool arguments that violate the schema come back as a tool error, in-band', async () => {
+  test('tool arguments that violate the schema are refused before the handler: 400 / -32602 naming the path', async () => {
     const res = await raw(s.url, { headers: modernHeaders('tools/call', 'add'), body: modernBody(11, 'tools/call', { name: 'add', arguments: { a: 'one', b: 2 } }) });
-    assert.equal(res.status, 200);
-    assert.equal(res.json().result.isError, true);
-    assert.match(res.json().result.content[0].text, /Invalid arguments for tool add/);
+    assertError(res, 400, -32602, 11);
+    assert.equal(res.json().error.message, 'Invalid arguments for tool add: /a must be number');
+    assert.equal(res.json().error.data.path, '/a');
+    assert.deepEqual(res.json().error.data.errors, [{ path: '/a', message: 'must be number', keyword: 'type' }]);
+  });
+
+  test('with validateToolArguments off, the SDK answers schema violations in-band as a tool error', async () => {
+    await withServer({ validateToolArguments: false }, async (other) => {
+      const res = await raw(other.url, { headers: modernHeaders('tools/call', 'add'), body: modernBody(11, 'tools/call', { name: 'add', arguments: { a: 'one', b: 2 } }) });
+      assert.equal(res.status, 200);
+      assert.equal(res.json().result.isError, true);
+      assert.match(res.json().result.content[0].text, /Invalid arguments for tool add/);
+    });
   });
 });
 

@@ -8,9 +8,11 @@
  * checks on what the request says. A refusal names a registered error (src/errors.ts), so every transport
  * answers it the same way: an HTTP status and JSON-RPC error, or a JSON-RPC error on a stream or socket.
  */
+import type { IncomingMessage } from 'node:http';
+
 import type { RequestId } from '@modelcontextprotocol/server';
 
-import type { ErrorName } from '../errors.js';
+import { ERRORS, type ErrorName } from '../errors.js';
 import type { Exchange, ResponseMessage } from '../server/exchange-router.js';
 import type { AuditEntry, AuditLog } from '../observability/audit-log.js';
 import { newRequestId } from '../observability/audit-log.js';
@@ -26,6 +28,8 @@ export interface GateContext {
   clientIp: string;
   transport: 'http' | 'sse' | 'websocket';
   era: 'modern' | 'legacy';
+  /** The HTTP request that carried it, when there is one: challenges name the metadata URL it reached. */
+  req?: IncomingMessage;
 }
 
 export interface GateRequest {
@@ -157,7 +161,7 @@ export class RequestGate {
         const decision = authorizer.decide(subject.kind, subject.name, context.identity?.principal, context.identity?.key);
         if (!decision.allowed) {
           if (decision.scopes.length > 0 && this.options.auth !== undefined) {
-            const refusal = this.options.auth.insufficientScope(undefined, decision.scopes);
+            const refusal = this.options.auth.insufficientScope(context.req, decision.scopes);
             return this.refuse(context, request, 'denied', 'insufficient-scope', { refused: true, name: 'AUTH_INSUFFICIENT_SCOPE', ...(refusal.message !== undefined && { message: refusal.message }), data: { requiredScopes: decision.scopes }, headers: refusal.headers });
           }
           return this.refuse(context, request, 'denied', 'not-permitted', { refused: true, name: 'FORBIDDEN_OPERATION', message: `Forbidden: this principal may not use ${subject.name}` });
@@ -210,7 +214,7 @@ export class RequestGate {
   }
 
   private refuse(context: GateContext, request: GateRequest, outcome: AuditEntry['outcome'], reason: string, refusal: GateRefusal): GateRefusal {
-    this.options.audit?.record({ ...this.entry(context, request), outcome, reason });
+    this.options.audit?.record({ ...this.entry(context, request), outcome, reason, status: ERRORS[refusal.name].status, errorCode: ERRORS[refusal.name].rpcCode });
     return refusal;
   }
 

@@ -104,7 +104,8 @@ function auditRefusal(state: HandlerState, req: IncomingMessage, refusal: AuthRe
   state.runtime.gate.recordRefusedAttempt({
     clientIp: state.runtime.clientIp(req),
     transport,
-    era: transport === 'sse' ? 'legacy' : 'modern',
+    // The era of an HTTP+SSE attempt is known from its path; others were refused before their body was read.
+    ...(transport === 'sse' && { era: 'legacy' as const }),
     outcome: refusal.name === 'AUTH_INSUFFICIENT_SCOPE' ? 'denied' : 'unauthenticated',
     reason: refusal.reason,
     status: ERRORS[refusal.name].status,

@@ -80,14 +80,14 @@ export class LegacyEndpoint {
     if (session === undefined) return;
     try {
       if (batch && session.record.protocolVersion !== '2025-03-26') return writeError(res, 'BATCH_NOT_ALLOWED');
-      await this.messages(session, res, list, batch, undefined);
+      await this.messages(session, res, list, batch, undefined, req);
     } finally {
       this.settle(session);
     }
   }
 
   /** Delivers a POST's messages: notifications and answers to server requests first, then the requests. */
-  private async messages(session: LiveSession, res: ServerResponse | undefined, list: Message[], batch: boolean, sessionStream: LegacyStream | undefined): Promise<void> {
+  private async messages(session: LiveSession, res: ServerResponse | undefined, list: Message[], batch: boolean, sessionStream: LegacyStream | undefined, req?: IncomingMessage): Promise<void> {
     await this.store.touch(session.id, Date.now());
     const requests = list.filter(isRequest);
     for (const m of list) {
@@ -98,7 +98,7 @@ export class LegacyEndpoint {
       res?.writeHead(202).end();
       return;
     }
-    const context: GateContext = { identity: this.identityOf(session), clientIp: session.clientIp, transport: session.record.transport ?? 'http', era: 'legacy' };
+    const context: GateContext = { identity: this.identityOf(session), clientIp: session.clientIp, transport: session.record.transport ?? 'http', era: 'legacy', ...(req !== undefined && { req }) };
     const admitted: Array<Ticket | GateRefusal> = [];
     for (const request of requests) admitted.push(await this.runtime.gate.admit(context, request as GateRequest));
     const first = admitted[0]!;
@@ -162,7 +162,7 @@ export class LegacyEndpoint {
       if (session !== undefined) this.settle(session);
       return writeError(res, 'SESSION_NOT_FOUND');
     }
-    const refused = await this.boundMessages(session, body, res);
+    const refused = await this.boundMessages(session, body, res, req);
     if (refused !== undefined) writeError(res, refused.name, { id: refused.id, message: refused.message });
   }
 
@@ -188,7 +188,7 @@ export class LegacyEndpoint {
    * Messages for a stream-bound session (one message or a batch). The first must be initialize, sent alone
    * and once. Answers travel on the session's stream; a refusal is returned for the caller to frame.
    */
-  async boundMessages(session: LiveSession, body: unknown, res?: ServerResponse): Promise<{ name: ErrorName; id: string | number | null; message?: string } | undefined> {
+  async boundMessages(session: LiveSession, body: unknown, res?: ServerResponse, req?: IncomingMessage): Promise<{ name: ErrorName; id: string | number | null; message?: string } | undefined> {
     const stream = session.standalone;
     if (stream === undefined || stream.finished) return { name: 'SESSION_NOT_FOUND', id: null };
     const batch = Array.isArray(body);
@@ -205,7 +205,7 @@ export class LegacyEndpoint {
     }
     if (session.record.identity === '') return { name: 'INVALID_MESSAGE', id: messages[0]!.id ?? null, message: 'Invalid Request: the first message of a session must be initialize' };
     if (batch && session.record.protocolVersion !== '2025-03-26') return { name: 'BATCH_NOT_ALLOWED', id: null };
-    await this.messages(session, res, messages, batch, stream);
+    await this.messages(session, res, messages, batch, stream, req);
     return undefined;
   }
 

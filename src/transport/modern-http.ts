@@ -112,7 +112,7 @@ export function serveModern(runtime: RuntimeContext, req: IncomingMessage, res: 
     return;
   }
   const identity = requestIdentity(req);
-  const admitted = runtime.gate.admit({ identity, clientIp: runtime.clientIp(req), transport: 'http', era: 'modern' }, request);
+  const admitted = runtime.gate.admit({ identity, clientIp: runtime.clientIp(req), transport: 'http', era: 'modern', req }, request);
   if (admitted instanceof Promise) {
     admitted.then(
       (outcome) => serveAdmitted(runtime, req, res, request, identity, outcome),
