@@ -2,12 +2,13 @@
 /**
  * The remote-mcp command line. `remote-mcp serve <module>` serves the server factory a module exports.
  */
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 import { Command, InvalidArgumentError, Option } from 'commander';
 
-import { createRemoteServer } from '../server/remote-server.js';
+import { createRemoteServer, type ListenOptions } from '../server/remote-server.js';
 import { DEFAULTS, type RemoteServerOptions, type ServerFactory } from '../server/options.js';
 import { addAuthFlags, AUTH_ENVIRONMENT, authFromFlags, keysCommand, securityFromFlags, tokenCommand, type AuthFlags } from './security-flags.js';
 
@@ -36,7 +37,7 @@ export async function loadFactory(modulePath: string, exportName: string): Promi
 }
 
 /** A request a user can paste into a shell to see the server answer. */
-export function sampleRequest(url: string, credentialHeader?: string): string {
+export function sampleRequest(url: string, credentialHeader?: string, selfSigned = false): string {
   const body = JSON.stringify({
     jsonrpc: '2.0',
     id: 1,
@@ -44,7 +45,7 @@ export function sampleRequest(url: string, credentialHeader?: string): string {
     params: { _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} } },
   });
   return [
-    `curl -s ${url} \\`,
+    `curl -s${selfSigned ? 'k' : ''} ${url} \\`,
     `  -H 'content-type: application/json' -H 'accept: application/json, text/event-stream' \\`,
     `  -H 'mcp-protocol-version: 2026-07-28' -H 'mcp-method: tools/list' \\`,
     ...(credentialHeader === undefined ? [] : [`  -H '${credentialHeader}' \\`]),
@@ -71,6 +72,23 @@ interface ServeFlags extends AuthFlags {
   allowedOrigins?: string[];
   dnsRebindingProtection: boolean;
   drainTimeoutMs: number;
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsSelfSigned?: boolean;
+}
+
+/** The TLS listen option the flags describe; undefined for plain http. */
+function tlsFromFlags(flags: ServeFlags): ListenOptions['tls'] {
+  if (flags.tlsSelfSigned === true) {
+    if (flags.tlsCert !== undefined || flags.tlsKey !== undefined) throw new Error('--tls-self-signed cannot be combined with --tls-cert/--tls-key');
+    return { selfSigned: true };
+  }
+  if (flags.tlsCert === undefined && flags.tlsKey === undefined) return undefined;
+  if (flags.tlsCert === undefined || flags.tlsKey === undefined) throw new Error('--tls-cert and --tls-key must be given together');
+  return { cert: readFileSync(flags.tlsCert), key: readFileSync(flags.tlsKey) };
 }
 
 async function serve(modulePath: string, flags: ServeFlags): Promise<void> {
@@ -92,6 +110,9 @@ async function serve(modulePath: string, flags: ServeFlags): Promise<void> {
     responseMode: flags.responseMode,
     dnsRebindingProtection: flags.dnsRebindingProtection,
     drainTimeoutMs: flags.drainTimeoutMs,
+    headersTimeoutMs: flags.headersTimeoutMs,
+    requestTimeoutMs: flags.requestTimeoutMs,
+    keepAliveTimeoutMs: flags.keepAliveTimeoutMs,
     ...(flags.allowedHosts !== undefined && { allowedHosts: flags.allowedHosts }),
     ...(flags.allowedOrigins !== undefined && { allowedOrigins: flags.allowedOrigins }),
     ...(requestStateKey !== undefined && { requestStateKey }),
@@ -99,9 +120,14 @@ async function serve(modulePath: string, flags: ServeFlags): Promise<void> {
     ...securityFromFlags(flags),
   };
   const server = createRemoteServer(options);
-  const { url } = await server.listen({ port: flags.port, host: flags.host });
+  const tls = tlsFromFlags(flags);
+  const { url, fingerprint256 } = await server.listen({ port: flags.port, host: flags.host, ...(tls !== undefined && { tls }) });
+  if (fingerprint256 !== undefined) {
+    const kind = tls !== undefined && 'selfSigned' in tls ? 'self-signed development certificate (curl needs -k, or pin it)' : 'certificate';
+    process.stdout.write(`TLS: ${kind}, SHA-256 fingerprint ${fingerprint256}\n`);
+  }
   const credentialHeader = auth === undefined ? undefined : auth.apiKeys !== undefined ? 'x-api-key: <your key>' : 'authorization: Bearer <token>';
-  process.stdout.write(`remote-mcp serving ${modulePath} at ${url}\n\nTry it:\n${sampleRequest(url, credentialHeader)}\n\n`);
+  process.stdout.write(`remote-mcp serving ${modulePath} at ${url}\n\nTry it:\n${sampleRequest(url, credentialHeader, tls !== undefined && 'selfSigned' in tls)}\n\n`);
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -147,6 +173,12 @@ export function buildProgram(): Command {
     .option('--allowed-origins <list>', 'comma-separated Origins accepted', list)
     .option('--no-dns-rebinding-protection', 'accept any Host and Origin')
     .option('--drain-timeout-ms <ms>', 'how long Ctrl-C/SIGTERM waits for in-flight requests', integer, DEFAULTS.drainTimeoutMs)
+    .option('--tls-cert <file>', 'serve https/wss with this PEM certificate (with --tls-key)')
+    .option('--tls-key <file>', 'the PEM private key of --tls-cert')
+    .option('--tls-self-signed', 'serve https/wss with a development certificate generated at start')
+    .option('--headers-timeout-ms <ms>', 'complete request headers must arrive within this (slow clients get 408)', integer, DEFAULTS.headersTimeoutMs)
+    .option('--request-timeout-ms <ms>', 'the whole request must arrive within this (responses are not limited)', integer, DEFAULTS.requestTimeoutMs)
+    .option('--keep-alive-timeout-ms <ms>', 'idle keep-alive connections are closed after this', integer, DEFAULTS.keepAliveTimeoutMs)
     .addHelpText('after', `\nEnvironment:\n  REMOTE_MCP_REQUEST_STATE_KEY  key (>= 32 bytes) protecting requestState; share it between instances\n${AUTH_ENVIRONMENT}`)
     .action(serve));
   program.addCommand(keysCommand());

@@ -87,6 +87,15 @@ export interface RemoteServerOptions {
   allowedHosts?: string[];
   /** Origins (scheme://host[:port]) accepted in the Origin header. Default: http(s) origins on localhost, 127.0.0.1, [::1]. */
   allowedOrigins?: string[];
+  /**
+   * Slow clients (slowloris), for the server listen() starts (set the same on your own http.Server when you
+   * mount the handler): complete request headers must arrive within headersTimeoutMs (default 10000), the whole
+   * request, body included, within requestTimeoutMs (default 30000; responses and streams are not limited), and
+   * an idle keep-alive connection is closed after keepAliveTimeoutMs (default 5000). Past a limit: 408.
+   */
+  headersTimeoutMs?: number;
+  requestTimeoutMs?: number;
+  keepAliveTimeoutMs?: number;
   /** How long close() waits for in-flight requests, in ms, before cutting them off. Default 10000. */
   drainTimeoutMs?: number;
   /** Session registry. Default: in memory. */
@@ -141,6 +150,9 @@ export const DEFAULTS = Object.freeze({
   maxIdleLegacyInstances: 64,
   dnsRebindingProtection: true,
   drainTimeoutMs: 10_000,
+  headersTimeoutMs: 10_000, // Node's own default is 60 s: far too long a hold for a slow client
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
   maxJsonDepth: 64,
   maxStringLength: 1_048_576,
   maxConcurrentRequestsPerPrincipal: 512, // above what one client needs, below what lets it starve the others
@@ -251,6 +263,9 @@ export function resolveOptions(input: RemoteServerOptions): ResolvedOptions {
     allowedHosts: stringList(options, 'allowedHosts'),
     allowedOrigins: stringList(options, 'allowedOrigins'),
     drainTimeoutMs: integer(options, 'drainTimeoutMs', 0),
+    headersTimeoutMs: integer(options, 'headersTimeoutMs', 1),
+    requestTimeoutMs: integer(options, 'requestTimeoutMs', 1),
+    keepAliveTimeoutMs: integer(options, 'keepAliveTimeoutMs', 1),
     sessionStore: store<SessionStore>(options, 'sessionStore', ['create', 'get', 'touch', 'update', 'delete', 'count', 'sweep', 'close']),
     eventStore: store<EventStore>(options, 'eventStore', ['append', 'replay', 'dropSession', 'close']),
     eventBus: store<EventBus>(options, 'eventBus', ['publish', 'subscribe', 'close']),

@@ -3,6 +3,7 @@
  * shared instance) and 2025-era clients (sessions, pooled instances).
  */
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 
@@ -16,6 +17,7 @@ import { InMemoryEventStore } from '../state/event-store.js';
 import { InMemorySessionStore } from '../state/session-store.js';
 import { loopbackHosts } from '../security/origin-guard.js';
 import { Authenticator } from '../security/authenticator.js';
+import { tlsMaterial, type TlsOptions } from '../security/tls.js';
 import { Authorizer } from '../security/authorization.js';
 import { ArgumentValidator } from '../security/argument-validator.js';
 import { clientIp, resolveTrustProxy } from '../security/client-ip.js';
@@ -33,6 +35,18 @@ export interface ListenOptions {
   port?: number;
   /** Address to bind. Default 127.0.0.1 (local only). */
   host?: string;
+  /** Serve https and wss: your PEM certificate and key, or `{ selfSigned: true }` for a development certificate. */
+  tls?: TlsOptions;
+}
+
+export interface Listening {
+  url: string;
+  port: number;
+  host: string;
+  /** With TLS: the certificate's SHA-256 fingerprint. */
+  fingerprint256?: string;
+  /** With a self-signed certificate: the certificate (PEM), for clients to trust. */
+  certPem?: string;
 }
 
 export interface RemoteServer {
@@ -47,7 +61,7 @@ export interface RemoteServer {
    */
   upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => boolean;
   /** Starts an HTTP server; resolves with the endpoint URL once it accepts connections. */
-  listen(options?: ListenOptions): Promise<{ url: string; port: number; host: string }>;
+  listen(options?: ListenOptions): Promise<Listening>;
   /**
    * Stops taking requests (503), ends subscription and session streams, waits up to drainTimeoutMs for
    * in-flight requests, then closes the instances, the stores and the HTTP server if listen() started one.
@@ -58,7 +72,7 @@ export interface RemoteServer {
   /** Resolves once the shared instance is built (the factory may be async); rejects if the factory fails. */
   ready: Promise<void>;
   /** The HTTP server started by listen(), if any. */
-  readonly httpServer: HttpServer | undefined;
+  readonly httpServer: HttpServer | HttpsServer | undefined;
 }
 
 const LOOPBACK_BINDS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
@@ -104,7 +118,7 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
   const audit = auditOptions === undefined ? undefined : new AuditLog(auditOptions);
   let state: HandlerState | undefined;
   let product: ServerProduct | undefined;
-  let httpServer: HttpServer | undefined;
+  let httpServer: HttpServer | HttpsServer | undefined;
   let closed: Promise<void> | undefined;
   const streams = new StreamRegistry(options.maxStreams);
   const drain = new DrainTracker();
@@ -236,8 +250,16 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
       // Bound to loopback (or mounted without listen) the Host allowlist defaults to loopback names; bound to a
       // public address, Host names are unknown in advance, so they are accepted unless allowedHosts lists them.
       if (options.allowedHosts === undefined && !LOOPBACK_BINDS.has(host)) guard.allowedHosts = undefined;
+      const tls = listenOptions.tls === undefined ? undefined : await tlsMaterial(listenOptions.tls);
       await ready;
-      const server = createServer(handler);
+      const timeouts = {
+        headersTimeout: options.headersTimeoutMs,
+        requestTimeout: options.requestTimeoutMs,
+        keepAliveTimeout: options.keepAliveTimeoutMs,
+        // How often Node checks the two timeouts above (its default, 30 s, would let a small timeout run long).
+        connectionsCheckingInterval: Math.max(Math.min(Math.floor(Math.min(options.headersTimeoutMs, options.requestTimeoutMs) / 2), 1_000), 50),
+      };
+      const server = tls === undefined ? createServer(timeouts, handler) : createHttpsServer({ ...timeouts, cert: tls.cert, key: tls.key }, handler);
       server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
         if (!upgrade(req, socket, head)) refuseUpgrade(socket, 'NOT_FOUND');
       });
@@ -251,7 +273,13 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
       });
       const address = server.address() as AddressInfo;
       const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-      return { url: `http://${shownHost}:${address.port}${options.path}`, port: address.port, host: address.address };
+      return {
+        url: `${tls === undefined ? 'http' : 'https'}://${shownHost}:${address.port}${options.path}`,
+        port: address.port,
+        host: address.address,
+        ...(tls !== undefined && { fingerprint256: tls.fingerprint256 }),
+        ...(tls?.certPem !== undefined && { certPem: tls.certPem }),
+      };
     },
     close() {
       closed ??= shutdown();
