@@ -54,6 +54,7 @@ export const ERRORS = {
   UNKNOWN_EVENT_ID: { status: 400, rpcCode: JsonRpcCode.InvalidRequest, message: 'Not Found: Last-Event-ID names no stream of this session that can be resumed' },
   LEGACY_DISABLED: { status: 400, rpcCode: JsonRpcCode.UnsupportedProtocolVersion, message: 'Unsupported protocol version: this endpoint serves 2026-07-28 only' },
   FORBIDDEN_ORIGIN: { status: 403, rpcCode: JsonRpcCode.InvalidRequest, message: 'Forbidden: Origin is not allowed' },
+  CORS_ORIGIN_REFUSED: { status: 403, rpcCode: JsonRpcCode.InvalidRequest, message: 'Forbidden: this Origin is not allowed by the CORS policy' },
   FORBIDDEN_HOST: { status: 403, rpcCode: JsonRpcCode.InvalidRequest, message: 'Forbidden: Host is not allowed' },
   SERVER_CLOSING: { status: 503, rpcCode: JsonRpcCode.InternalError, message: 'Service Unavailable: the server is shutting down' },
   INTERNAL: { status: 500, rpcCode: JsonRpcCode.InternalError, message: 'Internal error' },

@@ -16,6 +16,8 @@ export interface OriginGuardOptions {
   allowedHosts: string[] | undefined;
   /** Accepted Origin values (exact, lower-case). undefined = http(s) origins on loopback names, any port. */
   allowedOrigins: string[] | undefined;
+  /** Origins the CORS policy allows: accepted on top of the above (a browser app on them is invited). */
+  corsOrigins?: string[];
 }
 
 /** The loopback host allowlist used when none is configured and the server listens on loopback. */
@@ -52,6 +54,6 @@ export function checkOrigin(req: IncomingMessage, options: OriginGuardOptions): 
   if (!options.enabled) return undefined;
   if (options.allowedHosts !== undefined && !hostAllowed(req.headers.host, options.allowedHosts)) return 'FORBIDDEN_HOST';
   const origin = req.headers.origin;
-  if (origin !== undefined && !originAllowed(origin, options.allowedOrigins)) return 'FORBIDDEN_ORIGIN';
+  if (origin !== undefined && !originAllowed(origin, options.allowedOrigins) && !(options.corsOrigins?.includes(origin.toLowerCase()) ?? false)) return 'FORBIDDEN_ORIGIN';
   return undefined;
 }

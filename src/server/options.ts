@@ -15,6 +15,7 @@ import type { AuthorizationPolicy } from '../security/authorization.js';
 import type { RateLimitOptions } from '../security/rate-limit.js';
 import type { TrustProxy } from '../security/client-ip.js';
 import type { AuditOptions } from '../observability/audit-log.js';
+import type { CorsOptions } from '../security/cors.js';
 
 /** Publishes change events to every subscribed client of every era (see {@link FactoryContext.notify}). */
 export interface Notifier {
@@ -115,6 +116,10 @@ export interface RemoteServerOptions {
   rateLimits?: RateLimitOptions;
   /** Which proxies' X-Forwarded-For to believe for the client IP: false, true, a hop count, or trusted addresses/CIDRs. Default false. */
   trustProxy?: TrustProxy;
+  /** CORS for browser clients: allowed origins (no `*` with credentials), preflights, exposed headers. Default: none. */
+  cors?: CorsOptions;
+  /** helmet's security headers on every response (CSP default-src 'none', nosniff, frame denial...). Default true. */
+  securityHeaders?: boolean;
   /** The audit log: one JSON line per request and per refused attempt. Default: off. */
   audit?: AuditOptions;
   /** Deepest nesting of a request's params (objects and arrays); deeper gets -32602. Default 64. */
@@ -157,9 +162,11 @@ export const DEFAULTS = Object.freeze({
   maxStringLength: 1_048_576,
   maxConcurrentRequestsPerPrincipal: 512, // above what one client needs, below what lets it starve the others
   validateToolArguments: true,
+  securityHeaders: true,
 });
 
-export type ResolvedOptions = Omit<Required<RemoteServerOptions>, 'allowedHosts' | 'allowedOrigins' | 'requestStateKey' | 'sessionStore' | 'eventStore' | 'eventBus' | 'auth' | 'authorization' | 'rateLimits' | 'trustProxy' | 'audit'> & {
+export type ResolvedOptions = Omit<Required<RemoteServerOptions>, 'allowedHosts' | 'allowedOrigins' | 'requestStateKey' | 'sessionStore' | 'eventStore' | 'eventBus' | 'auth' | 'authorization' | 'rateLimits' | 'trustProxy' | 'audit' | 'cors'> & {
+  cors: CorsOptions | undefined;
   auth: AuthOptions | undefined;
   authorization: AuthorizationPolicy | undefined;
   rateLimits: RateLimitOptions | undefined;
@@ -173,7 +180,7 @@ export type ResolvedOptions = Omit<Required<RemoteServerOptions>, 'allowedHosts'
   eventBus: EventBus | undefined;
 };
 
-const KNOWN = new Set<string>([...Object.keys(DEFAULTS), 'server', 'requestStateKey', 'allowedHosts', 'allowedOrigins', 'sessionStore', 'eventStore', 'eventBus', 'onError', 'auth', 'authorization', 'rateLimits', 'trustProxy', 'audit']);
+const KNOWN = new Set<string>([...Object.keys(DEFAULTS), 'server', 'requestStateKey', 'allowedHosts', 'allowedOrigins', 'sessionStore', 'eventStore', 'eventBus', 'onError', 'auth', 'authorization', 'rateLimits', 'trustProxy', 'audit', 'cors']);
 
 function describe(value: unknown): string {
   if (typeof value === 'string') return `the string ${JSON.stringify(value)}`;
@@ -275,6 +282,8 @@ export function resolveOptions(input: RemoteServerOptions): ResolvedOptions {
     rateLimits: input.rateLimits,
     trustProxy: input.trustProxy,
     audit: input.audit,
+    cors: input.cors,
+    securityHeaders: boolean(options, 'securityHeaders'),
     maxJsonDepth: integer(options, 'maxJsonDepth', 1),
     maxStringLength: integer(options, 'maxStringLength', 1),
     maxConcurrentRequestsPerPrincipal: integer(options, 'maxConcurrentRequestsPerPrincipal', 1),

@@ -18,6 +18,8 @@ import { InMemorySessionStore } from '../state/session-store.js';
 import { loopbackHosts } from '../security/origin-guard.js';
 import { Authenticator } from '../security/authenticator.js';
 import { tlsMaterial, type TlsOptions } from '../security/tls.js';
+import { CorsPolicy } from '../security/cors.js';
+import { securityHeaders } from '../security/security-headers.js';
 import { Authorizer } from '../security/authorization.js';
 import { ArgumentValidator } from '../security/argument-validator.js';
 import { clientIp, resolveTrustProxy } from '../security/client-ip.js';
@@ -102,7 +104,14 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
   };
   const sessionStore = options.sessionStore ?? new InMemorySessionStore();
   const eventStore = options.eventStore ?? new InMemoryEventStore(options.maxEventsPerStream, options.maxStreamsPerSession);
-  const guard: HandlerState['guard'] = { enabled: options.dnsRebindingProtection, allowedHosts: options.allowedHosts ?? loopbackHosts(), allowedOrigins: options.allowedOrigins };
+  const cors = options.cors === undefined ? undefined : new CorsPolicy(options.cors);
+  const headers = options.securityHeaders ? securityHeaders() : [];
+  const guard: HandlerState['guard'] = {
+    enabled: options.dnsRebindingProtection,
+    allowedHosts: options.allowedHosts ?? loopbackHosts(),
+    allowedOrigins: options.allowedOrigins,
+    ...(cors !== undefined && { corsOrigins: cors.explicitOrigins }),
+  };
 
   // Built now so a bad auth configuration throws from createRemoteServer, like every other option.
   // Built now so a bad security configuration throws from createRemoteServer, like every other option.
@@ -201,11 +210,10 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
 
   const handler = (req: IncomingMessage, res: ServerResponse, next?: () => void) => {
     const route = routeOf(req.url, options);
-    if (route === undefined) {
-      if (next !== undefined) next();
-      else writeError(res, 'NOT_FOUND');
-      return;
-    }
+    if (route === undefined && next !== undefined) return next();
+    for (const [name, value] of headers) res.setHeader(name, value);
+    if (cors !== undefined && cors.apply(req, res)) return; // a preflight, answered
+    if (route === undefined) return writeError(res, 'NOT_FOUND');
     serve(req, res, route);
   };
 
