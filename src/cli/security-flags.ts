@@ -68,7 +68,7 @@ export const AUTH_ENVIRONMENT = '  REMOTE_MCP_JWT_SECRET         accept bearer J
 
 /** The `auth` option the flags and environment describe; undefined when they configure none. */
 export function authFromFlags(flags: AuthFlags, env: NodeJS.ProcessEnv = process.env): AuthOptions | undefined {
-  const secret = env.REMOTE_MCP_JWT_SECRET;
+  const secret = env.REMOTE_MCP_JWT_SECRET === '' ? undefined : env.REMOTE_MCP_JWT_SECRET;
   const sources = [secret !== undefined, flags.jwtPublicKey !== undefined, flags.jwksUrl !== undefined].filter(Boolean).length;
   if (sources > 1) throw new Error('choose one JWT key source: REMOTE_MCP_JWT_SECRET, --jwt-public-key or --jwks-url');
   const auth: AuthOptions = {};

@@ -116,6 +116,8 @@ export class JwtVerifier {
       const options = { issuer: this.issuer, audience: this.audience, algorithms: this.algorithms, clockTolerance: this.clockTolerance, requiredClaims: ['exp'] };
       payload = typeof this.key === "function" ? (await jwtVerify(token, this.key, options)).payload : (await jwtVerify(token, this.key, options)).payload;
     } catch (error) {
+      // With a JWKS, a failure that is not jose's own verdict (connection refused, DNS) means the keys are out of reach.
+      if (typeof this.key === 'function' && !(error instanceof errors.JOSEError)) throw new TokenRejected('key-source-unavailable', 'The signing keys could not be fetched');
       throw rejection(error);
     }
     if (typeof payload.sub !== 'string' || payload.sub.length === 0) throw new TokenRejected('no-subject', 'The token has no subject (sub)');
