@@ -342,9 +342,16 @@ describe('TLS and slow clients', () => {
       const stream = await openStream(s.url.replace('/mcp', '/sse'), { method: 'GET', headers: { accept: 'text/event-stream' } });
       let ended = false;
       void stream.ended.then(() => (ended = true));
+      const ws = new WebSocket(s.url.replace('http', 'ws'), ['mcp']);
+      await withTimeout(new Promise((resolve) => ws.on('open', resolve)), 2000, 'open');
       await new Promise((resolve) => setTimeout(resolve, 1200));
       assert.equal(ended, false);
       stream.destroy();
+      // The WebSocket, open past both timeouts, still answers.
+      const answer = new Promise<any>((resolve) => ws.once('message', (data) => resolve(JSON.parse(data.toString()))));
+      ws.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { text: 'late' }, _meta: ENVELOPE } }));
+      assert.equal((await withTimeout(answer, 2000, 'the late answer')).result.content[0].text, 'late');
+      ws.close();
     });
   });
 });
