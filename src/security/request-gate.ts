@@ -50,7 +50,6 @@ export interface GateOptions {
   maxJsonDepth: number;
   maxStringLength: number;
   maxConcurrentRequestsPerPrincipal: number;
-  validateToolArguments: boolean;
   auth: Authenticator | undefined;
   authorizer: Authorizer | undefined;
   rateLimiter: RateLimiter | undefined;
@@ -115,12 +114,15 @@ export class RequestGate {
         headers: { 'retry-after': '1' },
       });
     }
+    // The slot is taken now, before any await, so concurrent arrivals cannot all pass the check; a refusal gives it back.
+    this.active.set(key, active + 1);
     const limiter = this.options.rateLimiter;
-    if (limiter === undefined) return this.inspect(context, request, key, undefined);
+    if (limiter === undefined) return this.released(key, this.inspect(context, request, key, undefined));
     const tool = request.method === 'tools/call' && typeof request.params?.name === 'string' ? request.params.name : undefined;
     return limiter.check(key, tool).then(
       (verdict) => {
-        if (verdict.allowed) return this.inspect(context, request, key, verdict.headers);
+        if (verdict.allowed) return this.released(key, this.inspect(context, request, key, verdict.headers));
+        this.decrement(key);
         return this.refuse(context, request, 'rate-limited', verdict.scope ?? 'principal', {
           refused: true,
           name: 'RATE_LIMITED',
@@ -132,6 +134,7 @@ export class RequestGate {
         // A limiter store that fails must not take the service down with it, nor let traffic through unmetered
         // silently: report it and refuse with 503 so clients retry.
         this.options.onError(error as Error);
+        this.decrement(key);
         return this.refuse(context, request, 'error', 'rate-limit-store', { refused: true, name: 'RATE_LIMIT_UNAVAILABLE', headers: { 'retry-after': '1' } });
       },
     );
@@ -173,15 +176,24 @@ export class RequestGate {
       const verdict = validator.validate(params!.name as string, params!.arguments);
       if (!verdict.ok) return this.refuse(context, request, 'invalid', 'arguments', { refused: true, name: 'INVALID_ARGUMENTS', message: verdict.message, data: verdict.data });
     }
-    this.active.set(key, (this.active.get(key) ?? 0) + 1);
     return new Ticket(this, context, request, key, headers);
+  }
+
+  /** Gives the concurrency slot back when the checks refused the request. */
+  private released(key: string, outcome: Ticket | GateRefusal): Ticket | GateRefusal {
+    if (isRefusal(outcome)) this.decrement(key);
+    return outcome;
+  }
+
+  private decrement(key: string): void {
+    const count = (this.active.get(key) ?? 1) - 1;
+    if (count <= 0) this.active.delete(key);
+    else this.active.set(key, count);
   }
 
   /** Called once per ticket: frees its concurrency slot and writes its audit line. */
   release(ticket: Ticket, response: ResponseMessage | undefined): void {
-    const count = (this.active.get(ticket.limiterKey) ?? 1) - 1;
-    if (count <= 0) this.active.delete(ticket.limiterKey);
-    else this.active.set(ticket.limiterKey, count);
+    this.decrement(ticket.limiterKey);
     const audit = this.options.audit;
     if (audit === undefined) return;
     const code = response?.error?.code;

@@ -158,7 +158,6 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
         maxJsonDepth: options.maxJsonDepth,
         maxStringLength: options.maxStringLength,
         maxConcurrentRequestsPerPrincipal: options.maxConcurrentRequestsPerPrincipal,
-        validateToolArguments: options.validateToolArguments,
         auth,
         authorizer,
         rateLimiter,
