@@ -4,6 +4,8 @@
  */
 import { request } from 'node:http';
 
+import WebSocket from 'ws';
+
 import { createRemoteServer, type RemoteServer, type RemoteServerOptions } from '../src/index.js';
 import createDemoServer from '../examples/demo-server.js';
 
@@ -100,6 +102,8 @@ export interface OpenStream {
   ended: Promise<void>;
   /** Drops the connection from the client side. */
   destroy(): void;
+  /** Everything received so far, as text (comments and `retry:` lines included). */
+  text(): string;
 }
 
 /** Opens a request whose response is read incrementally as SSE (a JSON answer is recorded as one event). */
@@ -109,6 +113,7 @@ export function openStream(url: string, init: { method?: string; headers?: Recor
       const events: SseEvent[] = [];
       const waiters: Array<{ predicate: (event: SseEvent) => boolean; resolve: (event: SseEvent) => void }> = [];
       let buffer = '';
+      let all = '';
       const push = (event: SseEvent) => {
         events.push(event);
         for (const waiter of [...waiters]) {
@@ -122,6 +127,7 @@ export function openStream(url: string, init: { method?: string; headers?: Recor
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
         buffer += chunk;
+        all += chunk;
         if (json) return;
         let end: number;
         while ((end = buffer.indexOf('\n\n')) !== -1) {
@@ -149,6 +155,7 @@ export function openStream(url: string, init: { method?: string; headers?: Recor
         events,
         ended,
         destroy: () => req.destroy(),
+        text: () => all,
         waitFor(predicate, timeoutMs = 5000) {
           const found = events.find(predicate);
           if (found !== undefined) return Promise.resolve(found);
@@ -296,3 +303,37 @@ export function recordingFetch(): RecordingFetch {
     },
   };
 }
+
+/** A WebSocket client that records every message it receives. */
+export interface TestSocket {
+  ws: WebSocket;
+  messages: any[];
+  waitFor(predicate: (message: any) => boolean, what: string): Promise<any>;
+  closed: Promise<{ code: number; reason: string }>;
+  send(message: unknown): void;
+}
+
+/** Opens a WebSocket to an MCP endpoint URL (http → ws) with the `mcp` subprotocol unless told otherwise. */
+export async function connectWebSocket(url: string, protocols: string[] = ['mcp'], headers?: Record<string, string>): Promise<TestSocket> {
+  const ws = new WebSocket(url.replace('http', 'ws'), protocols, { headers });
+  const messages: any[] = [];
+  const waiters: Array<{ predicate: (m: any) => boolean; resolve: (m: any) => void }> = [];
+  ws.on('message', (data) => {
+    const message = JSON.parse(data.toString());
+    messages.push(message);
+    for (const waiter of [...waiters]) if (waiter.predicate(message)) (waiters.splice(waiters.indexOf(waiter), 1), waiter.resolve(message));
+  });
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  await withTimeout(new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject))), 3000, 'the WebSocket to open');
+  return {
+    ws,
+    messages,
+    closed,
+    send: (message) => ws.send(typeof message === 'string' ? message : JSON.stringify(message)),
+    waitFor: (predicate, what) => {
+      const found = messages.find(predicate);
+      return withTimeout(found !== undefined ? Promise.resolve(found) : new Promise((resolve) => waiters.push({ predicate, resolve })), 3000, what);
+    },
+  };
+}
+

@@ -20,9 +20,13 @@ test('remote.handler serves the endpoint on a user http.Server and passes other 
   try {
     const mcp = await raw(`${base}/mcp`, { headers: modernHeaders('tools/call', 'echo'), body: modernBody(1, 'tools/call', { name: 'echo', arguments: { text: 'mounted' } }) });
     assert.equal(mcp.json().result.content[0].text, 'mounted');
-    const other = await raw(`${base}/health`, { method: 'GET' });
+    const other = await raw(`${base}/app/page`, { method: 'GET' });
     assert.equal(other.status, 200);
     assert.equal(other.body, 'the app');
+    // The probe routes are remote-mcp's unless `health: false` (or other paths) leaves them to the app.
+    const health = await raw(`${base}/health`, { method: 'GET' });
+    assert.equal(health.status, 200);
+    assert.equal(health.json().status, 'ok');
   } finally {
     await remote.close();
     await new Promise((resolve) => http.close(resolve));

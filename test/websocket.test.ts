@@ -12,41 +12,10 @@ import { ElicitRequestSchema, ResourceUpdatedNotificationSchema } from '@modelco
 import WebSocket from 'ws';
 import { z } from 'zod';
 
-import { ENVELOPE, withServer, withTimeout } from './helpers.js';
+import { connectWebSocket as connect, ENVELOPE, withServer, withTimeout } from './helpers.js';
 
 // The v1 transport uses the WHATWG WebSocket global, which Node 20 does not have; `ws` implements that API.
 (globalThis as { WebSocket?: unknown }).WebSocket ??= WebSocket;
-
-interface Socket {
-  ws: WebSocket;
-  messages: any[];
-  waitFor(predicate: (message: any) => boolean, what: string): Promise<any>;
-  closed: Promise<{ code: number; reason: string }>;
-  send(message: unknown): void;
-}
-
-async function connect(url: string, protocols: string[] = ['mcp'], headers?: Record<string, string>): Promise<Socket> {
-  const ws = new WebSocket(url.replace('http', 'ws'), protocols, { headers });
-  const messages: any[] = [];
-  const waiters: Array<{ predicate: (m: any) => boolean; resolve: (m: any) => void }> = [];
-  ws.on('message', (data) => {
-    const message = JSON.parse(data.toString());
-    messages.push(message);
-    for (const waiter of [...waiters]) if (waiter.predicate(message)) (waiters.splice(waiters.indexOf(waiter), 1), waiter.resolve(message));
-  });
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
-  await withTimeout(new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject))), 3000, 'the WebSocket to open');
-  return {
-    ws,
-    messages,
-    closed,
-    send: (message) => ws.send(typeof message === 'string' ? message : JSON.stringify(message)),
-    waitFor: (predicate, what) => {
-      const found = messages.find(predicate);
-      return withTimeout(found !== undefined ? Promise.resolve(found) : new Promise((resolve) => waiters.push({ predicate, resolve })), 3000, what);
-    },
-  };
-}
 
 /** The HTTP status a refused upgrade gets. */
 function refusedStatus(url: string, protocols: string[], headers?: Record<string, string>): Promise<number> {

@@ -45,6 +45,10 @@ export interface AuditEntry {
   errorCode?: number;
   reason?: string;
   durationMs?: number;
+  /** A tools/call answered with `isError: true` (outcome stays `ok`: the protocol exchange succeeded). */
+  toolError?: boolean;
+  /** The W3C trace id: of the request's span, or of the caller's traceparent. */
+  traceId?: string;
   arguments?: unknown;
   rpcId?: string | number | null;
 }

@@ -16,6 +16,8 @@ import { ERRORS, type ErrorName } from '../errors.js';
 import type { Exchange, ResponseMessage } from '../server/exchange-router.js';
 import type { AuditEntry, AuditLog } from '../observability/audit-log.js';
 import { newRequestId } from '../observability/audit-log.js';
+import { authFailureChannel, requestChannel, type AuthFailureEvent, type RequestEvent } from '../observability/channels.js';
+import { endRequestSpan, remoteParent, startRequestSpan, withSpan, type RequestSpan } from '../observability/tracing.js';
 import type { ArgumentValidator } from './argument-validator.js';
 import { FILTERED_LISTS, subjectOf, type Authorizer } from './authorization.js';
 import type { Authenticator } from './authenticator.js';
@@ -55,6 +57,10 @@ export interface GateOptions {
   rateLimiter: RateLimiter | undefined;
   validator: ArgumentValidator | undefined;
   audit: AuditLog | undefined;
+  /** A span per request through @opentelemetry/api. */
+  tracing: boolean;
+  /** The server's identity on the diagnostics channels. */
+  source: object;
   onError: (error: Error) => void;
 }
 
@@ -62,6 +68,7 @@ export interface GateOptions {
 export class Ticket {
   private finished = false;
   readonly startedAt: number;
+  readonly span: RequestSpan | undefined;
 
   constructor(
     private readonly gate: RequestGate,
@@ -70,7 +77,13 @@ export class Ticket {
     readonly limiterKey: string,
     readonly headers: Record<string, string> | undefined,
   ) {
-    this.startedAt = gate.auditing ? performance.now() : 0;
+    this.startedAt = gate.timing ? performance.now() : 0;
+    this.span = gate.tracing ? startRequestSpan({ method: request.method, target: subjectOf(request.method, request.params)?.name, rpcId: request.id, transport: context.transport, era: context.era, meta: request.params?._meta, req: context.req }) : undefined;
+  }
+
+  /** Runs the instance's handling of the request with its span active. */
+  run<T>(fn: () => T): T {
+    return this.span === undefined ? fn() : withSpan(this.span.context, fn);
   }
 
   /** Ends the request: with its response, or without one (the client went away: cancelled). Idempotent. */
@@ -98,8 +111,13 @@ export class RequestGate {
 
   constructor(private readonly options: GateOptions) {}
 
-  get auditing(): boolean {
-    return this.options.audit !== undefined;
+  /** Whether tickets note their start time: for the audit log, or for whoever listens to request events. */
+  get timing(): boolean {
+    return this.options.audit !== undefined || requestChannel.hasSubscribers;
+  }
+
+  get tracing(): boolean {
+    return this.options.tracing;
   }
 
   /** Admits a request (a Ticket) or refuses it; a promise only when a rate limit has to be consulted. */
@@ -191,18 +209,42 @@ export class RequestGate {
     else this.active.set(key, count);
   }
 
-  /** Called once per ticket: frees its concurrency slot and writes its audit line. */
+  /** Called once per ticket: frees its concurrency slot, ends its span, publishes its event and writes its audit line. */
   release(ticket: Ticket, response: ResponseMessage | undefined): void {
     this.decrement(ticket.limiterKey);
-    const audit = this.options.audit;
-    if (audit === undefined) return;
     const code = response?.error?.code;
+    const toolError = ticket.request.method === 'tools/call' && (response?.result as { isError?: unknown } | undefined)?.isError === true;
+    if (ticket.span !== undefined) endRequestSpan(ticket.span.span, { ...(code !== undefined && { errorCode: code }), toolError, cancelled: response === undefined });
+    const audit = this.options.audit;
+    const publishing = requestChannel.hasSubscribers;
+    if (audit === undefined && !publishing) return;
+    const outcome: AuditEntry['outcome'] = response === undefined ? 'cancelled' : code === undefined ? 'ok' : 'error';
+    const seconds = (performance.now() - ticket.startedAt) / 1000;
+    if (publishing) this.publish(ticket.context, ticket.request, toolError ? 'tool-error' : outcome, seconds);
+    if (audit === undefined) return;
+    const traceId = ticket.span?.traceId;
     audit.record({
       ...this.entry(ticket.context, ticket.request),
-      outcome: response === undefined ? 'cancelled' : code === undefined ? 'ok' : 'error',
+      outcome,
+      ...(toolError && { toolError }),
       ...(code !== undefined && { errorCode: code }),
-      durationMs: Math.round((performance.now() - ticket.startedAt) * 1000) / 1000,
+      durationMs: Math.round(seconds * 1_000_000) / 1000,
+      ...(traceId !== undefined && { traceId }),
     });
+  }
+
+  private publish(context: GateContext, request: GateRequest, outcome: RequestEvent['outcome'], durationSeconds: number, reason?: string): void {
+    const tool = request.method === 'tools/call' && typeof request.params?.name === 'string' ? request.params.name : undefined;
+    requestChannel.publish({
+      source: this.options.source,
+      method: request.method,
+      transport: context.transport,
+      era: context.era,
+      outcome,
+      ...(tool !== undefined && { tool }),
+      durationSeconds,
+      ...(reason !== undefined && { reason }),
+    } satisfies RequestEvent);
   }
 
   /** Removes what the policy denies the principal from a list result. */
@@ -221,12 +263,20 @@ export class RequestGate {
   }
 
   /** Audits an attempt refused before it became a request (authentication at the HTTP or upgrade level). */
-  recordRefusedAttempt(entry: Omit<AuditEntry, 'requestId'>): void {
-    this.options.audit?.record({ requestId: newRequestId(), ...entry });
+  recordRefusedAttempt(entry: Omit<AuditEntry, 'requestId'>, req?: IncomingMessage): void {
+    if (authFailureChannel.hasSubscribers) authFailureChannel.publish({ source: this.options.source, reason: entry.reason ?? 'unknown', transport: entry.transport } satisfies AuthFailureEvent);
+    const audit = this.options.audit;
+    if (audit === undefined) return;
+    const traceId = this.options.tracing ? remoteParent(undefined, req)?.traceId : undefined;
+    audit.record({ requestId: newRequestId(), ...entry, ...(traceId !== undefined && { traceId }) });
   }
 
   private refuse(context: GateContext, request: GateRequest, outcome: AuditEntry['outcome'], reason: string, refusal: GateRefusal): GateRefusal {
-    this.options.audit?.record({ ...this.entry(context, request), outcome, reason, status: ERRORS[refusal.name].status, errorCode: ERRORS[refusal.name].rpcCode });
+    if (requestChannel.hasSubscribers) this.publish(context, request, outcome, 0, reason);
+    const audit = this.options.audit;
+    if (audit === undefined) return refusal;
+    const traceId = this.options.tracing ? remoteParent(request.params?._meta, context.req)?.traceId : undefined;
+    audit.record({ ...this.entry(context, request), outcome, reason, status: ERRORS[refusal.name].status, errorCode: ERRORS[refusal.name].rpcCode, ...(traceId !== undefined && { traceId }) });
     return refusal;
   }
 

@@ -29,7 +29,8 @@ export interface StreamSink {
   send(message: unknown, eventId?: string): void;
   /** Writes pre-framed text (SSE only; a sink without framing ignores it). */
   writeRaw(text: string): void;
-  end(): void;
+  /** `retryMs`: the server is draining; tell the client when to reconnect. */
+  end(retryMs?: number): void;
   readonly closed: boolean;
 }
 
@@ -96,12 +97,12 @@ export class LegacyStream {
   }
 
   /** Ends the stream after everything queued has been written. */
-  end(): void {
+  end(retryMs?: number): void {
     if (this.ended) return;
     this.ended = true;
     this.enqueue(async () => {
       this.closedOut = true;
-      this.sse?.end();
+      this.sse?.end(retryMs);
       this.session.streamEnded(this);
     });
   }

@@ -16,6 +16,9 @@ import type { RateLimitOptions } from '../security/rate-limit.js';
 import type { TrustProxy } from '../security/client-ip.js';
 import type { AuditOptions } from '../observability/audit-log.js';
 import type { CorsOptions } from '../security/cors.js';
+import type { HealthOptions } from '../observability/health.js';
+import type { MetricsOptions } from '../observability/metrics.js';
+import type { LogOptions } from '../observability/logger.js';
 
 /** Publishes change events to every subscribed client of every era (see {@link FactoryContext.notify}). */
 export interface Notifier {
@@ -99,6 +102,8 @@ export interface RemoteServerOptions {
   keepAliveTimeoutMs?: number;
   /** How long close() waits for in-flight requests, in ms, before cutting them off. Default 10000. */
   drainTimeoutMs?: number;
+  /** The `retry` hint (ms) SSE streams ended by a drain carry, so clients reconnect soon (to another instance). Default 1000. */
+  drainRetryMs?: number;
   /** Session registry. Default: in memory. */
   sessionStore?: SessionStore;
   /** Event store for 2025-era resumption. Default: in memory, bounded by maxEventsPerStream/maxStreamsPerSession. */
@@ -130,6 +135,14 @@ export interface RemoteServerOptions {
   maxConcurrentRequestsPerPrincipal?: number;
   /** Check tools/call arguments against the tool's input schema before the handler runs (-32602 with the path). Default true. */
   validateToolArguments?: boolean;
+  /** Liveness `GET /health` and readiness `GET /ready` (unauthenticated, not rate limited), with your own checks; false removes both. Default: on. */
+  health?: HealthOptions | boolean;
+  /** Prometheus metrics at `GET /metrics` (or on their own port). Default: off (the CLI turns them on). */
+  metrics?: MetricsOptions | boolean;
+  /** A span per request through @opentelemetry/api (a no-op until you register an OpenTelemetry SDK). Default true. */
+  tracing?: boolean;
+  /** The operational log (start, stop, warnings, errors), separate from the audit log. Default: level warn, to stderr. */
+  log?: LogOptions;
   /** Receives errors that have no client to go to (a factory that throws, a failed write). Default: console.error. */
   onError?: (error: Error) => void;
 }
@@ -155,6 +168,7 @@ export const DEFAULTS = Object.freeze({
   maxIdleLegacyInstances: 64,
   dnsRebindingProtection: true,
   drainTimeoutMs: 10_000,
+  drainRetryMs: 1_000,
   headersTimeoutMs: 10_000, // Node's own default is 60 s: far too long a hold for a slow client
   requestTimeoutMs: 30_000,
   keepAliveTimeoutMs: 5_000,
@@ -163,9 +177,15 @@ export const DEFAULTS = Object.freeze({
   maxConcurrentRequestsPerPrincipal: 512, // above what one client needs, below what lets it starve the others
   validateToolArguments: true,
   securityHeaders: true,
+  tracing: true,
 });
 
-export type ResolvedOptions = Omit<Required<RemoteServerOptions>, 'allowedHosts' | 'allowedOrigins' | 'requestStateKey' | 'sessionStore' | 'eventStore' | 'eventBus' | 'auth' | 'authorization' | 'rateLimits' | 'trustProxy' | 'audit' | 'cors'> & {
+export type ResolvedOptions = Omit<Required<RemoteServerOptions>, 'allowedHosts' | 'allowedOrigins' | 'requestStateKey' | 'sessionStore' | 'eventStore' | 'eventBus' | 'auth' | 'authorization' | 'rateLimits' | 'trustProxy' | 'audit' | 'cors' | 'health' | 'metrics' | 'log' | 'onError'> & {
+  health: HealthOptions | boolean | undefined;
+  metrics: MetricsOptions | boolean | undefined;
+  log: LogOptions | undefined;
+  /** Undefined: errors go to the operational log. */
+  onError: ((error: Error) => void) | undefined;
   cors: CorsOptions | undefined;
   auth: AuthOptions | undefined;
   authorization: AuthorizationPolicy | undefined;
@@ -180,7 +200,7 @@ export type ResolvedOptions = Omit<Required<RemoteServerOptions>, 'allowedHosts'
   eventBus: EventBus | undefined;
 };
 
-const KNOWN = new Set<string>([...Object.keys(DEFAULTS), 'server', 'requestStateKey', 'allowedHosts', 'allowedOrigins', 'sessionStore', 'eventStore', 'eventBus', 'onError', 'auth', 'authorization', 'rateLimits', 'trustProxy', 'audit', 'cors']);
+const KNOWN = new Set<string>([...Object.keys(DEFAULTS), 'server', 'requestStateKey', 'allowedHosts', 'allowedOrigins', 'sessionStore', 'eventStore', 'eventBus', 'onError', 'auth', 'authorization', 'rateLimits', 'trustProxy', 'audit', 'cors', 'health', 'metrics', 'log']);
 
 function describe(value: unknown): string {
   if (typeof value === 'string') return `the string ${JSON.stringify(value)}`;
@@ -270,6 +290,7 @@ export function resolveOptions(input: RemoteServerOptions): ResolvedOptions {
     allowedHosts: stringList(options, 'allowedHosts'),
     allowedOrigins: stringList(options, 'allowedOrigins'),
     drainTimeoutMs: integer(options, 'drainTimeoutMs', 0),
+    drainRetryMs: integer(options, 'drainRetryMs', 0),
     headersTimeoutMs: integer(options, 'headersTimeoutMs', 1),
     requestTimeoutMs: integer(options, 'requestTimeoutMs', 1),
     keepAliveTimeoutMs: integer(options, 'keepAliveTimeoutMs', 1),
@@ -288,6 +309,11 @@ export function resolveOptions(input: RemoteServerOptions): ResolvedOptions {
     maxStringLength: integer(options, 'maxStringLength', 1),
     maxConcurrentRequestsPerPrincipal: integer(options, 'maxConcurrentRequestsPerPrincipal', 1),
     validateToolArguments: boolean(options, 'validateToolArguments'),
-    onError: input.onError ?? ((error: Error) => console.error(`remote-mcp: ${error.stack ?? error.message}`)),
+    tracing: boolean(options, 'tracing'),
+    // Validated where they are used (src/observability).
+    health: input.health,
+    metrics: input.metrics,
+    log: input.log,
+    onError: input.onError,
   });
 }

@@ -26,6 +26,14 @@ import { clientIp, resolveTrustProxy } from '../security/client-ip.js';
 import { RateLimiter, resolveRateLimitOptions } from '../security/rate-limit.js';
 import { RequestGate } from '../security/request-gate.js';
 import { AuditLog, resolveAuditOptions } from '../observability/audit-log.js';
+import { createLogger } from '../observability/logger.js';
+import { HealthMonitor, resolveHealthOptions } from '../observability/health.js';
+import { Metrics, resolveMetricsOptions } from '../observability/metrics.js';
+import { bindResponseSource, bytesChannel } from '../observability/channels.js';
+import { OpsEndpoints } from '../transport/ops-routes.js';
+import type { Registry } from 'prom-client';
+import type { Logger } from 'pino';
+import { Server as NetServer, type Socket } from 'node:net';
 import { RemoteMcpOptionError } from '../errors.js';
 import { LegacyEndpoint } from '../transport/legacy-http.js';
 import { handleRequest, handleUpgrade, routeOf, type HandlerState, type Route } from '../transport/http-handler.js';
@@ -49,6 +57,8 @@ export interface Listening {
   fingerprint256?: string;
   /** With a self-signed certificate: the certificate (PEM), for clients to trust. */
   certPem?: string;
+  /** With `metrics.port`: the URL of the separate metrics listener. */
+  metricsUrl?: string;
 }
 
 export interface RemoteServer {
@@ -65,10 +75,16 @@ export interface RemoteServer {
   /** Starts an HTTP server; resolves with the endpoint URL once it accepts connections. */
   listen(options?: ListenOptions): Promise<Listening>;
   /**
-   * Stops taking requests (503), ends subscription and session streams, waits up to drainTimeoutMs for
-   * in-flight requests, then closes the instances, the stores and the HTTP server if listen() started one.
+   * Drains, then stops: readiness turns 503 at once, the listener stops accepting connections, new requests
+   * get 503 (Connection: close), subscription and session streams end (SSE with a `retry` hint), WebSockets
+   * close with 1001 once their requests are answered; requests in flight get up to drainTimeoutMs to finish.
+   * Then the instances, the stores and the HTTP servers listen() started are closed.
    */
   close(): Promise<void>;
+  /** The Prometheus registry when `metrics` is on: add your own metrics to it. */
+  readonly metrics: Registry | undefined;
+  /** The operational logger (pino). */
+  readonly logger: Logger;
   /** Publishes change events to subscribed clients of both eras. */
   notify: Notifier;
   /** Resolves once the shared instance is built (the factory may be async); rejects if the factory fails. */
@@ -92,8 +108,19 @@ function coalescingPublisher(bus: EventBus, onError: (error: Error) => void): (e
   };
 }
 
+function shownHost(address: AddressInfo): string {
+  return address.family === 'IPv6' ? `[${address.address}]` : address.address;
+}
+
 export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
-  const options: ResolvedOptions = resolveOptions(input);
+  const resolved: ResolvedOptions = resolveOptions(input);
+  const logger = createLogger(resolved.log);
+  const options = {
+    ...resolved,
+    onError: resolved.onError ?? ((error: Error) => logger.error({ err: error }, error.message)),
+  };
+  /** This server's identity on the diagnostics channels. */
+  const source = {};
   const bus = options.eventBus ?? new InMemoryEventBus((error) => options.onError(error as Error));
   const publish = coalescingPublisher(bus, options.onError);
   const notify: Notifier = {
@@ -124,6 +151,8 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
   const rateLimiter = rateLimits === undefined ? undefined : new RateLimiter(rateLimits);
   const trust = resolveTrustProxy(options.trustProxy ?? false);
   const auditOptions = resolveAuditOptions(options.audit);
+  const healthOptions = resolveHealthOptions(options.health);
+  const metricsOptions = resolveMetricsOptions(options.metrics);
   const audit = auditOptions === undefined ? undefined : new AuditLog(auditOptions);
   let state: HandlerState | undefined;
   let product: ServerProduct | undefined;
@@ -131,6 +160,33 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
   let closed: Promise<void> | undefined;
   const streams = new StreamRegistry(options.maxStreams);
   const drain = new DrainTracker();
+  /** TCP connections of the server listen() started (a gauge). */
+  let tcpConnections = 0;
+  const lifecycle = (): 'starting' | 'serving' | 'draining' => (closed !== undefined ? 'draining' : state === undefined ? 'starting' : 'serving');
+  const health = healthOptions === undefined ? undefined : new HealthMonitor(healthOptions.checks, lifecycle);
+  const metrics =
+    metricsOptions === undefined
+      ? undefined
+      : new Metrics({
+          source,
+          defaultMetrics: metricsOptions.defaultMetrics,
+          isRegisteredTool: (name) => product !== undefined && toolInputSchema(product, name) !== undefined,
+          counts: {
+            connections: () => ({ http: tcpConnections, websocket: state?.websocket?.size ?? 0 }),
+            sessions: () => state?.legacy?.sessionCounts() ?? [],
+            streams: () => streams.counts(),
+          },
+        });
+  const ops = new OpsEndpoints({
+    guard,
+    auth,
+    health: health === undefined ? undefined : { monitor: health, options: healthOptions! },
+    metrics: metrics === undefined ? undefined : { metrics, options: metricsOptions! },
+    onError: options.onError,
+  });
+  for (const path of ops.paths()) {
+    if (path === options.path) throw new RemoteMcpOptionError(`remote-mcp: the operator route ${path} (health or metrics) cannot be the MCP endpoint path; choose another health.path, health.readyPath or metrics.path.`);
+  }
   const unrelated = (message: unknown) => {
     const m = message as { method?: string; params?: unknown; id?: unknown };
     if (m.method === undefined || m.id !== undefined) return;
@@ -147,6 +203,7 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
     const validator = options.validateToolArguments ? new ArgumentValidator((name) => toolInputSchema(shared, name), options.onError) : undefined;
     const runtime: RuntimeContext = {
       options,
+      source,
       modern: { product, router: transport.router, capabilities: server.getCapabilities(), serverInfo: serverInfoOf(product) },
       sealer: new RequestStateSealer(options.requestStateKey, options.requestStateTtlMs),
       bus,
@@ -163,6 +220,8 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
         rateLimiter,
         validator,
         audit,
+        tracing: options.tracing,
+        source,
         onError: options.onError,
       }),
       clientIp: (req) => clientIp(req, trust),
@@ -207,12 +266,23 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
     );
   };
 
+  /** MCP responses not yet finished: a drain tells their clients not to reuse the connection. */
+  const responses = new Set<ServerResponse>();
+  function forgetResponse(this: ServerResponse): void {
+    responses.delete(this);
+  }
+
   const handler = (req: IncomingMessage, res: ServerResponse, next?: () => void) => {
     const route = routeOf(req.url, options);
-    if (route === undefined && next !== undefined) return next();
+    const opsRoute = route === undefined ? ops.routeOf(req.url) : undefined;
+    if (route === undefined && opsRoute === undefined && next !== undefined) return next();
     for (const [name, value] of headers) res.setHeader(name, value);
     if (cors !== undefined && cors.apply(req, res)) return; // a preflight, answered
+    if (opsRoute !== undefined) return ops.serve(opsRoute, req, res);
     if (route === undefined) return writeError(res, 'NOT_FOUND');
+    if (bytesChannel.hasSubscribers) bindResponseSource(res, source);
+    responses.add(res);
+    res.on('close', forgetResponse);
     serve(req, res, route);
   };
 
@@ -224,22 +294,61 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
     return true;
   };
 
+  let metricsServer: HttpServer | undefined;
+
   async function shutdown(): Promise<void> {
+    const started = performance.now();
+    logger.info({ drainTimeoutMs: options.drainTimeoutMs }, 'draining: readiness is 503, new connections and requests are refused');
     if (state !== undefined) state.closing = true;
+    // Answers still to come close their connection: a client that sent its next request on a kept-alive
+    // connection just as the server closed it would lose that request.
+    for (const res of responses) if (!res.headersSent) res.setHeader('connection', 'close');
+    // Stop accepting connections now. net.Server's close, not http.Server's: the latter also drops idle
+    // keep-alive connections, and a client that is writing its next request on one at that moment loses it
+    // (a reset, not an answer). Kept open, that request gets a clean 503 with Connection: close instead.
+    if (httpServer?.listening === true) NetServer.prototype.close.call(httpServer);
     await ready.catch(() => {});
-    streams.endAll();
+    streams.endAll(options.drainRetryMs);
+    state?.websocket?.drain();
+    const drained = await drain.idle(options.drainTimeoutMs);
+    if (!drained) logger.warn({ inFlight: drain.size, drainTimeoutMs: options.drainTimeoutMs }, 'drain timed out: cutting off the requests still in flight');
     state?.websocket?.close();
-    await drain.idle(options.drainTimeoutMs);
     if (state?.legacy !== undefined) await state.legacy.close();
     if (product !== undefined) await product.close().catch((error: unknown) => options.onError(error as Error));
     await Promise.all([sessionStore.close(), eventStore.close(), bus.close(), rateLimiter?.close(), audit?.close()]);
-    if (httpServer !== undefined) {
-      const server = httpServer;
-      await new Promise<void>((resolve) => {
+    metrics?.close();
+    health?.close();
+    await Promise.all([httpServer, metricsServer].map((server) => {
+      if (server === undefined || !server.listening) {
+        server?.closeAllConnections();
+        return undefined;
+      }
+      return new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
       });
-    }
+    }));
+    logger.info({ durationMs: Math.round(performance.now() - started), drained }, 'closed');
+  }
+
+  /** Metrics on their own port: only GET <metrics.path> there, for a scraper on a private network. */
+  async function listenMetrics(port: number, host: string, path: string): Promise<string> {
+    // The metrics listener's own bind decides its Host allowlist, as listen() does for the MCP port.
+    const metricsGuard = { ...guard, ...(options.allowedHosts === undefined && !LOOPBACK_BINDS.has(host) && { allowedHosts: undefined }) };
+    const server = createServer((req, res) => {
+      if (ops.routeOf(req.url) === undefined && (req.url ?? '/').split('?')[0] === path) return ops.serve('metrics', req, res, metricsGuard);
+      writeError(res, 'NOT_FOUND');
+    });
+    metricsServer = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    const address = server.address() as AddressInfo;
+    return `http://${shownHost(address)}:${address.port}${path}`;
   }
 
   return {
@@ -247,6 +356,8 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
     upgrade,
     notify,
     ready,
+    metrics: metrics?.registry,
+    logger,
     get httpServer() {
       return httpServer;
     },
@@ -270,6 +381,10 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
       server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
         if (!upgrade(req, socket, head)) refuseUpgrade(socket, 'NOT_FOUND');
       });
+      server.on(tls === undefined ? 'connection' : 'secureConnection', (socket: Socket) => {
+        tcpConnections++;
+        socket.once('close', () => tcpConnections--);
+      });
       httpServer = server;
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -279,13 +394,16 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
         });
       });
       const address = server.address() as AddressInfo;
-      const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+      const url = `${tls === undefined ? 'http' : 'https'}://${shownHost(address)}:${address.port}${options.path}`;
+      const metricsUrl = metricsOptions?.port === undefined ? undefined : await listenMetrics(metricsOptions.port, metricsOptions.host, metricsOptions.path);
+      logger.info({ url, ...(metricsUrl !== undefined && { metricsUrl }), tls: tls !== undefined }, 'listening');
       return {
-        url: `${tls === undefined ? 'http' : 'https'}://${shownHost}:${address.port}${options.path}`,
+        url,
         port: address.port,
         host: address.address,
         ...(tls !== undefined && { fingerprint256: tls.fingerprint256 }),
         ...(tls?.certPem !== undefined && { certPem: tls.certPem }),
+        ...(metricsUrl !== undefined && { metricsUrl }),
       };
     },
     close() {

@@ -23,7 +23,10 @@ export interface ModernInstance {
 }
 
 export interface RuntimeContext {
-  readonly options: ResolvedOptions;
+  /** Options, with onError always set (to the operational log unless given). */
+  readonly options: ResolvedOptions & { onError: (error: Error) => void };
+  /** The server's identity on the diagnostics channels (src/observability/channels.ts). */
+  readonly source: object;
   readonly modern: ModernInstance;
   readonly sealer: RequestStateSealer;
   readonly bus: EventBus;
@@ -49,6 +52,11 @@ export class DrainTracker {
     this.active++;
   };
 
+  /** Requests in flight now. */
+  get size(): number {
+    return this.active;
+  }
+
   readonly end = (): void => {
     if (--this.active === 0) for (const wake of this.waiters.splice(0)) wake();
   };
@@ -66,9 +74,15 @@ export class DrainTracker {
   }
 }
 
+/** The kinds of long-lived stream: 2026-07-28 subscriptions, 2025-era GET streams, 2024-11-05 HTTP+SSE sessions. */
+export type StreamKind = 'listen' | 'session-get' | 'http-sse';
+
+/** Ends a stream gracefully; `retryMs` asks an SSE client to reconnect after that long. */
+export type StreamEnd = (retryMs?: number) => void;
+
 /** Long-lived streams (subscriptions/listen, 2025-era GET streams): capped, and ended together on close(). */
 export class StreamRegistry {
-  private readonly open = new Set<() => void>();
+  private readonly open = new Map<StreamEnd, StreamKind>();
 
   constructor(private readonly max: number) {}
 
@@ -76,19 +90,27 @@ export class StreamRegistry {
     return this.open.size;
   }
 
+  /** Open streams by kind (read at metrics scrape time). */
+  counts(): Record<StreamKind, number> {
+    const counts: Record<StreamKind, number> = { listen: 0, 'session-get': 0, 'http-sse': 0 };
+    for (const kind of this.open.values()) counts[kind]++;
+    return counts;
+  }
+
   /** Registers a stream's graceful-end function; false when the cap is reached. */
-  add(end: () => void): boolean {
+  add(end: StreamEnd, kind: StreamKind): boolean {
     if (this.open.size >= this.max) return false;
-    this.open.add(end);
+    this.open.set(end, kind);
     return true;
   }
 
-  delete(end: () => void): void {
+  delete(end: StreamEnd): void {
     this.open.delete(end);
   }
 
-  endAll(): void {
-    for (const end of [...this.open]) end();
+  /** Ends every stream; `retryMs` is the reconnection hint SSE clients get (the server is draining). */
+  endAll(retryMs?: number): void {
+    for (const end of [...this.open.keys()]) end(retryMs);
     this.open.clear();
   }
 }

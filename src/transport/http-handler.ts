@@ -11,6 +11,7 @@ import { classifyInboundRequest, UnsupportedProtocolVersionError } from '@modelc
 
 import { MODERN_REVISION } from '../server/sdk-bridge.js';
 import { ERRORS } from '../errors.js';
+import { publishResponseBytes } from '../observability/channels.js';
 
 import type { RuntimeContext } from '../server/runtime-context.js';
 import { checkOrigin, type OriginGuardOptions } from '../security/origin-guard.js';
@@ -109,7 +110,7 @@ function auditRefusal(state: HandlerState, req: IncomingMessage, refusal: AuthRe
     outcome: refusal.name === 'AUTH_INSUFFICIENT_SCOPE' ? 'denied' : 'unauthenticated',
     reason: refusal.reason,
     status: ERRORS[refusal.name].status,
-  });
+  }, req);
 }
 
 export function writeAuthRefusal(res: ServerResponse, refusal: AuthRefusal): void {
@@ -135,6 +136,7 @@ async function readJsonBody(state: HandlerState, req: IncomingMessage, res: Serv
     writeError(res, 'BODY_TOO_LARGE', { message: `Payload Too Large: the body exceeds maxBodyBytes (${maxBodyBytes} bytes)`, headers: { connection: 'close' } });
     return NO_BODY;
   }
+  publishResponseBytes(res, 'in', read.bytes);
   try {
     return JSON.parse(read.text);
   } catch {

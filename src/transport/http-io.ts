@@ -6,6 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 import { ERRORS, type ErrorName } from '../errors.js';
+import { publishResponseBytes } from '../observability/channels.js';
 
 export type JsonRpcId = string | number | null;
 
@@ -33,7 +34,7 @@ export function accepts(accept: string | undefined, type: string): boolean {
   return false;
 }
 
-export type BodyReadResult = { kind: 'ok'; text: string } | { kind: 'too-large' } | { kind: 'aborted' };
+export type BodyReadResult = { kind: 'ok'; text: string; bytes: number } | { kind: 'too-large' } | { kind: 'aborted' };
 
 /**
  * Reads the request body as UTF-8, stopping as soon as it exceeds `limit` bytes so an oversized body costs no
@@ -66,7 +67,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<BodyReadR
       }
       chunks.push(chunk);
     };
-    const onEnd = () => finish({ kind: 'ok', text: chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8') });
+    const onEnd = () => finish({ kind: 'ok', text: chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8'), bytes: size });
     const onAbort = () => finish({ kind: 'aborted' });
     req.on('data', onData);
     req.on('end', onEnd);
@@ -82,6 +83,7 @@ export function writeJson(res: ServerResponse, status: number, body: unknown, he
     return;
   }
   const text = JSON.stringify(body);
+  publishResponseBytes(res, 'out', text);
   res.writeHead(status, {
     ...headers,
     'content-type': 'application/json',

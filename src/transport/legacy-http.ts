@@ -30,6 +30,8 @@ const MAX_INTERNED_IDENTITIES = 1024;
 
 export class LegacyEndpoint {
   private readonly live = new Map<string, LiveSession>();
+  /** `<protocol version> <transport>` of every session this process opened (the sessions gauge). */
+  private readonly eras = new Map<string, string>();
   private readonly identities = new Map<string, string>();
   private readonly sweeper: NodeJS.Timeout;
   private readonly unsubscribe: () => void;
@@ -136,8 +138,8 @@ export class LegacyEndpoint {
   async openSseSession(req: IncomingMessage, res: ServerResponse, messagesPath: string): Promise<void> {
     if (!accepts(headerValue(req, 'accept'), 'text/event-stream')) return writeError(res, 'NOT_ACCEPTABLE_GET');
     let stream: LegacyStream | undefined;
-    const end = () => stream?.end();
-    if (!this.runtime.streams.add(end)) return writeError(res, 'STREAM_LIMIT');
+    const end = (retryMs?: number) => stream?.end(retryMs);
+    if (!this.runtime.streams.add(end, 'http-sse')) return writeError(res, 'STREAM_LIMIT');
     const sse = new SseStream(res, { keepAliveMs: this.runtime.options.keepAliveMs, maxBufferedBytes: this.runtime.options.maxStreamBufferBytes }, false);
     const session = await this.openBoundSession('sse', sse, requestIdentity(req), this.runtime.clientIp(req));
     if (session === undefined) {
@@ -174,6 +176,7 @@ export class LegacyEndpoint {
     const now = Date.now();
     const record: SessionRecord = { id: newSessionId(), protocolVersion: '', identity: '', transport, ...(identity !== undefined && { principal: identity.key }), createdAt: now, lastSeenAt: now };
     if (!(await this.store.create(record, this.runtime.options.maxSessions))) return undefined;
+    this.eras.set(record.id, `initializing ${transport}`);
     const session = new LiveSession(record, this.deps);
     session.authInfo = identity?.authInfo;
     session.clientIp = clientIp;
@@ -226,6 +229,7 @@ export class LegacyEndpoint {
         const version = (response.result as { protocolVersion?: unknown } | undefined)?.protocolVersion;
         if (response.error === undefined && typeof version === 'string') {
           session.record = { ...session.record, protocolVersion: version };
+          if (this.eras.has(session.id)) this.eras.set(session.id, `${version} ${session.record.transport ?? 'http'}`);
           void this.store.update(session.record).catch(this.runtime.options.onError);
         } else {
           session.discardInstance();
@@ -273,8 +277,8 @@ export class LegacyEndpoint {
     }
     if (session.standalone?.attached) return writeError(res, 'STREAM_CONFLICT');
     const stream = session.newStream();
-    const end = () => stream.end();
-    if (!this.runtime.streams.add(end)) {
+    const end = (retryMs?: number) => stream.end(retryMs);
+    if (!this.runtime.streams.add(end, 'session-get')) {
       session.streamEnded(stream);
       return writeError(res, 'STREAM_LIMIT');
     }
@@ -308,6 +312,16 @@ export class LegacyEndpoint {
   /** Whether a session's streams start with a priming event (2025-11-25 clients expect one). */
   primes(session: LiveSession): boolean {
     return session.record.protocolVersion >= '2025-11-25';
+  }
+
+  /** Open sessions this process opened, by negotiated protocol version and transport (read at metrics scrape time). */
+  sessionCounts(): Array<{ era: string; transport: string; count: number }> {
+    const counts = new Map<string, number>();
+    for (const key of this.eras.values()) counts.set(key, (counts.get(key) ?? 0) + 1);
+    return [...counts].map(([key, count]) => {
+      const [era, transport] = key.split(' ') as [string, string];
+      return { era, transport, count };
+    });
   }
 
   async close(): Promise<void> {
@@ -349,7 +363,7 @@ export class LegacyEndpoint {
         });
       },
     };
-    instance.transport.router.request({ id: id as string | number, method: 'initialize', params: message.params }, exchange, extraOf(session));
+    ticket.run(() => instance.transport.router.request({ id: id as string | number, method: 'initialize', params: message.params }, exchange, extraOf(session)));
   }
 
   private async initialized(session: LiveSession, res: ServerResponse, response: ResponseMessage): Promise<void> {
@@ -366,6 +380,7 @@ export class LegacyEndpoint {
       return writeError(res, 'SESSION_LIMIT', { id: response.id });
     }
     this.live.set(record.id, session);
+    this.eras.set(record.id, `${version} http`);
     writeJson(res, 200, response, { 'mcp-session-id': record.id });
     session.done();
   }
@@ -416,7 +431,8 @@ export class LegacyEndpoint {
     });
     // Registered before delivery: a gate error is answered synchronously, during request().
     session.inflight.set(key, exchange);
-    exchange.internalId = instance.transport.router.request(request as { id: string | number; method: string; params?: unknown }, ticket.wrap(exchange), extraOf(session));
+    const wrapped = ticket.wrap(exchange);
+    exchange.internalId = ticket.run(() => instance.transport.router.request(request as { id: string | number; method: string; params?: unknown }, wrapped, extraOf(session)));
   }
 
   private async notification(session: LiveSession, message: Message): Promise<void> {
@@ -491,6 +507,7 @@ export class LegacyEndpoint {
   }
 
   private async terminate(id: string): Promise<void> {
+    this.eras.delete(id);
     const session = this.live.get(id);
     if (session !== undefined) {
       this.live.delete(id);
@@ -506,6 +523,7 @@ export class LegacyEndpoint {
     for (const id of await this.store.sweep(now - this.runtime.options.sessionIdleTimeoutMs)) {
       const session = this.live.get(id);
       this.live.delete(id);
+      this.eras.delete(id);
       if (session !== undefined) for (const stream of [...session.streams.values()]) stream.end();
       await this.events.dropSession(id);
     }

@@ -91,12 +91,12 @@ export function serveListen(runtime: RuntimeContext, res: ServerResponse, reques
 
   let stream: SseStream | undefined;
   let unsubscribe: (() => void) | undefined;
-  const end = () => {
+  const end = (retryMs?: number) => {
     // Graceful end (server closing, or nothing to deliver): the listen request's result closes the stream.
     stream?.send(closing);
-    stream?.end();
+    stream?.end(retryMs);
   };
-  if (!runtime.streams.add(end)) {
+  if (!runtime.streams.add(end, 'listen')) {
     writeRpcError(res, 200, -32603, `Subscription limit reached (maxStreams ${runtime.options.maxStreams})`, request.id);
     return;
   }

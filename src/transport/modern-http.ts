@@ -190,7 +190,8 @@ function dispatch(runtime: RuntimeContext, res: ServerResponse, request: ModernR
   );
   res.on('close', () => exchange.abandon());
   try {
-    exchange.internalId = runtime.modern.router.request(request, ticket.wrap(exchange), extra);
+    const wrapped = ticket.wrap(exchange);
+    exchange.internalId = ticket.run(() => runtime.modern.router.request(request, wrapped, extra));
   } catch (error) {
     runtime.options.onError(error as Error);
     if (!exchange.answered) exchange.respond({ jsonrpc: '2.0', id: request.id, error: { code: ERRORS.INTERNAL.rpcCode, message: ERRORS.INTERNAL.message } }, false);

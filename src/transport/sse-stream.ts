@@ -6,6 +6,8 @@
  */
 import type { ServerResponse } from 'node:http';
 
+import { publishResponseBytes } from '../observability/channels.js';
+
 export interface SseStreamOptions {
   /** Interval of `: keepalive` comment lines; 0 disables. */
   keepAliveMs: number;
@@ -62,7 +64,9 @@ export class SseStream {
 
   /** Writes one JSON-RPC message as an `event: message` frame, with an event id when given. */
   send(message: unknown, eventId?: string): void {
-    this.writeRaw(frame(JSON.stringify(message), eventId));
+    const json = JSON.stringify(message);
+    publishResponseBytes(this.res, 'out', json);
+    this.writeRaw(frame(json, eventId));
   }
 
   /** Writes a pre-serialized frame (see {@link frame}). */
@@ -76,9 +80,13 @@ export class SseStream {
     }
   }
 
-  /** Ends the stream after what is already written. */
-  end(): void {
+  /**
+   * Ends the stream after what is already written. With `retryMs` (the server is draining) it first sets the
+   * client's reconnection delay, so an EventSource-style client comes back soon, to whichever instance is up.
+   */
+  end(retryMs?: number): void {
     if (this.closedFlag) return;
+    if (retryMs !== undefined && this.res.headersSent) this.res.write(`retry: ${retryMs}\n\n`);
     this.res.end();
     this.markClosed();
   }

@@ -29,6 +29,7 @@ import type { LegacyEndpoint } from './legacy-http.js';
 import { filterAccepts, honoredFilter, INVALID_FILTER, listenAck, listenResult, parseFilter, stampSubscription } from './listen-stream.js';
 import { eventNotification } from '../state/event-bus.js';
 import { plainModernMessage } from './fast-classify.js';
+import { publishBytes } from '../observability/channels.js';
 import { openRequestState, sealRequestState, type ModernRequest } from './modern-http.js';
 
 export const WS_CLOSE = { normal: 1000, goingAway: 1001, unsupportedData: 1003, policy: 1008, tooBig: 1009 } as const;
@@ -54,6 +55,8 @@ class Connection {
   private readonly listens = new Map<string, () => void>();
   alive = true;
   private corked = false;
+  /** The server is draining: requests are refused, and the socket closes (1001) once nothing is in flight. */
+  private draining = false;
   /** What the connection's 2026-07-28 messages are delivered with: the era, and the principal when auth is on. */
   private readonly extra: MessageExtraInfo;
   private readonly context: GateContext;
@@ -97,7 +100,10 @@ class Connection {
         this.socket.uncork();
       });
     }
-    this.ws.send(JSON.stringify(message));
+    const text = JSON.stringify(message);
+    publishBytes(this.endpoint.runtime.source, 'out', text);
+    this.ws.send(text);
+    if (this.draining) this.closeWhenIdle();
   }
 
   private refuse(refusal: Refusal): void {
@@ -112,10 +118,17 @@ class Connection {
       return;
     }
     let body: unknown;
+    const text = data.toString();
+    publishBytes(this.endpoint.runtime.source, 'in', text);
     try {
-      body = JSON.parse(data.toString());
+      body = JSON.parse(text);
     } catch {
       this.refuse({ name: 'PARSE_ERROR', id: null });
+      return;
+    }
+    if (this.draining && isRequest(body)) {
+      // Answered, not dropped: the client knows to send it to another instance.
+      this.refuse({ name: 'SERVER_CLOSING', id: idOf(body) });
       return;
     }
     // 2026-07-28 requests are independent and handled synchronously, so once the connection is known to be
@@ -249,17 +262,14 @@ class Connection {
     };
     // Registered before delivery: a gate error is answered synchronously, during request().
     this.inflight.set(key, entry);
-    entry.internalId = runtime.modern.router.request(
-      opened,
-      ticket.wrap({
-        related: (message) => this.send(message),
-        respond: (message) => {
-          entry.done();
-          this.send(sealRequestState(runtime, request, message, this.identity?.key));
-        },
-      }),
-      this.extra,
-    );
+    const exchange = ticket.wrap({
+      related: (message) => this.send(message),
+      respond: (message) => {
+        entry.done();
+        this.send(sealRequestState(runtime, request, message, this.identity?.key));
+      },
+    });
+    entry.internalId = ticket.run(() => runtime.modern.router.request(opened, exchange, this.extra));
   }
 
   private modernNotification(message: { method: string; params?: Record<string, unknown> }): void {
@@ -304,13 +314,33 @@ class Connection {
     });
   }
 
-  /** Server shutdown: subscriptions end with their result, then the socket closes with 1001. */
-  shutdown(): void {
+  /**
+   * The server starts draining: subscriptions end with their result, new requests are refused, and the socket
+   * closes with 1001 as soon as the requests in flight have been answered.
+   */
+  drain(): void {
+    this.draining = true;
     for (const key of [...this.listens.keys()]) {
       this.listens.get(key)?.();
       this.send(listenResult(this.endpoint.runtime, JSON.parse(key) as string | number));
     }
+    this.closeWhenIdle();
+  }
+
+  /** Drain time is over: close now, whatever is still in flight. */
+  shutdown(): void {
     this.ws.close(WS_CLOSE.goingAway, 'The server is shutting down');
+  }
+
+  private busy(): boolean {
+    return this.queued > 0 || this.inflight.size > 0 || (this.session?.inflight.size ?? 0) > 0;
+  }
+
+  /** Closes with 1001 once idle; checked after the current turn, when the answer being sent has left its request. */
+  private closeWhenIdle(): void {
+    setImmediate(() => {
+      if (!this.busy() && this.ws.readyState === WebSocket.OPEN) this.shutdown();
+    });
   }
 
   private closed(): void {
@@ -335,6 +365,12 @@ class SocketSink implements StreamSink {
   get closed(): boolean {
     return this.connection.ws.readyState !== WebSocket.OPEN;
   }
+}
+
+function isRequest(body: unknown): boolean {
+  if (Array.isArray(body)) return body.some(isRequest);
+  const message = body as { id?: unknown; method?: unknown } | null;
+  return message !== null && typeof message === 'object' && typeof message.method === 'string' && message.id !== undefined;
 }
 
 function idOf(body: unknown): string | number | null {
@@ -397,7 +433,12 @@ export class WebSocketEndpoint {
     this.connections.delete(connection);
   }
 
-  /** Closes every connection with 1001 after ending subscriptions. */
+  /** Starts draining every connection: each closes with 1001 once its requests in flight are answered. */
+  drain(): void {
+    for (const connection of [...this.connections]) connection.drain();
+  }
+
+  /** Closes every connection with 1001 now (after drain, or when the drain time is over). */
   close(): void {
     if (this.heartbeat !== undefined) clearInterval(this.heartbeat);
     for (const connection of [...this.connections]) connection.shutdown();

@@ -1,0 +1,197 @@
+/**
+ * Prometheus metrics with prom-client. Counters and histograms subscribe to the diagnostics channels
+ * (src/observability/channels.ts); gauges read the live counts at scrape time, so open connections, sessions
+ * and streams cost nothing between scrapes. Each server has its own registry: two servers in one process do
+ * not mix their figures.
+ *
+ * Label values are bounded: methods outside the protocol's list are `other`, tools the server has not
+ * registered are `unregistered`, and nothing carries a session id, a principal or a client address.
+ */
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+import { RemoteMcpOptionError } from '../errors.js';
+import { CHANNELS, type AuthFailureEvent, type BytesEvent, type RequestEvent } from './channels.js';
+
+/** What the gauges read at scrape time. */
+export interface LiveCounts {
+  /** Open connections by transport (`http` TCP connections of the server listen() started, `websocket`). */
+  connections(): Record<string, number>;
+  /** Open 2025-era sessions by negotiated protocol version and transport. */
+  sessions(): Array<{ era: string; transport: string; count: number }>;
+  /** Open long-lived streams by kind (`listen`, `session-get`, `http-sse`). */
+  streams(): Record<string, number>;
+}
+
+export interface MetricsSetup {
+  source: object;
+  counts: LiveCounts;
+  /** Whether a tool is registered on the server (its name may be a label value). */
+  isRegisteredTool: (name: string) => boolean;
+  /** Node's process metrics (CPU, memory, event-loop lag, GC...). */
+  defaultMetrics: boolean;
+}
+
+/** The protocol's methods (all revisions); anything else is counted as `other`. */
+const KNOWN_METHODS = new Set([
+  'initialize', 'ping', 'server/discover', 'subscriptions/listen',
+  'tools/list', 'tools/call', 'prompts/list', 'prompts/get',
+  'resources/list', 'resources/read', 'resources/templates/list', 'resources/subscribe', 'resources/unsubscribe',
+  'completion/complete', 'logging/setLevel', 'tasks/get', 'tasks/update', 'tasks/cancel', 'tasks/list', 'tasks/result',
+]);
+
+/** Seconds; from a cached list call (sub-millisecond) to a slow tool (a minute). */
+const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+/** Most distinct tool label values; past it, tools are counted as `other` (a server that registers tools without end). */
+const MAX_TOOL_LABELS = 500;
+
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly requests: Counter<'method' | 'transport' | 'era' | 'status'>;
+  private readonly durations: Histogram<'method' | 'transport'>;
+  private readonly toolCalls: Counter<'tool' | 'outcome'>;
+  private readonly toolDurations: Histogram<'tool'>;
+  private readonly authFailures: Counter<'reason'>;
+  private readonly rateLimited: Counter<'scope'>;
+  private readonly bytes: Counter<'direction'>;
+  private readonly toolLabels = new Set<string>();
+  private readonly onRequest = (message: unknown) => this.request(message as RequestEvent);
+  private readonly onAuthFailure = (message: unknown) => {
+    const event = message as AuthFailureEvent;
+    if (event.source === this.setup.source) this.authFailures.inc({ reason: event.reason });
+  };
+  private readonly onBytes = (message: unknown) => {
+    const event = message as BytesEvent;
+    if (event.source === this.setup.source) this.bytes.inc({ direction: event.direction }, event.bytes);
+  };
+
+  constructor(private readonly setup: MetricsSetup) {
+    const registers = [this.registry];
+    this.requests = new Counter({ name: 'mcp_requests_total', help: 'JSON-RPC requests ended, by method, transport, era and outcome (ok, error, cancelled, denied, rate-limited, invalid).', labelNames: ['method', 'transport', 'era', 'status'], registers });
+    this.durations = new Histogram({ name: 'mcp_request_duration_seconds', help: 'Time from admission to answer of JSON-RPC requests.', labelNames: ['method', 'transport'], buckets: DURATION_BUCKETS, registers });
+    this.toolCalls = new Counter({ name: 'mcp_tool_calls_total', help: 'tools/call requests by tool and outcome.', labelNames: ['tool', 'outcome'], registers });
+    this.toolDurations = new Histogram({ name: 'mcp_tool_duration_seconds', help: 'Time tools/call requests took, by tool.', labelNames: ['tool'], buckets: DURATION_BUCKETS, registers });
+    this.authFailures = new Counter({ name: 'mcp_auth_failures_total', help: 'Attempts refused by authentication, by reason.', labelNames: ['reason'], registers });
+    this.rateLimited = new Counter({ name: 'mcp_rate_limited_total', help: 'Requests refused by a rate or concurrency limit, by scope (principal, global, tool, concurrency).', labelNames: ['scope'], registers });
+    this.bytes = new Counter({ name: 'mcp_messages_bytes_total', help: 'Bytes of JSON-RPC messages received (in) and sent (out).', labelNames: ['direction'], registers });
+    const { counts } = setup;
+    new Gauge({
+      name: 'mcp_active_connections',
+      help: 'Open connections by transport.',
+      labelNames: ['transport'],
+      registers,
+      collect() {
+        for (const [transport, count] of Object.entries(counts.connections())) this.set({ transport }, count);
+      },
+    });
+    new Gauge({
+      name: 'mcp_active_sessions',
+      help: 'Open 2025-era sessions by negotiated protocol version (era) and transport.',
+      labelNames: ['era', 'transport'],
+      registers,
+      collect() {
+        this.reset();
+        for (const { era, transport, count } of counts.sessions()) this.set({ era, transport }, count);
+      },
+    });
+    new Gauge({
+      name: 'mcp_open_streams',
+      help: 'Open long-lived streams by kind (listen: 2026-07-28 subscriptions; session-get: 2025-era GET streams; http-sse: 2024-11-05 HTTP+SSE sessions).',
+      labelNames: ['kind'],
+      registers,
+      collect() {
+        for (const [kind, count] of Object.entries(counts.streams())) this.set({ kind }, count);
+      },
+    });
+    if (setup.defaultMetrics) collectDefaultMetrics({ register: this.registry });
+    subscribe(CHANNELS.request, this.onRequest);
+    subscribe(CHANNELS.authFailure, this.onAuthFailure);
+    subscribe(CHANNELS.bytes, this.onBytes);
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** The exposition text of every metric. */
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  /** Stops listening to the channels (the registry's figures stay readable). */
+  close(): void {
+    unsubscribe(CHANNELS.request, this.onRequest);
+    unsubscribe(CHANNELS.authFailure, this.onAuthFailure);
+    unsubscribe(CHANNELS.bytes, this.onBytes);
+  }
+
+  private request(event: RequestEvent): void {
+    if (event.source !== this.setup.source) return;
+    const method = KNOWN_METHODS.has(event.method) ? event.method : 'other';
+    this.requests.inc({ method, transport: event.transport, era: event.era, status: event.outcome });
+    if (event.outcome === 'rate-limited') this.rateLimited.inc({ scope: event.reason ?? 'principal' });
+    const ran = event.outcome === 'ok' || event.outcome === 'error' || event.outcome === 'cancelled';
+    if (ran) this.durations.observe({ method, transport: event.transport }, event.durationSeconds);
+    if (event.tool === undefined) return;
+    const tool = this.toolLabel(event.tool);
+    this.toolCalls.inc({ tool, outcome: event.outcome });
+    if (ran) this.toolDurations.observe({ tool }, event.durationSeconds);
+  }
+
+  private toolLabel(name: string): string {
+    if (this.toolLabels.has(name)) return name;
+    if (!this.setup.isRegisteredTool(name)) return 'unregistered';
+    if (this.toolLabels.size >= MAX_TOOL_LABELS) return 'other';
+    this.toolLabels.add(name);
+    return name;
+  }
+}
+
+export interface MetricsOptions {
+  /** Path of the exposition. Default `/metrics`. */
+  path?: string;
+  /** Serve metrics on their own port (for a scraper on a private network) instead of the MCP port. Default: the MCP port. */
+  port?: number;
+  /** Address of the separate metrics port. Default 127.0.0.1. */
+  host?: string;
+  /** Ask for the same credentials as the MCP endpoint. Default false. */
+  requireAuth?: boolean;
+  /** Include Node's process metrics (CPU, memory, event loop, GC). Default true. */
+  defaultMetrics?: boolean;
+}
+
+export interface ResolvedMetricsOptions {
+  path: string;
+  port: number | undefined;
+  host: string;
+  requireAuth: boolean;
+  defaultMetrics: boolean;
+}
+
+export const METRICS_DEFAULTS = Object.freeze({ path: '/metrics', host: '127.0.0.1', requireAuth: false, defaultMetrics: true });
+
+function fail(name: string, expected: string, value: unknown): never {
+  throw new RemoteMcpOptionError(`remote-mcp: option \`metrics${name}\` must be ${expected}; received ${JSON.stringify(value) ?? String(value)}.`);
+}
+
+/** Validates the `metrics` option; undefined when metrics are off (the default). */
+export function resolveMetricsOptions(value: unknown): ResolvedMetricsOptions | undefined {
+  if (value === undefined || value === false) return undefined;
+  if (value === true) return { ...METRICS_DEFAULTS, port: undefined };
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) fail('', 'a boolean or an object', value);
+  const options = value as MetricsOptions;
+  const known = new Set(['path', 'port', 'host', 'requireAuth', 'defaultMetrics']);
+  for (const key of Object.keys(options)) if (!known.has(key)) fail(`.${key}`, `one of ${[...known].join(', ')} (unknown key)`, key);
+  const path = options.path ?? METRICS_DEFAULTS.path;
+  if (typeof path !== 'string' || !path.startsWith('/') || path.includes('?')) fail('.path', 'a path starting with "/"', path);
+  if (options.port !== undefined && (!Number.isSafeInteger(options.port) || options.port < 0 || options.port > 65_535)) fail('.port', 'an integer from 0 to 65535', options.port);
+  const host = options.host ?? METRICS_DEFAULTS.host;
+  if (typeof host !== 'string' || host.length === 0) fail('.host', 'an address', host);
+  const requireAuth = options.requireAuth ?? METRICS_DEFAULTS.requireAuth;
+  if (typeof requireAuth !== 'boolean') fail('.requireAuth', 'a boolean', requireAuth);
+  const defaultMetrics = options.defaultMetrics ?? METRICS_DEFAULTS.defaultMetrics;
+  if (typeof defaultMetrics !== 'boolean') fail('.defaultMetrics', 'a boolean', defaultMetrics);
+  return { path, port: options.port, host, requireAuth, defaultMetrics };
+}
