@@ -3,12 +3,16 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
 import { modernBody, modernHeaders, raw, withTimeout } from './helpers.js';
 
 const CLI = 'build/src/cli/main.js';
 
-function serve(args: string[]): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  const child = spawn(process.execPath, [CLI, 'serve', 'build/examples/demo-server.js', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+function serve(args: string[], module: string[] = ['build/examples/demo-server.js']): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+  const child = spawn(process.execPath, [CLI, 'serve', ...module, '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
@@ -81,4 +85,29 @@ test('--no-legacy serves 2026-07-28 only', async () => {
   } finally {
     child.kill('SIGKILL');
   }
+});
+
+test('serve --config starts from a YAML file (flags given explicitly win) with /health and /metrics; a wrong file is refused precisely', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'remote-mcp-cli-config-'));
+  const file = join(dir, 'remote-mcp.yaml');
+  const demo = resolve('build/examples/demo-server.js');
+  writeFileSync(file, `module: ${demo}\nport: 8080\nmaxBodyBytes: 1024\nlog:\n  level: warn\n`);
+  const { child, url, output } = await serve(['--config', file], []);
+  try {
+    const base = url.replace('/mcp', '');
+    assert.equal((await raw(`${base}/health`, { method: 'GET' })).json().status, 'ok');
+    const metrics = await raw(`${base}/metrics`, { method: 'GET' });
+    assert.equal(metrics.status, 200, 'the CLI serves metrics by default');
+    assert.match(metrics.body, /^# TYPE mcp_requests_total counter$/m);
+    const big = await raw(url, { headers: modernHeaders('tools/call', 'echo'), body: modernBody(1, 'tools/call', { name: 'echo', arguments: { text: 'x'.repeat(2000) } }) });
+    assert.equal(big.status, 413, 'maxBodyBytes came from the file');
+    assert.doesNotMatch(output(), /"msg":"listening"/, 'log.level warn from the file silences the info lines');
+  } finally {
+    child.kill('SIGKILL');
+  }
+  writeFileSync(file, `module: ${demo}\nmaxBodyBytes: lots\n`);
+  const refused = spawnSync(process.execPath, [CLI, 'serve', '--config', file], { encoding: 'utf8' });
+  assert.equal(refused.status, 1);
+  assert.match(refused.stderr, new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:2:15: \`maxBodyBytes\` `));
+  assert.match(refused.stderr, /expected an integer/);
 });

@@ -11,6 +11,9 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { createRemoteServer, type ListenOptions } from '../server/remote-server.js';
 import { DEFAULTS, type RemoteServerOptions, type ServerFactory } from '../server/options.js';
 import { addAuthFlags, AUTH_ENVIRONMENT, authFromFlags, keysCommand, securityFromFlags, tokenCommand, type AuthFlags } from './security-flags.js';
+import { configCommand } from './config-command.js';
+import { configToServe, loadConfigFile, type ServePlan } from '../config/load-config.js';
+import { LOG_LEVELS, type LogLevel } from '../observability/logger.js';
 
 const VERSION = '0.1.0';
 
@@ -78,7 +81,35 @@ interface ServeFlags extends AuthFlags {
   tlsCert?: string;
   tlsKey?: string;
   tlsSelfSigned?: boolean;
+  config?: string;
+  metrics: boolean;
+  metricsPort?: number;
+  tracing: boolean;
+  logLevel: LogLevel;
 }
+
+/** Server options a flag sets, by option name → flag name; with --config, only flags given explicitly override the file. */
+const FLAG_OF: Partial<Record<keyof RemoteServerOptions, keyof ServeFlags>> = {
+  path: 'path',
+  legacy: 'legacy',
+  legacySse: 'legacySse',
+  websocket: 'websocket',
+  maxWebSocketConnections: 'maxWebsocketConnections',
+  maxBodyBytes: 'maxBodyBytes',
+  maxSessions: 'maxSessions',
+  maxStreams: 'maxStreams',
+  sessionIdleTimeoutMs: 'sessionIdleTimeoutMs',
+  keepAliveMs: 'keepAliveMs',
+  responseMode: 'responseMode',
+  dnsRebindingProtection: 'dnsRebindingProtection',
+  drainTimeoutMs: 'drainTimeoutMs',
+  headersTimeoutMs: 'headersTimeoutMs',
+  requestTimeoutMs: 'requestTimeoutMs',
+  keepAliveTimeoutMs: 'keepAliveTimeoutMs',
+  allowedHosts: 'allowedHosts',
+  allowedOrigins: 'allowedOrigins',
+  tracing: 'tracing',
+};
 
 /** The TLS listen option the flags describe; undefined for plain http. */
 function tlsFromFlags(flags: ServeFlags): ListenOptions['tls'] {
@@ -91,12 +122,16 @@ function tlsFromFlags(flags: ServeFlags): ListenOptions['tls'] {
   return { cert: readFileSync(flags.tlsCert), key: readFileSync(flags.tlsKey) };
 }
 
-async function serve(modulePath: string, flags: ServeFlags): Promise<void> {
-  const factory = await loadFactory(modulePath, flags.export);
+async function serve(moduleArgument: string | undefined, flags: ServeFlags, command: Command): Promise<void> {
+  // Precedence: the CLI's defaults < the config file (with its REMOTE_MCP_* overrides) < flags given explicitly.
+  const given = (flag: keyof ServeFlags) => command.getOptionValueSource(flag) === 'cli';
+  const plan: ServePlan | undefined = flags.config === undefined ? undefined : await configToServe(await loadConfigFile(flags.config));
+  const modulePath = moduleArgument ?? plan?.modulePath;
+  if (modulePath === undefined) throw new Error('serve needs a module (remote-mcp serve <module>) or a config file naming one (--config <file>)');
+  const factory = await loadFactory(modulePath, plan !== undefined && !given('export') ? plan.exportName : flags.export);
   const requestStateKey = process.env.REMOTE_MCP_REQUEST_STATE_KEY;
   const auth = authFromFlags(flags);
-  const options: RemoteServerOptions = {
-    server: factory,
+  const fromFlags: Partial<RemoteServerOptions> = {
     path: flags.path,
     legacy: flags.legacy,
     legacySse: flags.legacySse,
@@ -113,34 +148,56 @@ async function serve(modulePath: string, flags: ServeFlags): Promise<void> {
     headersTimeoutMs: flags.headersTimeoutMs,
     requestTimeoutMs: flags.requestTimeoutMs,
     keepAliveTimeoutMs: flags.keepAliveTimeoutMs,
+    tracing: flags.tracing,
     ...(flags.allowedHosts !== undefined && { allowedHosts: flags.allowedHosts }),
     ...(flags.allowedOrigins !== undefined && { allowedOrigins: flags.allowedOrigins }),
+  };
+  let chosen: Partial<RemoteServerOptions> = fromFlags;
+  if (plan !== undefined) {
+    chosen = { ...plan.options };
+    for (const [option, flag] of Object.entries(FLAG_OF) as Array<[keyof RemoteServerOptions, keyof ServeFlags]>) {
+      if (given(flag) || ((plan.options as Partial<RemoteServerOptions>)[option] === undefined && fromFlags[option] !== undefined)) (chosen as Record<string, unknown>)[option] = fromFlags[option];
+    }
+  }
+  // The CLI serves metrics and logs at info unless told otherwise (the library's defaults are quieter).
+  const metrics = given('metrics') || given('metricsPort') || plan?.options.metrics === undefined ? (flags.metrics ? (flags.metricsPort === undefined ? true : { port: flags.metricsPort }) : false) : plan.options.metrics;
+  const log = { ...plan?.options.log, ...((given('logLevel') || plan?.options.log?.level === undefined) && { level: flags.logLevel }) };
+  const options: RemoteServerOptions = {
+    ...chosen,
+    server: factory,
+    metrics,
+    log,
     ...(requestStateKey !== undefined && { requestStateKey }),
     ...(auth !== undefined && { auth }),
     ...securityFromFlags(flags),
   };
   const server = createRemoteServer(options);
-  const tls = tlsFromFlags(flags);
-  const { url, fingerprint256 } = await server.listen({ port: flags.port, host: flags.host, ...(tls !== undefined && { tls }) });
+  const tls = tlsFromFlags(flags) ?? plan?.listen.tls;
+  const port = plan !== undefined && !given('port') ? plan.listen.port : flags.port;
+  const host = plan !== undefined && !given('host') ? plan.listen.host : flags.host;
+  const { url, fingerprint256, metricsUrl } = await server.listen({ port, host, ...(tls !== undefined && { tls }) });
   if (fingerprint256 !== undefined) {
     const kind = tls !== undefined && 'selfSigned' in tls ? 'self-signed development certificate (curl needs -k, or pin it)' : 'certificate';
     process.stdout.write(`TLS: ${kind}, SHA-256 fingerprint ${fingerprint256}\n`);
   }
   const credentialHeader = auth === undefined ? undefined : auth.apiKeys !== undefined ? 'x-api-key: <your key>' : 'authorization: Bearer <token>';
-  process.stdout.write(`remote-mcp serving ${modulePath} at ${url}\n\nTry it:\n${sampleRequest(url, credentialHeader, tls !== undefined && 'selfSigned' in tls)}\n\n`);
+  const base = url.slice(0, url.length - (options.path ?? DEFAULTS.path).length);
+  const health = options.health === false ? '' : `Health: ${base}/health and ${base}/ready\n`;
+  const scrape = metrics === false ? '' : `Metrics: ${metricsUrl ?? `${base}/metrics`}\n`;
+  process.stdout.write(`remote-mcp serving ${modulePath} at ${url}\n${health}${scrape}\nTry it:\n${sampleRequest(url, credentialHeader, tls !== undefined && 'selfSigned' in tls)}\n\n`);
 
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) {
-      process.stderr.write(`remote-mcp: ${signal} again, exiting now\n`);
+      server.logger.warn({ signal }, `${signal} again, exiting now`);
       process.exit(1);
     }
     stopping = true;
-    process.stderr.write(`remote-mcp: ${signal} received, finishing in-flight requests (up to ${flags.drainTimeoutMs} ms)\n`);
+    server.logger.info({ signal, drainTimeoutMs: options.drainTimeoutMs ?? DEFAULTS.drainTimeoutMs }, `${signal} received, draining`);
     server.close().then(
       () => process.exit(0),
       (error: unknown) => {
-        process.stderr.write(`remote-mcp: error while closing: ${String(error)}\n`);
+        server.logger.error({ err: error }, 'error while closing');
         process.exit(1);
       },
     );
@@ -154,7 +211,8 @@ export function buildProgram(): Command {
   addAuthFlags(program
     .command('serve')
     .description('Serve the MCP server factory a module exports over Streamable HTTP (2026-07-28 and 2025-era clients).')
-    .argument('<module>', 'path to an ES module exporting a function that returns a new McpServer')
+    .argument('[module]', 'path to an ES module exporting a function that returns a new McpServer (or `module` in --config)')
+    .option('-c, --config <file>', 'read options from a YAML or JSON file (flags given explicitly override it; see docs/configuration.md)')
     .option('-p, --port <port>', 'TCP port (0 picks a free one)', integer, 8080)
     .option('-H, --host <host>', 'address to bind; 0.0.0.0 accepts remote clients', '127.0.0.1')
     .option('--path <path>', 'endpoint path', DEFAULTS.path)
@@ -179,8 +237,13 @@ export function buildProgram(): Command {
     .option('--headers-timeout-ms <ms>', 'complete request headers must arrive within this (slow clients get 408)', integer, DEFAULTS.headersTimeoutMs)
     .option('--request-timeout-ms <ms>', 'the whole request must arrive within this (responses are not limited)', integer, DEFAULTS.requestTimeoutMs)
     .option('--keep-alive-timeout-ms <ms>', 'idle keep-alive connections are closed after this', integer, DEFAULTS.keepAliveTimeoutMs)
+    .option('--no-metrics', 'do not serve Prometheus metrics at /metrics')
+    .option('--metrics-port <port>', 'serve /metrics on this port (127.0.0.1) instead of the MCP port', integer)
+    .option('--no-tracing', 'do not create OpenTelemetry spans (they are no-ops unless an SDK is registered)')
+    .addOption(new Option('--log-level <level>', 'operational log level (JSON on stderr, readable on a terminal)').choices(LOG_LEVELS as string[]).default('info'))
     .addHelpText('after', `\nEnvironment:\n  REMOTE_MCP_REQUEST_STATE_KEY  key (>= 32 bytes) protecting requestState; share it between instances\n${AUTH_ENVIRONMENT}`)
     .action(serve));
+  program.addCommand(configCommand());
   program.addCommand(keysCommand());
   program.addCommand(tokenCommand());
   return program;
