@@ -115,11 +115,11 @@ function ratio(rows: Array<{ name: string; perRound: number[] }>, name: string, 
 }
 
 function table(rows: Array<{ name: string; rps: number; perRound: number[]; p50: number; p99: number; rss: number }>, reference: string, ceiling?: string) {
-  console.log(`  ${'target'.padEnd(14)}${'req/s'.padStart(9)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'RSS'.padStart(10)}${'vs SDK'.padStart(9)}${ceiling !== undefined ? 'vs ceiling'.padStart(12) : ''}`);
+  console.log(`  ${'target'.padEnd(20)}${'req/s'.padStart(9)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'RSS'.padStart(10)}${'vs SDK'.padStart(9)}${ceiling !== undefined ? 'vs ceiling'.padStart(12) : ''}`);
   for (const row of rows) {
     const vsSdk = `${ratio(rows, row.name, reference).toFixed(2)}x`;
     const vsTop = ceiling !== undefined ? `${(ratio(rows, row.name, ceiling) * 100).toFixed(0)}%` : '';
-    console.log(`  ${row.name.padEnd(14)}${row.rps.toFixed(0).padStart(9)}${String(row.p50).padStart(9)}${String(row.p99).padStart(9)}${mib(row.rss).padStart(10)}${vsSdk.padStart(9)}${vsTop.padStart(ceiling !== undefined ? 12 : 0)}`);
+    console.log(`  ${row.name.padEnd(20)}${row.rps.toFixed(0).padStart(9)}${String(row.p50).padStart(9)}${String(row.p99).padStart(9)}${mib(row.rss).padStart(10)}${vsSdk.padStart(9)}${vsTop.padStart(ceiling !== undefined ? 12 : 0)}`);
   }
 }
 
@@ -200,9 +200,11 @@ console.log(`remote-mcp bench: ${ROUNDS} interleaved rounds x ${SECONDS} s, ${CO
 const checks: Array<readonly [string, boolean]> = [];
 
 if (SECTIONS.has('http')) {
-  const modern = await measureCalls('modern', ['remote-mcp', 'sdk-modern', 'ceiling']);
-  console.log('2026-07-28 tools/call (stateless)');
+  const modern = await measureCalls('modern', ['remote-mcp', 'remote-mcp-metrics', 'sdk-modern', 'ceiling']);
+  console.log('2026-07-28 tools/call (stateless; remote-mcp-metrics is remote-mcp with metrics: true)');
   table(modern, 'sdk-modern', 'ceiling');
+  const metricsCost = 1 - ratio(modern, 'remote-mcp-metrics', 'remote-mcp');
+  console.log(`  metrics on cost ${(metricsCost * 100).toFixed(1)}% of remote-mcp's throughput (median of per-round ratios)`);
 
   const legacy = await measureCalls('legacy', ['remote-mcp', 'sdk-sessions']);
   console.log('\n2025-era tools/call (one session per connection, protocol 2025-11-25)');
@@ -210,6 +212,7 @@ if (SECTIONS.has('http')) {
   checks.push(
     ['2026-07-28 tools/call >= 3x the SDK', ratio(modern, 'remote-mcp', 'sdk-modern') >= 3],
     ['2026-07-28 tools/call >= 50% of the ceiling', ratio(modern, 'remote-mcp', 'ceiling') >= 0.5],
+    ['metrics on cost < 10% of throughput', metricsCost < 0.1],
     ['2025-era tools/call >= 2x the SDK', ratio(legacy, 'remote-mcp', 'sdk-sessions') >= 2],
   );
 }

@@ -18,7 +18,7 @@ import { z } from 'zod';
 
 import { createRemoteServer } from '../src/index.js';
 
-export type TargetName = 'remote-mcp' | 'sdk-modern' | 'sdk-sessions' | 'ceiling' | 'ws-ceiling';
+export type TargetName = 'remote-mcp' | 'remote-mcp-metrics' | 'sdk-modern' | 'sdk-sessions' | 'ceiling' | 'ws-ceiling';
 
 function echoServer(): McpServer {
   const server = new McpServer({ name: 'bench', version: '1.0.0' });
@@ -83,8 +83,10 @@ async function start(name: TargetName): Promise<string> {
   let handler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => void res.writeHead(404).end();
   let attach: ((server: ReturnType<typeof createServer>) => void) | undefined;
   switch (name) {
-    case 'remote-mcp': {
-      const remote = createRemoteServer({ server: echoServer, maxSessions: 100_000, maxWebSocketConnections: 100_000, dnsRebindingProtection: false });
+    case 'remote-mcp':
+    case 'remote-mcp-metrics': {
+      // The same server with Prometheus metrics on: the difference is what metrics cost.
+      const remote = createRemoteServer({ server: echoServer, maxSessions: 100_000, maxWebSocketConnections: 100_000, dnsRebindingProtection: false, metrics: name === 'remote-mcp-metrics' });
       await remote.ready;
       handler = remote.handler;
       attach = (server) => server.on('upgrade', (req, socket, head) => void (remote.upgrade(req, socket, head) || socket.destroy()));

@@ -50,6 +50,9 @@ function token(claims: Record<string, unknown> = {}, options: { sub?: string | n
 
 const bearer = (value: string) => ({ authorization: `Bearer ${value}` });
 
+/** The key with its last character changed (to one it is not: a fixed replacement would match 1 key in 64). */
+const tampered = (key: string) => `${key.slice(0, -1)}${key.endsWith('A') ? 'B' : 'A'}`;
+
 function call(url: string, name: string, args: Record<string, unknown>, headers: Record<string, string>, id = 1) {
   return raw(url, { headers: { ...modernHeaders('tools/call', name), ...headers }, body: modernBody(id, 'tools/call', { name, arguments: args }) });
 }
@@ -195,7 +198,7 @@ describe('API keys', () => {
       assert.equal(viaAuthorization.status, 200);
       assert.deepEqual(JSON.parse(viaAuthorization.json().result.content[0].text).extra.principal, { kind: 'api-key', subject: 'ci', scopes: ['mcp'], credentialId: minted.entry.id });
       assert.equal((await call(s.url, 'echo', { text: 'x' }, { 'x-api-key': minted.key })).status, 200);
-      const wrong = await call(s.url, 'echo', { text: 'x' }, { 'x-api-key': `${minted.key.slice(0, -1)}A` });
+      const wrong = await call(s.url, 'echo', { text: 'x' }, { 'x-api-key': tampered(minted.key) });
       assertRefused(wrong, 401, -32001);
       assert.deepEqual(challenges(wrong), ['Bearer realm="mcp"', 'ApiKey realm="mcp", error="invalid_token"'].filter((c) => c.startsWith('ApiKey')));
       const none = await call(s.url, 'echo', { text: 'x' }, {});

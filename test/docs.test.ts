@@ -20,3 +20,9 @@ test('every option default is in the README options table', () => {
     assert.ok(readme.includes(`| \`${name}\` |`), `README options table has no row for ${name}`);
   }
 });
+
+test('the version the code reports is the one package.json states', async () => {
+  const { VERSION } = await import('../src/version.js');
+  const manifest = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
+  assert.equal(VERSION, manifest.version);
+});

@@ -15,7 +15,7 @@ import { configCommand } from './config-command.js';
 import { configToServe, loadConfigFile, type ServePlan } from '../config/load-config.js';
 import { LOG_LEVELS, type LogLevel } from '../observability/logger.js';
 
-const VERSION = '0.1.0';
+import { VERSION } from '../version.js';
 
 function integer(value: string): number {
   const parsed = Number(value);

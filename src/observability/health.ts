@@ -10,6 +10,7 @@
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 
 import { RemoteMcpOptionError } from '../errors.js';
+import { VERSION } from '../version.js';
 
 export interface HealthCheck {
   /** Shown in the report; unique. */
@@ -96,7 +97,6 @@ export interface HealthReport {
   checks: CheckResult[];
 }
 
-const VERSION = '0.1.0';
 
 async function runCheck(check: HealthCheck): Promise<CheckResult> {
   const required = check.required ?? true;

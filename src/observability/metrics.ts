@@ -9,9 +9,10 @@
  */
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 
 import { RemoteMcpOptionError } from '../errors.js';
+import { FastCounter, FastHistogram, type CounterSeries } from './series.js';
 import { CHANNELS, type AuthFailureEvent, type BytesEvent, type RequestEvent } from './channels.js';
 
 /** What the gauges read at scrape time. */
@@ -47,35 +48,48 @@ const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 
 /** Most distinct tool label values; past it, tools are counted as `other` (a server that registers tools without end). */
 const MAX_TOOL_LABELS = 500;
 
+/** Authentication failure reasons that may be label values: short kebab-case words, at most 50 of them. */
+const REASON_PATTERN = /^[a-z][a-z0-9-]{0,39}$/;
+const MAX_REASON_LABELS = 50;
+
 export class Metrics {
   readonly registry = new Registry();
-  private readonly requests: Counter<'method' | 'transport' | 'era' | 'status'>;
-  private readonly durations: Histogram<'method' | 'transport'>;
-  private readonly toolCalls: Counter<'tool' | 'outcome'>;
-  private readonly toolDurations: Histogram<'tool'>;
-  private readonly authFailures: Counter<'reason'>;
-  private readonly rateLimited: Counter<'scope'>;
-  private readonly bytes: Counter<'direction'>;
+  private readonly requests: FastCounter;
+  private readonly durations: FastHistogram;
+  private readonly toolCalls: FastCounter;
+  private readonly toolDurations: FastHistogram;
+  private readonly authFailures: FastCounter;
+  private readonly rateLimited: FastCounter;
+  private readonly bytesIn: CounterSeries;
+  private readonly bytesOut: CounterSeries;
   private readonly toolLabels = new Set<string>();
+  private readonly reasonLabels = new Set<string>();
   private readonly onRequest = (message: unknown) => this.request(message as RequestEvent);
   private readonly onAuthFailure = (message: unknown) => {
     const event = message as AuthFailureEvent;
-    if (event.source === this.setup.source) this.authFailures.inc({ reason: event.reason });
+    if (event.source !== this.setup.source) return;
+    const reason = this.reasonLabel(event.reason);
+    this.authFailures.seriesFor(reason, () => ({ reason })).value++;
   };
   private readonly onBytes = (message: unknown) => {
     const event = message as BytesEvent;
-    if (event.source === this.setup.source) this.bytes.inc({ direction: event.direction }, event.bytes);
+    if (event.source !== this.setup.source) return;
+    (event.direction === 'in' ? this.bytesIn : this.bytesOut).value += event.bytes;
   };
 
   constructor(private readonly setup: MetricsSetup) {
-    const registers = [this.registry];
-    this.requests = new Counter({ name: 'mcp_requests_total', help: 'JSON-RPC requests ended, by method, transport, era and outcome (ok, error, cancelled, denied, rate-limited, invalid).', labelNames: ['method', 'transport', 'era', 'status'], registers });
-    this.durations = new Histogram({ name: 'mcp_request_duration_seconds', help: 'Time from admission to answer of JSON-RPC requests.', labelNames: ['method', 'transport'], buckets: DURATION_BUCKETS, registers });
-    this.toolCalls = new Counter({ name: 'mcp_tool_calls_total', help: 'tools/call requests by tool and outcome.', labelNames: ['tool', 'outcome'], registers });
-    this.toolDurations = new Histogram({ name: 'mcp_tool_duration_seconds', help: 'Time tools/call requests took, by tool.', labelNames: ['tool'], buckets: DURATION_BUCKETS, registers });
-    this.authFailures = new Counter({ name: 'mcp_auth_failures_total', help: 'Attempts refused by authentication, by reason.', labelNames: ['reason'], registers });
-    this.rateLimited = new Counter({ name: 'mcp_rate_limited_total', help: 'Requests refused by a rate or concurrency limit, by scope (principal, global, tool, concurrency).', labelNames: ['scope'], registers });
-    this.bytes = new Counter({ name: 'mcp_messages_bytes_total', help: 'Bytes of JSON-RPC messages received (in) and sent (out).', labelNames: ['direction'], registers });
+    const registry = this.registry;
+    const registers = [registry];
+    this.requests = new FastCounter('mcp_requests_total', 'JSON-RPC requests ended, by method, transport, era and outcome (ok, error, tool-error, cancelled, denied, rate-limited, invalid).', registry);
+    this.durations = new FastHistogram('mcp_request_duration_seconds', 'Time from admission to answer of JSON-RPC requests.', DURATION_BUCKETS, registry);
+    this.toolCalls = new FastCounter('mcp_tool_calls_total', 'tools/call requests by tool and outcome.', registry);
+    this.toolDurations = new FastHistogram('mcp_tool_duration_seconds', 'Time tools/call requests took, by tool.', DURATION_BUCKETS, registry);
+    this.authFailures = new FastCounter('mcp_auth_failures_total', 'Attempts refused by authentication, by reason.', registry);
+    this.rateLimited = new FastCounter('mcp_rate_limited_total', 'Requests refused by a rate or concurrency limit, by scope (principal, global, tool, concurrency).', registry);
+    const bytes = new FastCounter('mcp_messages_bytes_total', 'Bytes of JSON-RPC messages received (in) and sent (out).', registry);
+    // Both directions are exported from the start, at 0.
+    this.bytesIn = bytes.seriesFor('in', () => ({ direction: 'in' }));
+    this.bytesOut = bytes.seriesFor('out', () => ({ direction: 'out' }));
     const { counts } = setup;
     new Gauge({
       name: 'mcp_active_connections',
@@ -130,14 +144,27 @@ export class Metrics {
   private request(event: RequestEvent): void {
     if (event.source !== this.setup.source) return;
     const method = KNOWN_METHODS.has(event.method) ? event.method : 'other';
-    this.requests.inc({ method, transport: event.transport, era: event.era, status: event.outcome });
-    if (event.outcome === 'rate-limited') this.rateLimited.inc({ scope: event.reason ?? 'principal' });
-    const ran = event.outcome === 'ok' || event.outcome === 'error' || event.outcome === 'cancelled';
-    if (ran) this.durations.observe({ method, transport: event.transport }, event.durationSeconds);
+    const { transport, era, outcome } = event;
+    this.requests.seriesFor(`${method} ${transport} ${era} ${outcome}`, () => ({ method, transport, era, status: outcome })).value++;
+    if (outcome === 'rate-limited') {
+      const scope = event.reason ?? 'principal';
+      this.rateLimited.seriesFor(scope, () => ({ scope })).value++;
+    }
+    // Refusals never ran: they have no duration worth a bucket.
+    const ran = outcome === 'ok' || outcome === 'error' || outcome === 'tool-error' || outcome === 'cancelled';
+    if (ran) this.durations.seriesFor(`${method} ${transport}`, () => ({ method, transport })).observe(event.durationSeconds);
     if (event.tool === undefined) return;
     const tool = this.toolLabel(event.tool);
-    this.toolCalls.inc({ tool, outcome: event.outcome });
-    if (ran) this.toolDurations.observe({ tool }, event.durationSeconds);
+    this.toolCalls.seriesFor(`${tool} ${outcome}`, () => ({ tool, outcome })).value++;
+    if (ran) this.toolDurations.seriesFor(tool, () => ({ tool })).observe(event.durationSeconds);
+  }
+
+  /** Built-in reasons are a fixed set; a custom authenticate hook's are its own, so they are bounded here. */
+  private reasonLabel(reason: string): string {
+    if (this.reasonLabels.has(reason)) return reason;
+    if (!REASON_PATTERN.test(reason) || this.reasonLabels.size >= MAX_REASON_LABELS) return 'other';
+    this.reasonLabels.add(reason);
+    return reason;
   }
 
   private toolLabel(name: string): string {

@@ -11,7 +11,8 @@
 import { context, createTraceState, isSpanContextValid, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span, type SpanContext } from '@opentelemetry/api';
 import type { IncomingMessage } from 'node:http';
 
-const VERSION = '0.1.0';
+import { VERSION } from '../version.js';
+
 const tracer = trace.getTracer('remote-mcp', VERSION);
 
 /** version-traceid-spanid-flags, lowercase hex; all-zero ids are invalid (W3C Trace Context §3.2). */
