@@ -57,10 +57,12 @@ describe('health and readiness', () => {
       assert.ok(report.uptimeSeconds > 0);
       assert.ok(report.memory.rssBytes > 0 && report.memory.heapUsedBytes > 0);
       assert.equal(typeof report.eventLoopDelayMs.p99, 'number');
-      assert.equal(report.checks.length, 1);
-      assert.equal(report.checks[0].name, 'database');
-      assert.equal(report.checks[0].status, 'ok');
-      assert.deepEqual(report.checks[0].details, { connections: 3 });
+      const byName = Object.fromEntries(report.checks.map((check: { name: string }) => [check.name, check]));
+      assert.deepEqual(Object.keys(byName), ['sessionStore', 'eventStore', 'eventBus', 'database'], 'the state stores report first');
+      assert.deepEqual(byName.sessionStore.details, { kind: 'memory', sessions: 0 });
+      assert.equal(byName.database.status, 'ok');
+      assert.equal(byName.database.required, true);
+      assert.deepEqual(byName.database.details, { connections: 3 });
       const ready = await raw(`${baseOf(s.url)}/ready`, { method: 'GET' });
       assert.equal(ready.status, 200);
       assert.deepEqual(ready.json(), { status: 'ready' });
@@ -122,6 +124,8 @@ describe('health and readiness', () => {
     const auth = { jwt: { secret, issuer: 'https://issuer.test', audience: 'remote-mcp-test' } };
     await withServer({ auth, rateLimits: { perPrincipal: { points: 1, durationSeconds: 60 } } }, async (s) => {
       for (let i = 0; i < 5; i++) assert.equal((await raw(`${baseOf(s.url)}/ready`, { method: 'GET' })).status, 200);
+      const checks = (await raw(`${baseOf(s.url)}/health`, { method: 'GET' })).json().checks;
+      assert.deepEqual(checks.find((check: { name: string }) => check.name === 'rateLimitStore').details, { kind: 'memory' });
     });
     await withServer({ auth, health: { requireAuth: true }, metrics: { requireAuth: true } }, async (s) => {
       const health = await raw(`${baseOf(s.url)}/health`, { method: 'GET' });
@@ -140,6 +144,7 @@ describe('health and readiness', () => {
 
   test('bad health and metrics options are refused at construction, naming the key', () => {
     assert.throws(() => createRemoteServer({ server: createDemoServer, health: { path: 'health' } }), /option `health\.path` must be a path starting with "\/"; received "health"/);
+    assert.throws(() => createRemoteServer({ server: createDemoServer, health: { checks: [{ name: 'sessionStore', check: () => {} }] } }), /must not reuse the name "sessionStore"/);
     assert.throws(() => createRemoteServer({ server: createDemoServer, metrics: { port: 70_000 } }), /option `metrics\.port` must be an integer from 0 to 65535; received 70000/);
     assert.throws(() => createRemoteServer({ server: createDemoServer, metrics: { path: '/mcp' } }), /the operator route \/mcp .* cannot be the MCP endpoint path/);
     assert.throws(() => createRemoteServer({ server: createDemoServer, log: { level: 'loud' as 'info' } }), /option `log\.level` must be one of fatal, error, warn, info, debug, trace, silent; received "loud"/);

@@ -26,10 +26,16 @@ export interface RateLimitStore {
   /** Takes `cost` points from `key`'s counter in `window`. Rejects only when the store itself fails. */
   consume(key: string, cost: number, window: RateLimitWindow): Promise<RateLimitDecision>;
   close(): Promise<void>;
+  /** Optional: the store's health for /health and /ready; resolves with details, rejects when it is unreachable. */
+  check?(): Promise<unknown>;
 }
 
 export class InMemoryRateLimitStore implements RateLimitStore {
   private readonly limiters = new Map<string, RateLimiterMemory>();
+
+  async check(): Promise<unknown> {
+    return { kind: 'memory' };
+  }
 
   async consume(key: string, cost: number, window: RateLimitWindow): Promise<RateLimitDecision> {
     const id = `${window.points}/${window.durationSeconds}`;
@@ -124,6 +130,12 @@ export interface RateLimitVerdict {
 
 export class RateLimiter {
   constructor(private readonly limits: ResolvedRateLimits) {}
+
+  /** The store's health check, when it has one. */
+  get storeCheck(): (() => Promise<unknown>) | undefined {
+    const store = this.limits.store;
+    return store.check === undefined ? undefined : () => store.check!();
+  }
 
   /** Charges a request (a tool call costs its toolCosts entry) to the global window, then the principal's. */
   async check(principalKey: string, toolName: string | undefined): Promise<RateLimitVerdict> {

@@ -27,7 +27,7 @@ import { RateLimiter, resolveRateLimitOptions } from '../security/rate-limit.js'
 import { RequestGate } from '../security/request-gate.js';
 import { AuditLog, resolveAuditOptions } from '../observability/audit-log.js';
 import { createLogger } from '../observability/logger.js';
-import { HealthMonitor, resolveHealthOptions } from '../observability/health.js';
+import { HealthMonitor, resolveHealthOptions, type HealthCheck } from '../observability/health.js';
 import { Metrics, resolveMetricsOptions } from '../observability/metrics.js';
 import { bindResponseSource, bytesChannel } from '../observability/channels.js';
 import { OpsEndpoints } from '../transport/ops-routes.js';
@@ -163,7 +163,17 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
   /** TCP connections of the server listen() started (a gauge). */
   let tcpConnections = 0;
   const lifecycle = (): 'starting' | 'serving' | 'draining' => (closed !== undefined ? 'draining' : state === undefined ? 'starting' : 'serving');
-  const health = healthOptions === undefined ? undefined : new HealthMonitor(healthOptions.checks, lifecycle);
+  // The state stores report on /health too (required: a store that is down makes the server unready).
+  const storeChecks: HealthCheck[] = [
+    ['sessionStore', sessionStore.check?.bind(sessionStore)],
+    ['eventStore', eventStore.check?.bind(eventStore)],
+    ['eventBus', bus.check?.bind(bus)],
+    ['rateLimitStore', rateLimiter?.storeCheck],
+  ].flatMap(([name, check]) => (typeof check === 'function' ? [{ name: name as string, check: check as () => unknown }] : []));
+  for (const check of healthOptions?.checks ?? []) {
+    if (storeChecks.some((store) => store.name === check.name)) throw new RemoteMcpOptionError(`remote-mcp: option \`health.checks\` must not reuse the name ${JSON.stringify(check.name)}: it is the built-in check of that store.`);
+  }
+  const health = healthOptions === undefined ? undefined : new HealthMonitor([...storeChecks, ...healthOptions.checks], lifecycle);
   const metrics =
     metricsOptions === undefined
       ? undefined

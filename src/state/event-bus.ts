@@ -15,6 +15,8 @@ export interface EventBus {
   /** Registers a listener; returns the function that removes it. */
   subscribe(listener: (event: ServerEvent) => void): () => void;
   close(): Promise<void>;
+  /** Optional: the store's health for /health and /ready; resolves with details, rejects when it is unreachable. */
+  check?(): Promise<unknown>;
 }
 
 /** Delivers events to listeners in this process. */
@@ -22,6 +24,10 @@ export class InMemoryEventBus implements EventBus {
   private readonly listeners = new Set<(event: ServerEvent) => void>();
 
   constructor(private readonly onListenerError: (error: unknown) => void = () => {}) {}
+
+  async check(): Promise<unknown> {
+    return { kind: 'memory', listeners: this.listeners.size };
+  }
 
   async publish(event: ServerEvent): Promise<void> {
     for (const listener of this.listeners) {

@@ -20,6 +20,8 @@ export interface EventStore {
   /** Forgets a session's streams (the session ended). */
   dropSession(sessionId: string): Promise<void>;
   close(): Promise<void>;
+  /** Optional: the store's health for /health and /ready; resolves with details, rejects when it is unreachable. */
+  check?(): Promise<unknown>;
 }
 
 interface StreamLog {
@@ -30,6 +32,10 @@ interface StreamLog {
 export class InMemoryEventStore implements EventStore {
   /** sessionId → streamId → log; Map order is insertion order, which gives the eviction order. */
   private readonly sessions = new Map<string, Map<string, StreamLog>>();
+
+  async check(): Promise<unknown> {
+    return { kind: 'memory', sessions: this.sessions.size };
+  }
 
   constructor(
     private readonly maxEventsPerStream: number,

@@ -43,10 +43,16 @@ export interface SessionStore {
   /** Deletes the sessions idle since before `cutoff`; returns their ids. */
   sweep(cutoff: number): Promise<string[]>;
   close(): Promise<void>;
+  /** Optional: the store's health for /health and /ready; resolves with details, rejects when it is unreachable. */
+  check?(): Promise<unknown>;
 }
 
 export class InMemorySessionStore implements SessionStore {
   private readonly records = new Map<string, SessionRecord>();
+
+  async check(): Promise<unknown> {
+    return { kind: 'memory', sessions: this.records.size };
+  }
 
   async create(record: SessionRecord, limit: number): Promise<boolean> {
     if (this.records.size >= limit) return false;
