@@ -1,9 +1,9 @@
 /**
  * `npm run bench`: remote-mcp against the official SDK v2 and a bare node:http ceiling, in one run.
  *
- * Every server runs in its own process, the load (autocannon, or a ws client) in another. Rounds are interleaved
- * so drift on the machine spreads over the targets; rates are the median round, ratios the median of per-round
- * ratios. Then 2025-era sessions and WebSockets are opened on fresh processes to measure memory per idle one.
+ * Every server runs in its own process, the load (autocannon, or a ws client) in another. Rounds are interleaved,
+ * each in a rotated order, so drift on the machine spreads over the targets; rates are the median round, ratios
+ * the median of per-round ratios. Then 2025-era sessions and WebSockets are opened on fresh processes to measure memory per idle one.
  *
  * Environment: BENCH_ROUNDS (3), BENCH_SECONDS (5), BENCH_CONNECTIONS (32), BENCH_SESSIONS (10000),
  * BENCH_WS_CONNECTIONS (10000, idle WebSockets for the memory figure), BENCH_ONLY (a comma list of sections:
@@ -71,6 +71,8 @@ interface CallResult {
   total: number;
 }
 
+/** The targets in a different order each round: whichever runs first (or after a heavy one) gains nothing. */
+const rotated = <T>(items: T[], round: number): T[] => [...items.slice(round % items.length), ...items.slice(0, round % items.length)];
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
 
@@ -88,7 +90,7 @@ async function measureCalls(era: 'modern' | 'legacy', names: TargetName[]) {
   const samples = new Map<TargetName, CallResult[]>(names.map((name) => [name, []]));
   const rss = new Map<TargetName, number>();
   for (let round = 1; round <= ROUNDS; round++) {
-    for (const target of targets) {
+    for (const target of rotated(targets, round)) {
       const result = await load<CallResult>({ mode: 'calls', url: target.url, era, connections: CONNECTIONS, durationSeconds: SECONDS, sessionIds: sessionIds.get(target.name) });
       if (result.non2xx > 0 || result.errors > 0) throw new Error(`${target.name} (${era}) answered ${result.non2xx} non-2xx and ${result.errors} errors of ${result.total}`);
       samples.get(target.name)!.push(result);
@@ -150,7 +152,7 @@ async function measureWebSocket() {
     for (const target of targets) await load<WsResult>({ mode: 'ws-calls', url: target.url, connections: shape.connections, inFlight: shape.inFlight, durationSeconds: 2 });
     const samples = new Map<string, WsResult[]>(targets.map((t) => [t.name, []]));
     for (let round = 1; round <= ROUNDS; round++) {
-      for (const target of targets) {
+      for (const target of rotated(targets, round)) {
         samples.get(target.name)!.push(await load<WsResult>({ mode: 'ws-calls', url: target.url, connections: shape.connections, inFlight: shape.inFlight, durationSeconds: SECONDS }));
       }
     }

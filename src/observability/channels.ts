@@ -58,17 +58,21 @@ export function publishBytes(source: object, direction: 'in' | 'out', text: stri
   bytesChannel.publish({ source, direction, bytes } satisfies BytesEvent);
 }
 
-/** Which server an HTTP response belongs to, recorded only while someone listens for bytes. */
-const responseSources = new WeakMap<object, object>();
+/**
+ * Which server an HTTP response belongs to, recorded on the response only while someone listens for bytes. A
+ * symbol property rather than a WeakMap: a weak entry per request made the garbage collector's work grow with
+ * the request rate.
+ */
+const SOURCE = Symbol('remote-mcp.source');
 
 export function bindResponseSource(res: object, source: object): void {
-  responseSources.set(res, source);
+  (res as { [SOURCE]?: object })[SOURCE] = source;
 }
 
 /** Publishes the size of a message read from an HTTP request or written to its response (a JSON body or an SSE frame). */
 export function publishResponseBytes(res: object, direction: 'in' | 'out', text: string | number): void {
   if (!bytesChannel.hasSubscribers) return;
-  const source = responseSources.get(res);
+  const source = (res as { [SOURCE]?: object })[SOURCE];
   if (source === undefined) return;
   const bytes = typeof text === 'number' ? text : Buffer.byteLength(text);
   bytesChannel.publish({ source, direction, bytes } satisfies BytesEvent);

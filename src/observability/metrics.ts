@@ -35,12 +35,20 @@ export interface MetricsSetup {
 }
 
 /** The protocol's methods (all revisions); anything else is counted as `other`. */
-const KNOWN_METHODS = new Set([
+const METHODS = [
   'initialize', 'ping', 'server/discover', 'subscriptions/listen',
   'tools/list', 'tools/call', 'prompts/list', 'prompts/get',
   'resources/list', 'resources/read', 'resources/templates/list', 'resources/subscribe', 'resources/unsubscribe',
   'completion/complete', 'logging/setLevel', 'tasks/get', 'tasks/update', 'tasks/cancel', 'tasks/list', 'tasks/result',
-]);
+  'other',
+];
+const METHOD_INDEX = new Map(METHODS.map((method, index) => [method, index]));
+const OTHER_METHOD = METHODS.length - 1;
+const TRANSPORTS: ReadonlyArray<RequestEvent['transport']> = ['http', 'sse', 'websocket'];
+const ERAS: ReadonlyArray<RequestEvent['era']> = ['modern', 'legacy'];
+const OUTCOMES: ReadonlyArray<RequestEvent['outcome']> = ['ok', 'error', 'tool-error', 'cancelled', 'denied', 'rate-limited', 'invalid', 'unauthenticated'];
+const UNREGISTERED_TOOL = Object.freeze({ name: 'unregistered', index: 0 });
+const OTHER_TOOL = Object.freeze({ name: 'other', index: 1 });
 
 /** Seconds; from a cached list call (sub-millisecond) to a slow tool (a minute). */
 const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -62,14 +70,15 @@ export class Metrics {
   private readonly rateLimited: FastCounter;
   private readonly bytesIn: CounterSeries;
   private readonly bytesOut: CounterSeries;
-  private readonly toolLabels = new Set<string>();
+  /** Tool label values and their series index (0 and 1 are `unregistered` and `other`). */
+  private readonly toolLabels = new Map<string, number>();
   private readonly reasonLabels = new Set<string>();
   private readonly onRequest = (message: unknown) => this.request(message as RequestEvent);
   private readonly onAuthFailure = (message: unknown) => {
     const event = message as AuthFailureEvent;
     if (event.source !== this.setup.source) return;
     const reason = this.reasonLabel(event.reason);
-    this.authFailures.seriesFor(reason, () => ({ reason })).value++;
+    (this.authFailures.find(reason) ?? this.authFailures.add(reason, { reason })).value++;
   };
   private readonly onBytes = (message: unknown) => {
     const event = message as BytesEvent;
@@ -88,8 +97,8 @@ export class Metrics {
     this.rateLimited = new FastCounter('mcp_rate_limited_total', 'Requests refused by a rate or concurrency limit, by scope (principal, global, tool, concurrency).', registry);
     const bytes = new FastCounter('mcp_messages_bytes_total', 'Bytes of JSON-RPC messages received (in) and sent (out).', registry);
     // Both directions are exported from the start, at 0.
-    this.bytesIn = bytes.seriesFor('in', () => ({ direction: 'in' }));
-    this.bytesOut = bytes.seriesFor('out', () => ({ direction: 'out' }));
+    this.bytesIn = bytes.add('in', { direction: 'in' });
+    this.bytesOut = bytes.add('out', { direction: 'out' });
     const { counts } = setup;
     new Gauge({
       name: 'mcp_active_connections',
@@ -143,20 +152,26 @@ export class Metrics {
 
   private request(event: RequestEvent): void {
     if (event.source !== this.setup.source) return;
-    const method = KNOWN_METHODS.has(event.method) ? event.method : 'other';
     const { transport, era, outcome } = event;
-    this.requests.seriesFor(`${method} ${transport} ${era} ${outcome}`, () => ({ method, transport, era, status: outcome })).value++;
+    // Series are found by a small integer built from the label values' positions: no string to build or hash.
+    const methodIndex = METHOD_INDEX.get(event.method) ?? OTHER_METHOD;
+    const route = (methodIndex * TRANSPORTS.length + TRANSPORTS.indexOf(transport)) * ERAS.length + ERAS.indexOf(era);
+    const outcomeIndex = OUTCOMES.indexOf(outcome);
+    const requestKey = route * OUTCOMES.length + outcomeIndex;
+    (this.requests.find(requestKey) ?? this.requests.add(requestKey, { method: METHODS[methodIndex]!, transport, era, status: outcome })).value++;
     if (outcome === 'rate-limited') {
       const scope = event.reason ?? 'principal';
-      this.rateLimited.seriesFor(scope, () => ({ scope })).value++;
+      (this.rateLimited.find(scope) ?? this.rateLimited.add(scope, { scope })).value++;
     }
     // Refusals never ran: they have no duration worth a bucket.
     const ran = outcome === 'ok' || outcome === 'error' || outcome === 'tool-error' || outcome === 'cancelled';
-    if (ran) this.durations.seriesFor(`${method} ${transport}`, () => ({ method, transport })).observe(event.durationSeconds);
+    const durationKey = methodIndex * TRANSPORTS.length + TRANSPORTS.indexOf(transport);
+    if (ran) (this.durations.find(durationKey) ?? this.durations.add(durationKey, { method: METHODS[methodIndex]!, transport })).observe(event.durationSeconds);
     if (event.tool === undefined) return;
-    const tool = this.toolLabel(event.tool);
-    this.toolCalls.seriesFor(`${tool} ${outcome}`, () => ({ tool, outcome })).value++;
-    if (ran) this.toolDurations.seriesFor(tool, () => ({ tool })).observe(event.durationSeconds);
+    const tool = this.toolLabel(event.tool, outcome);
+    const toolKey = tool.index * OUTCOMES.length + outcomeIndex;
+    (this.toolCalls.find(toolKey) ?? this.toolCalls.add(toolKey, { tool: tool.name, outcome })).value++;
+    if (ran) (this.toolDurations.find(tool.index) ?? this.toolDurations.add(tool.index, { tool: tool.name })).observe(event.durationSeconds);
   }
 
   /** Built-in reasons are a fixed set; a custom authenticate hook's are its own, so they are bounded here. */
@@ -167,12 +182,19 @@ export class Metrics {
     return reason;
   }
 
-  private toolLabel(name: string): string {
-    if (this.toolLabels.has(name)) return name;
-    if (!this.setup.isRegisteredTool(name)) return 'unregistered';
-    if (this.toolLabels.size >= MAX_TOOL_LABELS) return 'other';
-    this.toolLabels.add(name);
-    return name;
+  /**
+   * A tool name is a label value once it is known to be a real tool: registered on the McpServer, or answered
+   * with a result by a low-level Server (whose tools remote-mcp cannot list). A client inventing names does
+   * not create series.
+   */
+  private toolLabel(name: string, outcome: RequestEvent['outcome']): { name: string; index: number } {
+    const known = this.toolLabels.get(name);
+    if (known !== undefined) return { name, index: known };
+    if (!this.setup.isRegisteredTool(name) && outcome !== 'ok' && outcome !== 'tool-error') return UNREGISTERED_TOOL;
+    if (this.toolLabels.size >= MAX_TOOL_LABELS) return OTHER_TOOL;
+    const index = this.toolLabels.size + 2;
+    this.toolLabels.set(name, index);
+    return { name, index };
   }
 }
 

@@ -45,7 +45,7 @@ export class HistogramSeries {
 }
 
 abstract class SeriesMetric<S extends { labels: Labels }> {
-  protected readonly series = new Map<string, S>();
+  protected readonly series = new Map<string | number, S>();
   readonly aggregator = 'sum';
 
   constructor(
@@ -57,14 +57,16 @@ abstract class SeriesMetric<S extends { labels: Labels }> {
     registry.registerMetric(this as unknown as Metric);
   }
 
-  /** The series of a label combination, created on first use; `key` must identify `labels`. */
-  seriesFor(key: string, labels: () => Labels): S {
-    let found = this.series.get(key);
-    if (found === undefined) {
-      found = this.create(labels());
-      this.series.set(key, found);
-    }
-    return found;
+  /** The series a key names, if it exists (the caller's key identifies one label combination). */
+  find(key: string | number): S | undefined {
+    return this.series.get(key);
+  }
+
+  /** Creates the series of a label combination under its key. */
+  add(key: string | number, labels: Labels): S {
+    const series = this.create(labels);
+    this.series.set(key, series);
+    return series;
   }
 
   reset(): void {

@@ -27,8 +27,8 @@ import { RateLimiter, resolveRateLimitOptions } from '../security/rate-limit.js'
 import { RequestGate } from '../security/request-gate.js';
 import { AuditLog, resolveAuditOptions } from '../observability/audit-log.js';
 import { createLogger } from '../observability/logger.js';
-import { HealthMonitor, resolveHealthOptions, type HealthCheck } from '../observability/health.js';
-import { Metrics, resolveMetricsOptions } from '../observability/metrics.js';
+import { HealthMonitor, resolveHealthOptions, type HealthCheck, type ResolvedHealthOptions } from '../observability/health.js';
+import { Metrics, resolveMetricsOptions, type ResolvedMetricsOptions } from '../observability/metrics.js';
 import { bindResponseSource, bytesChannel } from '../observability/channels.js';
 import { OpsEndpoints } from '../transport/ops-routes.js';
 import type { Registry } from 'prom-client';
@@ -108,6 +108,23 @@ function coalescingPublisher(bus: EventBus, onError: (error: Error) => void): (e
   };
 }
 
+/** The probe and metrics paths must differ from the endpoint and from each other (checked before anything starts). */
+function checkOperatorPaths(endpoint: string, health: ResolvedHealthOptions | undefined, metrics: ResolvedMetricsOptions | undefined): void {
+  const taken = new Map<string, string>([[endpoint, 'path']]);
+  const routes: Array<[string, string | undefined]> = [
+    ['health.path', health?.path],
+    ['health.readyPath', health?.readyPath],
+    // On its own port the metrics path shares nothing with the MCP port.
+    ['metrics.path', metrics?.port === undefined ? metrics?.path : undefined],
+  ];
+  for (const [option, path] of routes) {
+    if (path === undefined) continue;
+    const other = taken.get(path);
+    if (other !== undefined) throw new RemoteMcpOptionError(`remote-mcp: option \`${option}\` must differ from \`${other}\`; both are ${JSON.stringify(path)}.`);
+    taken.set(path, option);
+  }
+}
+
 function shownHost(address: AddressInfo): string {
   return address.family === 'IPv6' ? `[${address.address}]` : address.address;
 }
@@ -140,7 +157,6 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
     ...(cors !== undefined && { corsOrigins: cors.explicitOrigins }),
   };
 
-  // Built now so a bad auth configuration throws from createRemoteServer, like every other option.
   // Built now so a bad security configuration throws from createRemoteServer, like every other option.
   if (options.authorization !== undefined && options.auth === undefined) {
     throw new RemoteMcpOptionError('remote-mcp: option `authorization` needs `auth`: a policy decides by principal, and without authentication there is none.');
@@ -153,6 +169,7 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
   const auditOptions = resolveAuditOptions(options.audit);
   const healthOptions = resolveHealthOptions(options.health);
   const metricsOptions = resolveMetricsOptions(options.metrics);
+  checkOperatorPaths(options.path, healthOptions, metricsOptions);
   const audit = auditOptions === undefined ? undefined : new AuditLog(auditOptions);
   let state: HandlerState | undefined;
   let product: ServerProduct | undefined;
@@ -194,9 +211,6 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
     metrics: metrics === undefined ? undefined : { metrics, options: metricsOptions! },
     onError: options.onError,
   });
-  for (const path of ops.paths()) {
-    if (path === options.path) throw new RemoteMcpOptionError(`remote-mcp: the operator route ${path} (health or metrics) cannot be the MCP endpoint path; choose another health.path, health.readyPath or metrics.path.`);
-  }
   const unrelated = (message: unknown) => {
     const m = message as { method?: string; params?: unknown; id?: unknown };
     if (m.method === undefined || m.id !== undefined) return;
