@@ -6,7 +6,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -264,6 +264,33 @@ describe('metrics', () => {
     } finally {
       await remote.close();
     }
+  });
+});
+
+describe('logs', () => {
+  test('the operational log is pino JSON: listening with the URL, draining, closed; errors without a client go to it', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'remote-mcp-log-')), 'ops.log');
+    const remote = createRemoteServer({ server: createDemoServer, log: { level: 'info', destination: file } });
+    const { url } = await remote.listen({ port: 0 });
+    remote.logger.error(new Error('boom'), 'an application error');
+    await remote.close(); // flushes the log
+    const lines = readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    assert.deepEqual(lines.map((line) => line.msg), ['listening', 'an application error', 'draining: readiness is 503, new connections and requests are refused', 'closed']);
+    assert.equal(lines[0].url, url);
+    assert.equal(lines[0].level, 30);
+    assert.equal(lines[0].log, 'remote-mcp');
+    assert.match(lines[0].time, /^\d{4}-\d\d-\d\dT/);
+    assert.equal(lines[1].level, 50);
+    assert.equal(lines[3].drained, true);
+  });
+
+  test('level warn (the library default) keeps info lines out', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'remote-mcp-log-')), 'ops.log');
+    const remote = createRemoteServer({ server: createDemoServer, log: { destination: file } });
+    await remote.listen({ port: 0 });
+    await remote.close();
+    // Nothing was logged: the file is empty, or was never written at all.
+    assert.equal(existsSync(file) ? readFileSync(file, 'utf8') : '', '');
   });
 });
 

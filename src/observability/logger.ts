@@ -40,5 +40,7 @@ export function createLogger(value: unknown): Logger {
   if (typeof readable !== 'boolean') fail('.pretty', 'a boolean', readable);
   const base = { level, base: { log: 'remote-mcp' }, timestamp: pino.stdTimeFunctions.isoTime };
   if (readable) return pino(base, pretty({ destination: fd ?? destination, colorize: isTerminal, sync: true, mkdir: fd === undefined }));
-  return pino(base, pino.destination({ dest: fd ?? destination, sync: fd !== undefined, mkdir: fd === undefined }));
+  // Synchronous writes: the operational log is a few lines per start, stop and problem, and the last of them
+  // (the process exiting after a drain) must not be lost in a buffer.
+  return pino(base, pino.destination({ dest: fd ?? destination, sync: true, mkdir: fd === undefined }));
 }

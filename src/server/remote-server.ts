@@ -342,16 +342,18 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
     await Promise.all([sessionStore.close(), eventStore.close(), bus.close(), rateLimiter?.close(), audit?.close()]);
     metrics?.close();
     health?.close();
-    await Promise.all([httpServer, metricsServer].map((server) => {
-      if (server === undefined || !server.listening) {
-        server?.closeAllConnections();
-        return undefined;
-      }
-      return new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-    }));
+    // http.Server's close now, listening or not: it also stops Node's connection-timeout timer. Its callback
+    // runs once every connection is gone (with an error argument when the listener was closed already).
+    await Promise.all(
+      [httpServer, metricsServer].map(
+        (server) =>
+          server &&
+          new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            server.closeAllConnections();
+          }),
+      ),
+    );
     logger.info({ durationMs: Math.round(performance.now() - started), drained }, 'closed');
   }
 
@@ -421,6 +423,11 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
       const url = `${tls === undefined ? 'http' : 'https'}://${shownHost(address)}:${address.port}${options.path}`;
       const metricsUrl = metricsOptions?.port === undefined ? undefined : await listenMetrics(metricsOptions.port, metricsOptions.host, metricsOptions.path);
       logger.info({ url, ...(metricsUrl !== undefined && { metricsUrl }), tls: tls !== undefined }, 'listening');
+      if (!LOOPBACK_BINDS.has(host)) {
+        // Reachable from the network: say what is missing, once, where operators look.
+        if (auth === undefined) logger.warn({ host }, 'listening beyond loopback without authentication: anyone who reaches this port can call every tool (configure auth)');
+        else if (tls === undefined && options.trustProxy === undefined) logger.warn({ host }, 'credentials travel over plain http: serve TLS (tls option) or terminate it at a proxy (then set trustProxy)');
+      }
       return {
         url,
         port: address.port,
