@@ -130,7 +130,7 @@ export class HealthMonitor {
     private readonly checks: HealthCheck[],
     private readonly state: () => 'starting' | 'serving' | 'draining',
   ) {
-    this.loop = monitorEventLoopDelay({ resolution: 20 });
+    this.loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
     this.loop.enable();
   }
 
@@ -153,7 +153,7 @@ export class HealthMonitor {
       version: VERSION,
       uptimeSeconds: Math.round(process.uptime() * 1000) / 1000,
       memory: { rssBytes: memory.rss, heapUsedBytes: memory.heapUsed, heapTotalBytes: memory.heapTotal, externalBytes: memory.external },
-      eventLoopDelayMs: { mean: ms(this.loop.mean), p99: ms(this.loop.percentile(99)), max: ms(this.loop.max) },
+      eventLoopDelayMs: { mean: delay(this.loop.mean), p99: delay(this.loop.percentile(99)), max: delay(this.loop.max) },
       checks,
     };
     // Recent figures, not the process's whole life: a stall an hour ago says nothing about now.
@@ -174,6 +174,14 @@ export class HealthMonitor {
   }
 }
 
-function ms(nanoseconds: number): number {
-  return Number.isFinite(nanoseconds) ? Math.round(nanoseconds / 1e4) / 100 : 0;
+/** How often the event-loop monitor samples, in ms. */
+const LOOP_RESOLUTION_MS = 10;
+
+/**
+ * A sample of the monitor, in ns, as the delay beyond its own timer, in ms (2 decimals): each sample spans the
+ * sampling interval plus the lateness, so an idle loop would otherwise read as the interval itself.
+ */
+function delay(nanoseconds: number): number {
+  if (!Number.isFinite(nanoseconds)) return 0;
+  return Math.max(0, Math.round((nanoseconds / 1e6 - LOOP_RESOLUTION_MS) * 100) / 100);
 }
