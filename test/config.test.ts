@@ -11,7 +11,7 @@ import { CONFIG_SCHEMA, type JsonSchema } from '../src/config/config-schema.js';
 import { resolveAuditOptions } from '../src/observability/audit-log.js';
 import { resolveHealthOptions } from '../src/observability/health.js';
 import { resolveMetricsOptions } from '../src/observability/metrics.js';
-import { resolveOptions } from '../src/server/options.js';
+import { DEFAULTS, resolveOptions } from '../src/server/options.js';
 import { Authorizer } from '../src/security/authorization.js';
 import { resolveTrustProxy } from '../src/security/client-ip.js';
 import { CorsPolicy } from '../src/security/cors.js';
@@ -389,4 +389,11 @@ test('docs/configuration.md has a row for every top-level key and every environm
   const doc = readFileSync(fileURLToPath(new URL('../../docs/configuration.md', import.meta.url)), 'utf8');
   for (const key of Object.keys(CONFIG_SCHEMA.properties!)) assert.ok(doc.includes(`| \`${key}\` |`), `docs/configuration.md has no row for ${key}`);
   for (const { variable, key } of ENVIRONMENT_OVERRIDES) assert.ok(doc.includes(`| \`${variable}\` | \`${key}\` |`), `docs/configuration.md has no row for ${variable}`);
+});
+
+test('every library option a file can express is a key of the schema (a new option needs its schema entry)', () => {
+  // Not expressible in a file: the factory, the stores, the error hook.
+  const structured = ['requestStateKey', 'allowedHosts', 'allowedOrigins', 'auth', 'authorization', 'rateLimits', 'trustProxy', 'audit', 'cors', 'health', 'metrics', 'log'];
+  const properties = Object.keys(CONFIG_SCHEMA.properties ?? {});
+  for (const option of [...Object.keys(DEFAULTS), ...structured]) assert.ok(properties.includes(option), `CONFIG_SCHEMA has no property ${option}`);
 });
