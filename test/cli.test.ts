@@ -3,7 +3,8 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -111,3 +112,57 @@ test('serve --config starts from a YAML file (flags given explicitly win) with /
   assert.match(refused.stderr, new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:2:15: \`maxBodyBytes\` `));
   assert.match(refused.stderr, /expected an integer/);
 });
+
+test('the documented example config (every key) starts the server: TLS, auth, health, metrics on their port, audit log', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'remote-mcp-example-'));
+  const example = readFileSync('examples/remote-mcp.yaml', 'utf8').replace(/^module: .*$/m, `module: ${resolve('build/examples/demo-server.js')}`);
+  writeFileSync(join(dir, 'remote-mcp.yaml'), example);
+  const env = { ...process.env, REMOTE_MCP_REQUEST_STATE_KEY: 'an-example-key-of-at-least-32-bytes!', REMOTE_MCP_PORT: '0', REMOTE_MCP_METRICS_PORT: '0' };
+  const child = spawn(process.execPath, [resolve(CLI), 'serve', '--config', 'remote-mcp.yaml'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  try {
+    const [, url, metricsUrl] = await withTimeout(
+      new Promise<RegExpExecArray>((resolveUrls, reject) => {
+        const poll = setInterval(() => {
+          const match = /at (https:\/\/127\.0\.0\.1:\d+\/mcp)\nHealth: .*\nMetrics: (http:\/\/127\.0\.0\.1:\d+\/metrics)/.exec(output);
+          if (match) (clearInterval(poll), resolveUrls(match));
+        }, 20);
+        child.once('exit', (code) => (clearInterval(poll), reject(new Error(`serve exited with ${code}: ${output}`))));
+      }),
+      10_000,
+      'the example config to serve',
+    );
+    assert.match(output, /-H 'authorization: Bearer <token>'/, 'the sample request names the credential the config asks for');
+    const insecure = { rejectUnauthorized: false };
+    const health = await httpsGet(url!.replace('/mcp', '/health'), insecure);
+    assert.equal(health.status, 200, health.body);
+    assert.equal(JSON.parse(health.body).status, 'ok');
+    const unauthenticated = await httpsGet(url!, insecure, 'POST');
+    assert.equal(unauthenticated.status, 401);
+    const metrics = await raw(metricsUrl!, { method: 'GET' });
+    assert.equal(metrics.status, 200);
+    assert.match(metrics.body, /^mcp_auth_failures_total\{reason="missing"\} 1$/m);
+    const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+    child.kill('SIGTERM');
+    assert.equal(await withTimeout(exited, 10_000, 'the drain to end'), 0);
+    assert.match(readFileSync(join(dir, 'logs', 'audit.log'), 'utf8'), /"outcome":"unauthenticated"/);
+  } finally {
+    child.kill('SIGKILL');
+  }
+});
+
+function httpsGet(url: string, options: { rejectUnauthorized: boolean }, method = 'GET'): Promise<{ status: number; body: string }> {
+  return new Promise((done, reject) => {
+    // The example's allowedHosts name port 8080; the test serves on a free port, so it presents that Host.
+    const host = { host: 'localhost:8080' };
+    const req = httpsRequest(url, { ...options, method, headers: method === 'POST' ? { ...modernHeaders('tools/list'), ...host } : host }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => done({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end(method === 'POST' ? modernBody(1, 'tools/list') : undefined);
+  });
+}

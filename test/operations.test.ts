@@ -145,6 +145,7 @@ describe('health and readiness', () => {
   test('bad health and metrics options are refused at construction, naming the key', () => {
     assert.throws(() => createRemoteServer({ server: createDemoServer, health: { path: 'health' } }), /option `health\.path` must be a path starting with "\/"; received "health"/);
     assert.throws(() => createRemoteServer({ server: createDemoServer, health: { checks: [{ name: 'sessionStore', check: () => {} }] } }), /must not reuse the name "sessionStore"/);
+    assert.throws(() => createRemoteServer({ server: createDemoServer, metrics: { requireAuth: true } }), /option `metrics\.requireAuth` needs `auth`/);
     assert.throws(() => createRemoteServer({ server: createDemoServer, metrics: { port: 70_000 } }), /option `metrics\.port` must be an integer from 0 to 65535; received 70000/);
     assert.throws(() => createRemoteServer({ server: createDemoServer, metrics: { path: '/mcp' } }), /option `metrics\.path` must differ from `path`; both are "\/mcp"/);
     assert.throws(() => createRemoteServer({ server: createDemoServer, metrics: { path: '/health' } }), /option `metrics\.path` must differ from `health\.path`; both are "\/health"/);

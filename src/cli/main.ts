@@ -180,7 +180,8 @@ async function serve(moduleArgument: string | undefined, flags: ServeFlags, comm
     const kind = tls !== undefined && 'selfSigned' in tls ? 'self-signed development certificate (curl needs -k, or pin it)' : 'certificate';
     process.stdout.write(`TLS: ${kind}, SHA-256 fingerprint ${fingerprint256}\n`);
   }
-  const credentialHeader = auth === undefined ? undefined : auth.apiKeys !== undefined ? 'x-api-key: <your key>' : 'authorization: Bearer <token>';
+  const served = options.auth;
+  const credentialHeader = served === undefined ? undefined : served.apiKeys !== undefined && served.jwt === undefined ? 'x-api-key: <your key>' : 'authorization: Bearer <token>';
   const base = url.slice(0, url.length - (options.path ?? DEFAULTS.path).length);
   const health = options.health === false ? '' : `Health: ${base}/health and ${base}/ready\n`;
   const scrape = metrics === false ? '' : `Metrics: ${metricsUrl ?? `${base}/metrics`}\n`;

@@ -14,3 +14,7 @@ export type { TrustProxy } from '../security/client-ip.js';
 export type { TlsOptions } from '../security/tls.js';
 export type { AuditEntry, AuditOptions } from '../observability/audit-log.js';
 export { mintApiKey, readKeysFile, writeKeysFile, type ApiKeyEntry, type ApiKeysFile } from '../security/api-keys.js';
+export type { CheckResult, HealthCheck, HealthOptions, HealthReport } from '../observability/health.js';
+export type { MetricsOptions } from '../observability/metrics.js';
+export type { LogLevel, LogOptions } from '../observability/logger.js';
+export { CHANNELS, type AuthFailureEvent, type BytesEvent, type RequestEvent } from '../observability/channels.js';

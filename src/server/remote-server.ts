@@ -170,6 +170,9 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
   const healthOptions = resolveHealthOptions(options.health);
   const metricsOptions = resolveMetricsOptions(options.metrics);
   checkOperatorPaths(options.path, healthOptions, metricsOptions);
+  if (options.auth === undefined && (healthOptions?.requireAuth === true || metricsOptions?.requireAuth === true)) {
+    throw new RemoteMcpOptionError(`remote-mcp: option \`${healthOptions?.requireAuth === true ? 'health' : 'metrics'}.requireAuth\` needs \`auth\`: there is no credential to ask for without it.`);
+  }
   const audit = auditOptions === undefined ? undefined : new AuditLog(auditOptions);
   let state: HandlerState | undefined;
   let product: ServerProduct | undefined;
@@ -359,8 +362,10 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
 
   /** Metrics on their own port: only GET <metrics.path> there, for a scraper on a private network. */
   async function listenMetrics(port: number, host: string, path: string): Promise<string> {
-    // The metrics listener's own bind decides its Host allowlist, as listen() does for the MCP port.
-    const metricsGuard = { ...guard, ...(options.allowedHosts === undefined && !LOOPBACK_BINDS.has(host) && { allowedHosts: undefined }) };
+    // The metrics listener's own bind decides its Host allowlist: loopback names when bound to loopback (a web
+    // page cannot rebind its way in), any Host otherwise (a scraper names the pod or node). `allowedHosts` names
+    // the MCP endpoint's host and port, not this one.
+    const metricsGuard = { ...guard, allowedHosts: LOOPBACK_BINDS.has(host) ? loopbackHosts() : undefined };
     const server = createServer((req, res) => {
       if (ops.routeOf(req.url) === undefined && (req.url ?? '/').split('?')[0] === path) return ops.serve('metrics', req, res, metricsGuard);
       writeError(res, 'NOT_FOUND');
