@@ -12,8 +12,8 @@ import { modernBody, modernHeaders, raw, withTimeout } from './helpers.js';
 
 const CLI = 'build/src/cli/main.js';
 
-function serve(args: string[], module: string[] = ['build/examples/demo-server.js']): Promise<{ child: ChildProcess; url: string; output: () => string }> {
-  const child = spawn(process.execPath, [CLI, 'serve', ...module, '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+function serve(args: string[], module: string[] = ['build/examples/demo-server.js'], env: Record<string, string> = {}): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+  const child = spawn(process.execPath, [CLI, 'serve', ...module, '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let output = '';
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
@@ -166,3 +166,17 @@ function httpsGet(url: string, options: { rejectUnauthorized: boolean }, method 
     req.end(method === 'POST' ? modernBody(1, 'tools/list') : undefined);
   });
 }
+
+test('REMOTE_MCP_* variables apply without a config file too; flags given explicitly win; a bad value names the variable', async () => {
+  const { child, url } = await serve([], undefined, { REMOTE_MCP_MAX_BODY_BYTES: '200', REMOTE_MCP_PORT: '1' });
+  try {
+    // --port 0 (given explicitly) won over REMOTE_MCP_PORT=1, or the server could not have started.
+    const big = await raw(url, { headers: modernHeaders('tools/call', 'echo'), body: modernBody(1, 'tools/call', { name: 'echo', arguments: { text: 'x'.repeat(300) } }) });
+    assert.equal(big.status, 413);
+  } finally {
+    child.kill('SIGKILL');
+  }
+  const refused = spawnSync(process.execPath, [CLI, 'serve', 'build/examples/demo-server.js'], { encoding: 'utf8', env: { ...process.env, REMOTE_MCP_PORT: 'abc' } });
+  assert.equal(refused.status, 1);
+  assert.equal(refused.stderr, 'remote-mcp: $REMOTE_MCP_PORT: `port` expected an integer; received the string "abc"\n');
+});

@@ -12,7 +12,7 @@ import { createRemoteServer, type ListenOptions } from '../server/remote-server.
 import { DEFAULTS, type RemoteServerOptions, type ServerFactory } from '../server/options.js';
 import { addAuthFlags, AUTH_ENVIRONMENT, authFromFlags, keysCommand, securityFromFlags, tokenCommand, type AuthFlags } from './security-flags.js';
 import { configCommand } from './config-command.js';
-import { configToServe, loadConfigFile, type ServePlan } from '../config/load-config.js';
+import { configToServe, loadConfigFile, loadEnvironmentConfig, type ServePlan } from '../config/load-config.js';
 import { LOG_LEVELS, type LogLevel } from '../observability/logger.js';
 
 import { VERSION } from '../version.js';
@@ -125,9 +125,11 @@ function tlsFromFlags(flags: ServeFlags): ListenOptions['tls'] {
 async function serve(moduleArgument: string | undefined, flags: ServeFlags, command: Command): Promise<void> {
   // Precedence: the CLI's defaults < the config file (with its REMOTE_MCP_* overrides) < flags given explicitly.
   const given = (flag: keyof ServeFlags) => command.getOptionValueSource(flag) === 'cli';
-  const plan: ServePlan | undefined = flags.config === undefined ? undefined : await configToServe(await loadConfigFile(flags.config));
-  const modulePath = moduleArgument ?? plan?.modulePath;
-  if (modulePath === undefined) throw new Error('serve needs a module (remote-mcp serve <module>) or a config file naming one (--config <file>)');
+  if (moduleArgument === undefined && flags.config === undefined) throw new Error('serve needs a module (remote-mcp serve <module>) or a config file naming one (--config <file>)');
+  // Without a file, the REMOTE_MCP_* variables still apply, as a file holding only them would.
+  const loaded = flags.config !== undefined ? await loadConfigFile(flags.config) : loadEnvironmentConfig(moduleArgument!);
+  const plan: ServePlan | undefined = loaded === undefined ? undefined : await configToServe(loaded);
+  const modulePath = moduleArgument ?? plan!.modulePath;
   const factory = await loadFactory(modulePath, plan !== undefined && !given('export') ? plan.exportName : flags.export);
   const requestStateKey = process.env.REMOTE_MCP_REQUEST_STATE_KEY;
   const auth = authFromFlags(flags);

@@ -18,7 +18,7 @@ import { dirname, resolve } from 'node:path';
 import type { RemoteServerOptions } from '../server/options.js';
 import { ConfigError, type ConfigPositions, type ConfigProblem } from './config-problems.js';
 import { parseConfigSource } from './parse-config.js';
-import { applyEnvironmentOverrides } from './environment-overrides.js';
+import { applyEnvironmentOverrides, ENVIRONMENT_OVERRIDES } from './environment-overrides.js';
 import { validateConfig } from './validate-config.js';
 
 export { ConfigError, dottedKey, formatProblem, type ConfigPositions, type ConfigProblem, type Position } from './config-problems.js';
@@ -125,6 +125,18 @@ export async function loadConfigFile(path: string, env: NodeJS.ProcessEnv = proc
   const { config: parsed, positions } = parseConfigSource(text, path, env);
   const config = validateConfig(applyEnvironmentOverrides(parsed, env, positions), positions);
   return { file, directory: dirname(file), config, positions };
+}
+
+/**
+ * The configuration the REMOTE_MCP_* variables describe when no file is given (`remote-mcp serve <module>`), so
+ * the variables work the same with or without --config; undefined when none of them is set.
+ */
+export function loadEnvironmentConfig(modulePath: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig | undefined {
+  if (!ENVIRONMENT_OVERRIDES.some((entry) => (env[entry.variable] ?? '') !== '')) return undefined;
+  const directory = process.cwd();
+  const { config: parsed, positions } = parseConfigSource(JSON.stringify({ module: resolve(directory, modulePath) }), '(environment)', {});
+  const config = validateConfig(applyEnvironmentOverrides(parsed, env, positions), positions);
+  return { file: '(environment)', directory, config, positions };
 }
 
 export type TlsListen = { cert: Buffer; key: Buffer } | { selfSigned: true };
