@@ -219,7 +219,8 @@ export class RequestGate {
     const publishing = requestChannel.hasSubscribers;
     if (audit === undefined && !publishing) return;
     const outcome: AuditEntry['outcome'] = response === undefined ? 'cancelled' : code === undefined ? 'ok' : 'error';
-    const seconds = (performance.now() - ticket.startedAt) / 1000;
+    // 0 when nobody was timing at admission (a subscriber that came later): no duration rather than a wrong one.
+    const seconds = ticket.startedAt === 0 ? 0 : (performance.now() - ticket.startedAt) / 1000;
     if (publishing) this.publish(ticket.context, ticket.request, toolError ? 'tool-error' : outcome, seconds);
     if (audit === undefined) return;
     const traceId = ticket.span?.traceId;
