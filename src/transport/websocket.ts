@@ -119,7 +119,7 @@ class Connection {
     }
     let body: unknown;
     const text = data.toString();
-    publishBytes(this.endpoint.runtime.source, 'in', text);
+    publishBytes(this.endpoint.runtime.source, 'in', Buffer.isBuffer(data) ? data.length : text);
     try {
       body = JSON.parse(text);
     } catch {
