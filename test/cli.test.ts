@@ -62,7 +62,7 @@ test('serve prints the URL and a ready-to-paste request; SIGTERM lets an in-flig
 test('serve --help documents the flags', () => {
   const help = spawnSync(process.execPath, [CLI, 'serve', '--help'], { encoding: 'utf8' });
   assert.equal(help.status, 0);
-  for (const flag of ['--port', '--host', '--max-body-bytes', '--max-sessions', '--session-idle-timeout-ms', '--no-legacy', '--allowed-origins', 'REMOTE_MCP_REQUEST_STATE_KEY']) {
+  for (const flag of ['--port', '--host', '--max-body-bytes', '--max-sessions', '--session-idle-timeout-ms', '--no-legacy', '--allowed-origins', 'REMOTE_MCP_REQUEST_STATE_KEY', '--config', '--no-metrics', '--metrics-port', '--no-tracing', '--log-level']) {
     assert.ok(help.stdout.includes(flag), `--help does not mention ${flag}`);
   }
 });
@@ -73,9 +73,11 @@ test('a module without the export exits 1 with a message saying what it exports'
   assert.match(run.stderr, /has no function export "nope" \(it exports: .*default/);
 });
 
-test('--no-legacy serves 2026-07-28 only', async () => {
-  const { child, url } = await serve(['--no-legacy']);
+test('--no-legacy serves 2026-07-28 only (and --no-metrics leaves /metrics out)', async () => {
+  const { child, url, output } = await serve(['--no-legacy', '--no-metrics']);
   try {
+    assert.equal((await raw(url.replace('/mcp', '/metrics'), { method: 'GET' })).status, 404);
+    assert.doesNotMatch(output(), /^Metrics:/m);
     const init = await raw(url, {
       headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
       body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } } }),

@@ -122,6 +122,17 @@ function tlsFromFlags(flags: ServeFlags): ListenOptions['tls'] {
   return { cert: readFileSync(flags.tlsCert), key: readFileSync(flags.tlsKey) };
 }
 
+/**
+ * The CLI serves metrics unless told not to (the library's default is off): --no-metrics turns them off,
+ * --metrics-port moves them (keeping the file's other metrics settings), otherwise the file decides.
+ */
+function metricsOption(flags: ServeFlags, given: (flag: keyof ServeFlags) => boolean, fromFile: RemoteServerOptions['metrics']): NonNullable<RemoteServerOptions['metrics']> {
+  if (given('metrics') && !flags.metrics) return false;
+  const base = fromFile ?? true;
+  if (flags.metricsPort === undefined) return base;
+  return typeof base === 'object' ? { ...base, port: flags.metricsPort } : { port: flags.metricsPort };
+}
+
 async function serve(moduleArgument: string | undefined, flags: ServeFlags, command: Command): Promise<void> {
   // Precedence: the CLI's defaults < the config file (with its REMOTE_MCP_* overrides) < flags given explicitly.
   const given = (flag: keyof ServeFlags) => command.getOptionValueSource(flag) === 'cli';
@@ -161,8 +172,7 @@ async function serve(moduleArgument: string | undefined, flags: ServeFlags, comm
       if (given(flag) || ((plan.options as Partial<RemoteServerOptions>)[option] === undefined && fromFlags[option] !== undefined)) (chosen as Record<string, unknown>)[option] = fromFlags[option];
     }
   }
-  // The CLI serves metrics and logs at info unless told otherwise (the library's defaults are quieter).
-  const metrics = given('metrics') || given('metricsPort') || plan?.options.metrics === undefined ? (flags.metrics ? (flags.metricsPort === undefined ? true : { port: flags.metricsPort }) : false) : plan.options.metrics;
+  const metrics = metricsOption(flags, given, plan?.options.metrics);
   const log = { ...plan?.options.log, ...((given('logLevel') || plan?.options.log?.level === undefined) && { level: flags.logLevel }) };
   const options: RemoteServerOptions = {
     ...chosen,
@@ -185,8 +195,9 @@ async function serve(moduleArgument: string | undefined, flags: ServeFlags, comm
   const served = options.auth;
   const credentialHeader = served === undefined ? undefined : served.apiKeys !== undefined && served.jwt === undefined ? 'x-api-key: <your key>' : 'authorization: Bearer <token>';
   const base = url.slice(0, url.length - (options.path ?? DEFAULTS.path).length);
-  const health = options.health === false ? '' : `Health: ${base}/health and ${base}/ready\n`;
-  const scrape = metrics === false ? '' : `Metrics: ${metricsUrl ?? `${base}/metrics`}\n`;
+  const probes = typeof options.health === 'object' ? options.health : {};
+  const health = options.health === false ? '' : `Health: ${base}${probes.path ?? '/health'} and ${base}${probes.readyPath ?? '/ready'}\n`;
+  const scrape = metrics === false ? '' : `Metrics: ${metricsUrl ?? `${base}${(typeof metrics === 'object' && metrics.path) || '/metrics'}`}\n`;
   process.stdout.write(`remote-mcp serving ${modulePath} at ${url}\n${health}${scrape}\nTry it:\n${sampleRequest(url, credentialHeader, tls !== undefined && 'selfSigned' in tls)}\n\n`);
 
   let stopping = false;
