@@ -80,6 +80,11 @@ export class RemoteMcpOptionError extends TypeError {
   readonly code = 'REMOTE_MCP_INVALID_OPTION';
 }
 
+/** Refuses an option value: `remote-mcp: option \`<key>\` must be <expected>; received <value as JSON>.` */
+export function failOption(key: string, expected: string, value: unknown): never {
+  throw new RemoteMcpOptionError(`remote-mcp: option \`${key}\` must be ${expected}; received ${JSON.stringify(value) ?? String(value)}.`);
+}
+
 /** Thrown when the installed SDK does not have the shape remote-mcp binds to (see src/server/sdk-bridge.ts). */
 export class RemoteMcpSdkError extends Error {
   readonly code = 'REMOTE_MCP_SDK_INCOMPATIBLE';

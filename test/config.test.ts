@@ -35,26 +35,19 @@ function scratch(t: TestContext): (name: string, text: string) => string {
   };
 }
 
-/** The ConfigError's problems, after checking the message lists exactly their formatted lines. */
-async function problemsOf(promise: Promise<unknown>): Promise<ConfigProblem[]> {
+/** The ConfigError a promise rejects with (anything else fails the test). */
+async function configErrorOf(promise: Promise<unknown>): Promise<ConfigError> {
   try {
     await promise;
   } catch (error) {
     assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${String(error)}`);
-    return error.problems;
+    return error;
   }
   assert.fail('expected a ConfigError');
 }
 
-async function messageOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${String(error)}`);
-    return error.message;
-  }
-  assert.fail('expected a ConfigError');
-}
+const problemsOf = async (promise: Promise<unknown>): Promise<ConfigProblem[]> => (await configErrorOf(promise)).problems;
+const messageOf = async (promise: Promise<unknown>): Promise<string> => (await configErrorOf(promise)).message;
 
 // --- The example and the schema -------------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { createRemoteServer } from '../src/index.js';
 import createDemoServer from '../examples/demo-server.js';
-import { connectWebSocket, modernBody, modernHeaders, openSession, openStream, sessionHeaders, withTimeout } from './helpers.js';
+import { connectWebSocket, ENVELOPE, modernBody, modernHeaders, openSession, openStream, sessionHeaders, withTimeout } from './helpers.js';
 
 type Outcome = { kind: 'answered'; text: string } | { kind: 'refused'; status: number; code: number } | { kind: 'connection-refused' } | { kind: 'lost'; error: string };
 
@@ -111,13 +111,12 @@ describe('graceful drain', () => {
   test('a WebSocket gets its in-flight answer, a refusal for a new request, then close code 1001', async () => {
     const remote = createRemoteServer({ server: createDemoServer, onError: () => {}, drainTimeoutMs: 5_000 });
     const { url } = await remote.listen({ port: 0 });
-    const meta = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} };
     const ws = await connectWebSocket(url);
-    ws.send({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'slow_count', arguments: { to: 2, delayMs: 100 }, _meta: meta } });
+    ws.send({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'slow_count', arguments: { to: 2, delayMs: 100 }, _meta: ENVELOPE } });
     await sleep(30);
     const closing = remote.close();
     await sleep(10);
-    ws.send({ jsonrpc: '2.0', id: 2, method: 'tools/list', params: { _meta: meta } });
+    ws.send({ jsonrpc: '2.0', id: 2, method: 'tools/list', params: { _meta: ENVELOPE } });
     const refused = await ws.waitFor((m) => m.id === 2, 'the refusal');
     assert.equal(refused.error.code, -32603);
     assert.equal(refused.error.message, 'Service Unavailable: the server is shutting down');

@@ -18,7 +18,7 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '
 
 import { createRemoteServer, mintApiKey, writeKeysFile, type RemoteServerOptions } from '../src/index.js';
 import createDemoServer from '../examples/demo-server.js';
-import { connectWebSocket, modernBody, modernHeaders, openSession, raw, sessionHeaders, withServer } from './helpers.js';
+import { connectWebSocket, ENVELOPE, modernBody, modernHeaders, openSession, raw, sessionHeaders, withServer } from './helpers.js';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const TRACEPARENT = `00-${TRACE_ID}-00f067aa0ba902b7-01`;
@@ -172,7 +172,7 @@ describe('metrics', () => {
       await raw(s.url, { headers: modernHeaders('made/up/method'), body: modernBody(5, 'made/up/method') });
       // A WebSocket connection with one call, kept open for the gauge.
       const ws = await connectWebSocket(s.url);
-      ws.send({ jsonrpc: '2.0', id: 10, method: 'tools/call', params: { name: 'add', arguments: { a: 1, b: 2 }, _meta: modernMeta() } });
+      ws.send({ jsonrpc: '2.0', id: 10, method: 'tools/call', params: { name: 'add', arguments: { a: 1, b: 2 }, _meta: ENVELOPE } });
       await ws.waitFor((m) => m.id === 10, 'the WebSocket answer');
       // A 2025-era session over Streamable HTTP, with a call, and its GET stream open.
       const sessionId = await openSession(s.url, '2025-06-18');
@@ -322,7 +322,7 @@ describe('tracing', () => {
       await withServer({}, async (s) => {
         await raw(s.url, { headers: { ...modernHeaders('tools/call', 'echo'), traceparent: TRACEPARENT }, body: modernBody(1, 'tools/call', { name: 'echo', arguments: { text: 'traced' } }) });
         const ws = await connectWebSocket(s.url);
-        ws.send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'no_such_tool', arguments: {}, _meta: modernMeta() } });
+        ws.send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'no_such_tool', arguments: {}, _meta: ENVELOPE } });
         await ws.waitFor((m) => m.id === 2, 'the answer');
         ws.ws.close();
       });
@@ -354,9 +354,6 @@ function promtoolMissing(): string | false {
   return 'promtool is not installed (apt-get install prometheus)';
 }
 
-function modernMeta(): Record<string, unknown> {
-  return { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} };
-}
 
 async function startWith(options: Partial<RemoteServerOptions>) {
   const remote = createRemoteServer({ server: createDemoServer, onError: () => {}, ...options });

@@ -16,6 +16,9 @@ import { readFile, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 
 import type { RemoteServerOptions } from '../server/options.js';
+import type { AuthOptions } from '../security/authenticator.js';
+import type { RateLimitOptions } from '../security/rate-limit.js';
+import type { HealthOptions } from '../observability/health.js';
 import { ConfigError, type ConfigPositions, type ConfigProblem } from './config-problems.js';
 import { parseConfigSource } from './parse-config.js';
 import { applyEnvironmentOverrides, ENVIRONMENT_OVERRIDES } from './environment-overrides.js';
@@ -27,79 +30,22 @@ export { applyEnvironmentOverrides, ENVIRONMENT_OVERRIDES, type EnvironmentOverr
 export { validateConfig } from './validate-config.js';
 
 // ---------------------------------------------------------------------------------------------------------------
-// The configuration as validated. Mirrors CONFIG_SCHEMA; the security shapes are RemoteServerOptions' own.
+// The configuration as validated (CONFIG_SCHEMA checks it): the library's own option types, minus what a file
+// cannot hold (the factory, stores, hooks, health-check functions), plus what the CLI adds.
 
-export interface JwtConfig {
-  secret?: string;
-  publicKey?: string;
-  jwksUrl?: string;
-  issuer: string | string[];
-  audience: string | string[];
-  algorithms?: string[];
-  clockToleranceSeconds?: number;
-  jwksCacheMaxAgeMs?: number;
-  jwksTimeoutMs?: number;
-}
+type CodeOnly = 'server' | 'sessionStore' | 'eventStore' | 'eventBus' | 'onError' | 'requestStateKey' | 'auth' | 'rateLimits' | 'health';
 
-export interface RateLimitWindowConfig {
-  points: number;
-  durationSeconds: number;
-}
-
-export interface ConfigFile {
+export type ConfigFile = Omit<RemoteServerOptions, CodeOnly> & {
   module: string;
   export?: string;
   port?: number;
   host?: string;
   tls?: { certFile: string; keyFile: string } | { selfSigned: true };
-  path?: string;
-  maxBodyBytes?: number;
-  maxBatchLength?: number;
-  responseMode?: 'auto' | 'json' | 'sse';
-  keepAliveMs?: number;
-  maxStreamBufferBytes?: number;
   requestStateKey?: string;
-  requestStateTtlMs?: number;
-  legacy?: boolean;
-  legacySse?: boolean;
-  websocket?: boolean;
-  maxWebSocketConnections?: number;
-  webSocketPingIntervalMs?: number;
-  sessionIdleTimeoutMs?: number;
-  maxSessions?: number;
-  maxStreams?: number;
-  maxEventsPerStream?: number;
-  maxStreamsPerSession?: number;
-  maxIdleLegacyInstances?: number;
-  dnsRebindingProtection?: boolean;
-  allowedHosts?: string[];
-  allowedOrigins?: string[];
-  headersTimeoutMs?: number;
-  requestTimeoutMs?: number;
-  keepAliveTimeoutMs?: number;
-  drainTimeoutMs?: number;
-  drainRetryMs?: number;
-  auth?: {
-    jwt?: JwtConfig;
-    apiKeys?: { file: string };
-    resourceMetadata?: { resource?: string; authorizationServers?: string[]; scopesSupported?: string[]; resourceName?: string };
-    requiredScopes?: string[];
-  };
-  authorization?: { tools?: Record<string, string[]>; resources?: Record<string, string[]>; prompts?: Record<string, string[]> };
-  rateLimits?: { perPrincipal?: RateLimitWindowConfig; global?: RateLimitWindowConfig; toolCosts?: Record<string, number> };
-  trustProxy?: boolean | number | string[];
-  cors?: { allowedOrigins: string[]; allowCredentials?: boolean; maxAgeSeconds?: number };
-  securityHeaders?: boolean;
-  audit?: { destination?: string; includeArguments?: boolean; sensitiveArguments?: string[] };
-  maxJsonDepth?: number;
-  maxStringLength?: number;
-  maxConcurrentRequestsPerPrincipal?: number;
-  validateToolArguments?: boolean;
-  health?: boolean | { path?: string; readyPath?: string; requireAuth?: boolean };
-  metrics?: boolean | { path?: string; port?: number; host?: string; requireAuth?: boolean; defaultMetrics?: boolean };
-  tracing?: boolean;
-  log?: { level?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'; pretty?: boolean; destination?: string };
-}
+  auth?: Omit<AuthOptions, 'authenticate'>;
+  rateLimits?: Omit<RateLimitOptions, 'store'>;
+  health?: boolean | Omit<HealthOptions, 'checks'>;
+};
 
 export interface LoadedConfig {
   /** Absolute path of the file. */

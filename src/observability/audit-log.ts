@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 
 import pino, { type Logger } from 'pino';
 
-import { RemoteMcpOptionError } from '../errors.js';
+import { failOption, RemoteMcpOptionError } from '../errors.js';
 
 export interface AuditOptions {
   /** 'stdout' (default) or a file path (appended to, created with its directory). */
@@ -54,7 +54,7 @@ export interface AuditEntry {
 }
 
 function fail(name: string, expected: string, value: unknown): never {
-  throw new RemoteMcpOptionError(`remote-mcp: option \`audit.${name}\` must be ${expected}; received ${JSON.stringify(value) ?? String(value)}.`);
+  failOption(`audit.${name}`, expected, value);
 }
 
 export function resolveAuditOptions(value: unknown): ResolvedAuditOptions | undefined {

@@ -9,7 +9,7 @@
  */
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 
-import { RemoteMcpOptionError } from '../errors.js';
+import { failOption } from '../errors.js';
 import { VERSION } from '../version.js';
 
 export interface HealthCheck {
@@ -44,7 +44,7 @@ export interface ResolvedHealthOptions {
 export const HEALTH_DEFAULTS = Object.freeze({ path: '/health', readyPath: '/ready', requireAuth: false, checkTimeoutMs: 2_000, cacheMs: 1_000 });
 
 function fail(name: string, expected: string, value: unknown): never {
-  throw new RemoteMcpOptionError(`remote-mcp: option \`health${name}\` must be ${expected}; received ${JSON.stringify(value) ?? String(value)}.`);
+  failOption(`health${name}`, expected, value);
 }
 
 function path(value: unknown, name: string, fallback: string): string {

@@ -5,7 +5,7 @@
 import pino, { type Logger } from 'pino';
 import pretty from 'pino-pretty';
 
-import { RemoteMcpOptionError } from '../errors.js';
+import { failOption } from '../errors.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -22,7 +22,7 @@ export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info'
 export const LOG_DEFAULTS = Object.freeze({ level: 'warn' as LogLevel, destination: 'stderr' });
 
 function fail(name: string, expected: string, value: unknown): never {
-  throw new RemoteMcpOptionError(`remote-mcp: option \`log${name}\` must be ${expected}; received ${JSON.stringify(value) ?? String(value)}.`);
+  failOption(`log${name}`, expected, value);
 }
 
 /** The operational logger the `log` option describes. */

@@ -11,7 +11,7 @@ import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 
-import { RemoteMcpOptionError } from '../errors.js';
+import { failOption } from '../errors.js';
 import { FastCounter, FastHistogram, type CounterSeries } from './series.js';
 import { CHANNELS, type AuthFailureEvent, type BytesEvent, type RequestEvent } from './channels.js';
 
@@ -222,7 +222,7 @@ export interface ResolvedMetricsOptions {
 export const METRICS_DEFAULTS = Object.freeze({ path: '/metrics', host: '127.0.0.1', requireAuth: false, defaultMetrics: true });
 
 function fail(name: string, expected: string, value: unknown): never {
-  throw new RemoteMcpOptionError(`remote-mcp: option \`metrics${name}\` must be ${expected}; received ${JSON.stringify(value) ?? String(value)}.`);
+  failOption(`metrics${name}`, expected, value);
 }
 
 /** Validates the `metrics` option; undefined when metrics are off (the default). */

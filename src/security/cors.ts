@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-import { RemoteMcpOptionError } from '../errors.js';
+import { failOption } from '../errors.js';
 import { writeError } from '../transport/http-io.js';
 
 export interface CorsOptions {
@@ -22,7 +22,7 @@ const ALLOWED_HEADERS = ['content-type', 'accept', 'authorization', 'mcp-session
 const ALLOWED_METHODS = 'GET, POST, DELETE, OPTIONS';
 
 function fail(name: string, expected: string, value: unknown): never {
-  throw new RemoteMcpOptionError(`remote-mcp: option \`cors${name}\` must be ${expected}; received ${JSON.stringify(value)}.`);
+  failOption(`cors${name}`, expected, value);
 }
 
 export class CorsPolicy {

@@ -6,7 +6,7 @@
  */
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 
-import { RemoteMcpOptionError } from '../errors.js';
+import { failOption, RemoteMcpOptionError } from '../errors.js';
 
 export interface RateLimitWindow {
   /** Requests (points) allowed per window. */
@@ -82,7 +82,7 @@ export interface ResolvedRateLimits {
 }
 
 function fail(name: string, expected: string, value: unknown): never {
-  throw new RemoteMcpOptionError(`remote-mcp: option \`rateLimits.${name}\` must be ${expected}; received ${JSON.stringify(value) ?? String(value)}.`);
+  failOption(`rateLimits.${name}`, expected, value);
 }
 
 function resolveWindow(value: unknown, name: string): RateLimitWindow | undefined {

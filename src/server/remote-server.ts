@@ -125,6 +125,17 @@ function checkOperatorPaths(endpoint: string, health: ResolvedHealthOptions | un
   }
 }
 
+/** Binds a server; resolves with its address, rejects with the bind error (EADDRINUSE...). */
+function listenOn(server: HttpServer | HttpsServer, port: number, host: string): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server.address() as AddressInfo);
+    });
+  });
+}
+
 function shownHost(address: AddressInfo): string {
   return address.family === 'IPv6' ? `[${address.address}]` : address.address;
 }
@@ -371,14 +382,7 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
       writeError(res, 'NOT_FOUND');
     });
     metricsServer = server;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(port, host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    const address = server.address() as AddressInfo;
+    const address = await listenOn(server, port, host);
     return `http://${shownHost(address)}:${address.port}${path}`;
   }
 
@@ -417,14 +421,7 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
         socket.once('close', () => tcpConnections--);
       });
       httpServer = server;
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen(port, host, () => {
-          server.off('error', reject);
-          resolve();
-        });
-      });
-      const address = server.address() as AddressInfo;
+      const address = await listenOn(server, port, host);
       const url = `${tls === undefined ? 'http' : 'https'}://${shownHost(address)}:${address.port}${options.path}`;
       const metricsUrl = metricsOptions?.port === undefined ? undefined : await listenMetrics(metricsOptions.port, metricsOptions.host, metricsOptions.path);
       logger.info({ url, ...(metricsUrl !== undefined && { metricsUrl }), tls: tls !== undefined }, 'listening');
