@@ -44,7 +44,10 @@ export interface WsIdleConfig {
   count: number;
 }
 
-const ENVELOPE = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} };
+const ENVELOPE = {
+  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+  'io.modelcontextprotocol/clientCapabilities': {},
+};
 
 function callBody(era: 'modern' | 'legacy'): string {
   const params: Record<string, unknown> = { name: 'echo', arguments: { text: 'hello' } };
@@ -87,12 +90,26 @@ async function calls(config: CallsConfig) {
 
 const agent = new Agent({ keepAlive: true, maxSockets: 64 });
 
-function post(url: string, body: unknown, headers: Record<string, string>): Promise<{ status: number; sessionId: string | undefined }> {
+function post(
+  url: string,
+  body: unknown,
+  headers: Record<string, string>,
+): Promise<{ status: number; sessionId: string | undefined }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, sessionId: res.headers['mcp-session-id'] as string | undefined }));
-    });
+    const req = request(
+      url,
+      {
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, sessionId: res.headers['mcp-session-id'] as string | undefined }),
+        );
+      },
+    );
     req.on('error', reject);
     req.end(JSON.stringify(body));
   });
@@ -104,9 +121,26 @@ async function sessions(config: SessionsConfig) {
   const worker = async () => {
     while (created < config.count) {
       created++;
-      const init = await post(config.url, { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: config.protocolVersion, capabilities: {}, clientInfo: { name: 'bench', version: '1.0.0' } } }, {});
+      const init = await post(
+        config.url,
+        {
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'initialize',
+          params: {
+            protocolVersion: config.protocolVersion,
+            capabilities: {},
+            clientInfo: { name: 'bench', version: '1.0.0' },
+          },
+        },
+        {},
+      );
       if (init.status !== 200 || init.sessionId === undefined) throw new Error(`initialize answered ${init.status}`);
-      await post(config.url, { jsonrpc: '2.0', method: 'notifications/initialized' }, { 'mcp-session-id': init.sessionId, 'mcp-protocol-version': config.protocolVersion });
+      await post(
+        config.url,
+        { jsonrpc: '2.0', method: 'notifications/initialized' },
+        { 'mcp-session-id': init.sessionId, 'mcp-protocol-version': config.protocolVersion },
+      );
       ids.push(init.sessionId);
     }
   };
@@ -137,7 +171,9 @@ async function wsCalls(config: WsCallsConfig) {
           const send = () => {
             const id = nextId++;
             sentAt.set(id, performance.now());
-            ws.send(`{"jsonrpc":"2.0","id":${id},"method":"tools/call","params":{"name":"echo","arguments":{"text":"hello"},"_meta":${JSON.stringify(ENVELOPE)}}}`);
+            ws.send(
+              `{"jsonrpc":"2.0","id":${id},"method":"tools/call","params":{"name":"echo","arguments":{"text":"hello"},"_meta":${JSON.stringify(ENVELOPE)}}}`,
+            );
           };
           ws.on('message', (data) => {
             const id = (JSON.parse(data.toString()) as { id: number }).id;
@@ -163,7 +199,9 @@ async function wsCalls(config: WsCallsConfig) {
 async function wsIdle(config: WsIdleConfig) {
   const sockets: WebSocket[] = [];
   for (let i = 0; i < config.count; i += 200) {
-    sockets.push(...(await Promise.all(Array.from({ length: Math.min(200, config.count - i) }, () => openSocket(config.url)))));
+    sockets.push(
+      ...(await Promise.all(Array.from({ length: Math.min(200, config.count - i) }, () => openSocket(config.url)))),
+    );
   }
   process.stdout.write('ready\n');
   await new Promise((resolve) => process.stdin.on('close', resolve).resume());
@@ -173,6 +211,12 @@ async function wsIdle(config: WsIdleConfig) {
 
 const config = JSON.parse(process.argv[2]!) as CallsConfig | SessionsConfig | WsCallsConfig | WsIdleConfig;
 const output =
-  config.mode === 'calls' ? await calls(config) : config.mode === 'sessions' ? await sessions(config) : config.mode === 'ws-calls' ? await wsCalls(config) : await wsIdle(config);
+  config.mode === 'calls'
+    ? await calls(config)
+    : config.mode === 'sessions'
+      ? await sessions(config)
+      : config.mode === 'ws-calls'
+        ? await wsCalls(config)
+        : await wsIdle(config);
 process.stdout.write(`${JSON.stringify(output)}\n`);
 agent.destroy();

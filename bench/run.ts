@@ -30,7 +30,9 @@ const SESSIONS = env('BENCH_SESSIONS', 10_000);
 const WS_CONNECTIONS = env('BENCH_WS_CONNECTIONS', 10_000);
 const ALL_SECTIONS = ['http', 'sessions', 'websocket'];
 const SECTIONS = new Set((process.env.BENCH_ONLY ?? ALL_SECTIONS.join(',')).split(',').map((name) => name.trim()));
-for (const name of SECTIONS) if (!ALL_SECTIONS.includes(name)) throw new Error(`BENCH_ONLY takes a comma list of ${ALL_SECTIONS.join(', ')}; got ${name}`);
+for (const name of SECTIONS)
+  if (!ALL_SECTIONS.includes(name))
+    throw new Error(`BENCH_ONLY takes a comma list of ${ALL_SECTIONS.join(', ')}; got ${name}`);
 
 interface Target {
   name: TargetName;
@@ -40,7 +42,10 @@ interface Target {
 }
 
 async function startTarget(name: TargetName): Promise<Target> {
-  const child = fork(here('./targets.js'), [name], { execArgv: ['--expose-gc'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  const child = fork(here('./targets.js'), [name], {
+    execArgv: ['--expose-gc'],
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${name} did not start`)), 15_000);
     child.once('message', (message: { type: string; url: string }) => {
@@ -58,7 +63,10 @@ async function startTarget(name: TargetName): Promise<Target> {
 }
 
 async function load<T>(config: CallsConfig | SessionsConfig | WsCallsConfig): Promise<T> {
-  const { stdout } = await run(process.execPath, [here('./load.js'), JSON.stringify(config)], { maxBuffer: 64 * 1024 * 1024, timeout: 600_000 });
+  const { stdout } = await run(process.execPath, [here('./load.js'), JSON.stringify(config)], {
+    maxBuffer: 64 * 1024 * 1024,
+    timeout: 600_000,
+  });
   return JSON.parse(stdout.trim().split('\n').pop()!) as T;
 }
 
@@ -72,7 +80,10 @@ interface CallResult {
 }
 
 /** The targets in a different order each round: whichever runs first (or after a heavy one) gains nothing. */
-const rotated = <T>(items: T[], round: number): T[] => [...items.slice(round % items.length), ...items.slice(0, round % items.length)];
+const rotated = <T>(items: T[], round: number): T[] => [
+  ...items.slice(round % items.length),
+  ...items.slice(0, round % items.length),
+];
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
 
@@ -81,18 +92,42 @@ async function measureCalls(era: 'modern' | 'legacy', names: TargetName[]) {
   const sessionIds = new Map<TargetName, string[]>();
   if (era === 'legacy') {
     for (const target of targets) {
-      const { sessionIds: ids } = await load<{ sessionIds: string[] }>({ mode: 'sessions', url: target.url, count: CONNECTIONS, concurrency: 8, protocolVersion: '2025-11-25' });
+      const { sessionIds: ids } = await load<{ sessionIds: string[] }>({
+        mode: 'sessions',
+        url: target.url,
+        count: CONNECTIONS,
+        concurrency: 8,
+        protocolVersion: '2025-11-25',
+      });
       sessionIds.set(target.name, ids);
     }
   }
   // Warm-up, not recorded: lets the JIT settle so round 1 measures steady state like the others.
-  for (const target of targets) await load<CallResult>({ mode: 'calls', url: target.url, era, connections: CONNECTIONS, durationSeconds: 2, sessionIds: sessionIds.get(target.name) });
+  for (const target of targets)
+    await load<CallResult>({
+      mode: 'calls',
+      url: target.url,
+      era,
+      connections: CONNECTIONS,
+      durationSeconds: 2,
+      sessionIds: sessionIds.get(target.name),
+    });
   const samples = new Map<TargetName, CallResult[]>(names.map((name) => [name, []]));
   const rss = new Map<TargetName, number>();
   for (let round = 1; round <= ROUNDS; round++) {
     for (const target of rotated(targets, round)) {
-      const result = await load<CallResult>({ mode: 'calls', url: target.url, era, connections: CONNECTIONS, durationSeconds: SECONDS, sessionIds: sessionIds.get(target.name) });
-      if (result.non2xx > 0 || result.errors > 0) throw new Error(`${target.name} (${era}) answered ${result.non2xx} non-2xx and ${result.errors} errors of ${result.total}`);
+      const result = await load<CallResult>({
+        mode: 'calls',
+        url: target.url,
+        era,
+        connections: CONNECTIONS,
+        durationSeconds: SECONDS,
+        sessionIds: sessionIds.get(target.name),
+      });
+      if (result.non2xx > 0 || result.errors > 0)
+        throw new Error(
+          `${target.name} (${era}) answered ${result.non2xx} non-2xx and ${result.errors} errors of ${result.total}`,
+        );
       samples.get(target.name)!.push(result);
       rss.set(target.name, Math.max(rss.get(target.name) ?? 0, (await target.memory()).rss));
     }
@@ -101,7 +136,14 @@ async function measureCalls(era: 'modern' | 'legacy', names: TargetName[]) {
   for (const target of targets) target.child.kill();
   return names.map((name) => {
     const list = samples.get(name)!;
-    return { name, rps: median(list.map((r) => r.requestsPerSecond)), perRound: list.map((r) => r.requestsPerSecond), p50: median(list.map((r) => r.p50)), p99: median(list.map((r) => r.p99)), rss: rss.get(name)! };
+    return {
+      name,
+      rps: median(list.map((r) => r.requestsPerSecond)),
+      perRound: list.map((r) => r.requestsPerSecond),
+      p50: median(list.map((r) => r.p50)),
+      p99: median(list.map((r) => r.p99)),
+      rss: rss.get(name)!,
+    };
   });
 }
 
@@ -116,12 +158,20 @@ function ratio(rows: Array<{ name: string; perRound: number[] }>, name: string, 
   return median(a.map((value, round) => value / b[round]!));
 }
 
-function table(rows: Array<{ name: string; rps: number; perRound: number[]; p50: number; p99: number; rss: number }>, reference: string, ceiling?: string) {
-  console.log(`  ${'target'.padEnd(20)}${'req/s'.padStart(9)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'RSS'.padStart(10)}${'vs SDK'.padStart(9)}${ceiling !== undefined ? 'vs ceiling'.padStart(12) : ''}`);
+function table(
+  rows: Array<{ name: string; rps: number; perRound: number[]; p50: number; p99: number; rss: number }>,
+  reference: string,
+  ceiling?: string,
+) {
+  console.log(
+    `  ${'target'.padEnd(20)}${'req/s'.padStart(9)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'RSS'.padStart(10)}${'vs SDK'.padStart(9)}${ceiling !== undefined ? 'vs ceiling'.padStart(12) : ''}`,
+  );
   for (const row of rows) {
     const vsSdk = `${ratio(rows, row.name, reference).toFixed(2)}x`;
     const vsTop = ceiling !== undefined ? `${(ratio(rows, row.name, ceiling) * 100).toFixed(0)}%` : '';
-    console.log(`  ${row.name.padEnd(20)}${row.rps.toFixed(0).padStart(9)}${String(row.p50).padStart(9)}${String(row.p99).padStart(9)}${mib(row.rss).padStart(10)}${vsSdk.padStart(9)}${vsTop.padStart(ceiling !== undefined ? 12 : 0)}`);
+    console.log(
+      `  ${row.name.padEnd(20)}${row.rps.toFixed(0).padStart(9)}${String(row.p50).padStart(9)}${String(row.p99).padStart(9)}${mib(row.rss).padStart(10)}${vsSdk.padStart(9)}${vsTop.padStart(ceiling !== undefined ? 12 : 0)}`,
+    );
   }
 }
 
@@ -131,7 +181,11 @@ async function idleSessions(name: TargetName) {
   await load({ mode: 'sessions', url: target.url, count: SESSIONS, concurrency: 16, protocolVersion: '2025-11-25' });
   const after = await target.memory();
   target.child.kill();
-  return { name, heapPerSession: (after.heapUsed - before.heapUsed) / SESSIONS, rssPerSession: (after.rss - before.rss) / SESSIONS };
+  return {
+    name,
+    heapPerSession: (after.heapUsed - before.heapUsed) / SESSIONS,
+    rssPerSession: (after.rss - before.rss) / SESSIONS,
+  };
 }
 
 interface WsResult {
@@ -149,16 +203,38 @@ async function measureWebSocket() {
   ];
   const rows: Array<{ shape: string; name: string; rate: number; perRound: number[]; p50: number; p99: number }> = [];
   for (const shape of shapes) {
-    for (const target of targets) await load<WsResult>({ mode: 'ws-calls', url: target.url, connections: shape.connections, inFlight: shape.inFlight, durationSeconds: 2 });
+    for (const target of targets)
+      await load<WsResult>({
+        mode: 'ws-calls',
+        url: target.url,
+        connections: shape.connections,
+        inFlight: shape.inFlight,
+        durationSeconds: 2,
+      });
     const samples = new Map<string, WsResult[]>(targets.map((t) => [t.name, []]));
     for (let round = 1; round <= ROUNDS; round++) {
       for (const target of rotated(targets, round)) {
-        samples.get(target.name)!.push(await load<WsResult>({ mode: 'ws-calls', url: target.url, connections: shape.connections, inFlight: shape.inFlight, durationSeconds: SECONDS }));
+        samples.get(target.name)!.push(
+          await load<WsResult>({
+            mode: 'ws-calls',
+            url: target.url,
+            connections: shape.connections,
+            inFlight: shape.inFlight,
+            durationSeconds: SECONDS,
+          }),
+        );
       }
     }
     for (const target of targets) {
       const list = samples.get(target.name)!;
-      rows.push({ shape: shape.label, name: target.name, rate: median(list.map((r) => r.messagesPerSecond)), perRound: list.map((r) => r.messagesPerSecond), p50: median(list.map((r) => r.p50)), p99: median(list.map((r) => r.p99)) });
+      rows.push({
+        shape: shape.label,
+        name: target.name,
+        rate: median(list.map((r) => r.messagesPerSecond)),
+        perRound: list.map((r) => r.messagesPerSecond),
+        p50: median(list.map((r) => r.p50)),
+        p99: median(list.map((r) => r.p99)),
+      });
     }
     process.stderr.write(`  websocket ${shape.label} done\n`);
   }
@@ -180,7 +256,11 @@ async function sdkDispatch(): Promise<{ callsPerSecond: number; microsecondsPerC
 async function idleWebSockets() {
   const target = await startTarget('remote-mcp');
   const before = await target.memory();
-  const holder = spawn(process.execPath, [here('./load.js'), JSON.stringify({ mode: 'ws-idle', url: target.url, count: WS_CONNECTIONS })], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const holder = spawn(
+    process.execPath,
+    [here('./load.js'), JSON.stringify({ mode: 'ws-idle', url: target.url, count: WS_CONNECTIONS })],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('idle WebSockets did not open within 120 s')), 120_000);
     holder.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
@@ -194,10 +274,15 @@ async function idleWebSockets() {
   const after = await target.memory();
   holder.stdin!.end();
   target.child.kill();
-  return { heapPerConnection: (after.heapUsed - before.heapUsed) / WS_CONNECTIONS, rssPerConnection: (after.rss - before.rss) / WS_CONNECTIONS };
+  return {
+    heapPerConnection: (after.heapUsed - before.heapUsed) / WS_CONNECTIONS,
+    rssPerConnection: (after.rss - before.rss) / WS_CONNECTIONS,
+  };
 }
 
-console.log(`remote-mcp bench: ${ROUNDS} interleaved rounds x ${SECONDS} s, ${CONNECTIONS} connections, load from a separate process (autocannon)\n`);
+console.log(
+  `remote-mcp bench: ${ROUNDS} interleaved rounds x ${SECONDS} s, ${CONNECTIONS} connections, load from a separate process (autocannon)\n`,
+);
 
 const checks: Array<readonly [string, boolean]> = [];
 
@@ -206,7 +291,9 @@ if (SECTIONS.has('http')) {
   console.log('2026-07-28 tools/call (stateless; remote-mcp-metrics is remote-mcp with metrics: true)');
   table(modern, 'sdk-modern', 'ceiling');
   const metricsCost = 1 - ratio(modern, 'remote-mcp-metrics', 'remote-mcp');
-  console.log(`  metrics on cost ${(metricsCost * 100).toFixed(1)}% of remote-mcp's throughput (median of per-round ratios)`);
+  console.log(
+    `  metrics on cost ${(metricsCost * 100).toFixed(1)}% of remote-mcp's throughput (median of per-round ratios)`,
+  );
 
   const legacy = await measureCalls('legacy', ['remote-mcp', 'sdk-sessions']);
   console.log('\n2025-era tools/call (one session per connection, protocol 2025-11-25)');
@@ -222,7 +309,10 @@ if (SECTIONS.has('http')) {
 if (SECTIONS.has('sessions')) {
   console.log(`\nIdle 2025-era sessions: ${SESSIONS} opened, memory after GC`);
   const idle = [await idleSessions('remote-mcp'), await idleSessions('sdk-sessions')];
-  for (const row of idle) console.log(`  ${row.name.padEnd(14)} heap ${(row.heapPerSession / 1024).toFixed(2)} KB/session   RSS ${(row.rssPerSession / 1024).toFixed(2)} KB/session`);
+  for (const row of idle)
+    console.log(
+      `  ${row.name.padEnd(14)} heap ${(row.heapPerSession / 1024).toFixed(2)} KB/session   RSS ${(row.rssPerSession / 1024).toFixed(2)} KB/session`,
+    );
   checks.push(['idle 2025-era session < 10 KB heap', idle[0]!.heapPerSession < 10 * 1024]);
 }
 
@@ -232,21 +322,36 @@ if (SECTIONS.has('websocket')) {
   for (const shape of [...new Set(webSocket.map((row) => row.shape))]) {
     const rows = webSocket.filter((r) => r.shape === shape);
     for (const row of rows) {
-      console.log(`  ${shape.padEnd(30)}${row.name.padEnd(12)}${row.rate.toFixed(0).padStart(9)} msg/s  p50 ${String(row.p50).padStart(6)}  p99 ${String(row.p99).padStart(6)}  ${(ratio(rows, row.name, 'ws-ceiling') * 100).toFixed(0).padStart(4)}% of ceiling`);
+      console.log(
+        `  ${shape.padEnd(30)}${row.name.padEnd(12)}${row.rate.toFixed(0).padStart(9)} msg/s  p50 ${String(row.p50).padStart(6)}  p99 ${String(row.p99).padStart(6)}  ${(ratio(rows, row.name, 'ws-ceiling') * 100).toFixed(0).padStart(4)}% of ceiling`,
+      );
     }
   }
   const dispatch = await sdkDispatch();
-  console.log(`\n  The SDK alone (in process, no transport, 64 in flight): ${dispatch.callsPerSecond} calls/s, ${dispatch.microsecondsPerCall} us a call.`);
-  console.log('  A server that lets the SDK handle each request pays that on top of the ceiling\'s own work; the bound that implies:');
+  console.log(
+    `\n  The SDK alone (in process, no transport, 64 in flight): ${dispatch.callsPerSecond} calls/s, ${dispatch.microsecondsPerCall} us a call.`,
+  );
+  console.log(
+    "  A server that lets the SDK handle each request pays that on top of the ceiling's own work; the bound that implies:",
+  );
   for (const shape of [...new Set(webSocket.map((row) => row.shape))]) {
     const ceiling = webSocket.find((row) => row.shape === shape && row.name === 'ws-ceiling')!.rate;
     const bound = 1 / (1 / dispatch.callsPerSecond + 1 / ceiling);
-    console.log(`  ${shape.padEnd(30)}${bound.toFixed(0).padStart(9)} msg/s  ${((bound / ceiling) * 100).toFixed(0).padStart(4)}% of ceiling`);
+    console.log(
+      `  ${shape.padEnd(30)}${bound.toFixed(0).padStart(9)} msg/s  ${((bound / ceiling) * 100).toFixed(0).padStart(4)}% of ceiling`,
+    );
   }
   const idleWs = await idleWebSockets();
   console.log(`\nIdle WebSocket connections: ${WS_CONNECTIONS} open, memory after GC`);
-  console.log(`  remote-mcp     heap ${(idleWs.heapPerConnection / 1024).toFixed(2)} KB/connection   RSS ${(idleWs.rssPerConnection / 1024).toFixed(2)} KB/connection`);
-  const wsRatio = (shape: string) => ratio(webSocket.filter((r) => r.shape === shape), 'remote-mcp', 'ws-ceiling');
+  console.log(
+    `  remote-mcp     heap ${(idleWs.heapPerConnection / 1024).toFixed(2)} KB/connection   RSS ${(idleWs.rssPerConnection / 1024).toFixed(2)} KB/connection`,
+  );
+  const wsRatio = (shape: string) =>
+    ratio(
+      webSocket.filter((r) => r.shape === shape),
+      'remote-mcp',
+      'ws-ceiling',
+    );
   checks.push(
     ['WebSocket tools/call, 1 connection, >= 60% of the ws ceiling', wsRatio('1 connection x 64 in flight') >= 0.6],
     ['WebSocket tools/call, 64 connections, >= 60% of the ws ceiling', wsRatio('64 connections x 4 in flight') >= 0.6],

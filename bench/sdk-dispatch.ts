@@ -12,10 +12,15 @@ import { connectModern, MODERN_EXTRA } from '../src/server/sdk-bridge.js';
 
 const CALLS = 200_000;
 const IN_FLIGHT = 64;
-const ENVELOPE = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} };
+const ENVELOPE = {
+  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+  'io.modelcontextprotocol/clientCapabilities': {},
+};
 
 const server = new McpServer({ name: 'bench', version: '1.0.0' });
-server.registerTool('echo', { description: 'echo', inputSchema: z.object({ text: z.string() }) }, async ({ text }) => ({ content: [{ type: 'text', text }] }));
+server.registerTool('echo', { description: 'echo', inputSchema: z.object({ text: z.string() }) }, async ({ text }) => ({
+  content: [{ type: 'text', text }],
+}));
 const { router } = await connectModern(server);
 
 async function run(calls: number): Promise<number> {
@@ -23,7 +28,10 @@ async function run(calls: number): Promise<number> {
   let sent = 0;
   let answered = 0;
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the SDK answered ${answered} of ${calls} calls within 120 s`)), 120_000);
+    const timer = setTimeout(
+      () => reject(new Error(`the SDK answered ${answered} of ${calls} calls within 120 s`)),
+      120_000,
+    );
     const exchange = {
       related() {},
       respond(message: { error?: unknown }) {
@@ -36,7 +44,11 @@ async function run(calls: number): Promise<number> {
     };
     const pump = () => {
       for (; sent < calls && sent - answered < IN_FLIGHT; sent++) {
-        router.request({ id: sent, method: 'tools/call', params: { name: 'echo', arguments: { text: 'hello' }, _meta: ENVELOPE } }, exchange, MODERN_EXTRA);
+        router.request(
+          { id: sent, method: 'tools/call', params: { name: 'echo', arguments: { text: 'hello' }, _meta: ENVELOPE } },
+          exchange,
+          MODERN_EXTRA,
+        );
       }
     };
     pump();
@@ -46,4 +58,6 @@ async function run(calls: number): Promise<number> {
 
 await run(CALLS / 10); // warm-up
 const seconds = await run(CALLS);
-process.stdout.write(`${JSON.stringify({ callsPerSecond: Math.round(CALLS / seconds), microsecondsPerCall: Number(((seconds * 1e6) / CALLS).toFixed(1)) })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ callsPerSecond: Math.round(CALLS / seconds), microsecondsPerCall: Number(((seconds * 1e6) / CALLS).toFixed(1)) })}\n`,
+);

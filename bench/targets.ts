@@ -22,7 +22,11 @@ export type TargetName = 'remote-mcp' | 'remote-mcp-metrics' | 'sdk-modern' | 's
 
 function echoServer(): McpServer {
   const server = new McpServer({ name: 'bench', version: '1.0.0' });
-  server.registerTool('echo', { description: 'echo', inputSchema: z.object({ text: z.string() }) }, async ({ text }) => ({ content: [{ type: 'text', text }] }));
+  server.registerTool(
+    'echo',
+    { description: 'echo', inputSchema: z.object({ text: z.string() }) },
+    async ({ text }) => ({ content: [{ type: 'text', text }] }),
+  );
   return server;
 }
 
@@ -49,7 +53,11 @@ function ceilingHandler(req: IncomingMessage, res: ServerResponse): void {
 /** The ceilings' answer to one JSON-RPC echo request. */
 function ceilingAnswer(raw: string): string {
   const { id, params } = JSON.parse(raw) as { id: number; params?: { arguments?: { text?: string } } };
-  const result = { content: [{ type: 'text', text: params?.arguments?.text ?? '' }], resultType: 'complete', _meta: { 'io.modelcontextprotocol/serverInfo': { name: 'bench', version: '1.0.0' } } };
+  const result = {
+    content: [{ type: 'text', text: params?.arguments?.text ?? '' }],
+    resultType: 'complete',
+    _meta: { 'io.modelcontextprotocol/serverInfo': { name: 'bench', version: '1.0.0' } },
+  };
   return JSON.stringify({ result, jsonrpc: '2.0', id });
 }
 
@@ -86,10 +94,17 @@ async function start(name: TargetName): Promise<string> {
     case 'remote-mcp':
     case 'remote-mcp-metrics': {
       // The same server with Prometheus metrics on: the difference is what metrics cost.
-      const remote = createRemoteServer({ server: echoServer, maxSessions: 100_000, maxWebSocketConnections: 100_000, dnsRebindingProtection: false, metrics: name === 'remote-mcp-metrics' });
+      const remote = createRemoteServer({
+        server: echoServer,
+        maxSessions: 100_000,
+        maxWebSocketConnections: 100_000,
+        dnsRebindingProtection: false,
+        metrics: name === 'remote-mcp-metrics',
+      });
       await remote.ready;
       handler = remote.handler;
-      attach = (server) => server.on('upgrade', (req, socket, head) => void (remote.upgrade(req, socket, head) || socket.destroy()));
+      attach = (server) =>
+        server.on('upgrade', (req, socket, head) => void (remote.upgrade(req, socket, head) || socket.destroy()));
       break;
     }
     case 'ws-ceiling':

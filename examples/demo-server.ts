@@ -29,26 +29,45 @@ function startClock(context: FactoryContext | undefined): void {
 const sleep = (ms: number, signal: AbortSignal) =>
   new Promise<void>((resolve, reject) => {
     const timer = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => {
-      clearTimeout(timer);
-      reject(new Error('cancelled'));
-    }, { once: true });
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        reject(new Error('cancelled'));
+      },
+      { once: true },
+    );
   });
 
 export default function createDemoServer(context?: FactoryContext): McpServer {
   startClock(context);
   const server = new McpServer(
     { name: 'remote-mcp-demo', version: '0.1.0' },
-    { capabilities: { logging: {}, resources: { subscribe: true, listChanged: true }, tools: { listChanged: true }, prompts: { listChanged: true } } },
+    {
+      capabilities: {
+        logging: {},
+        resources: { subscribe: true, listChanged: true },
+        tools: { listChanged: true },
+        prompts: { listChanged: true },
+      },
+    },
   );
 
-  server.registerTool('echo', { description: 'Returns the text it is given.', inputSchema: z.object({ text: z.string() }) }, async ({ text }) => ({
-    content: [{ type: 'text', text }],
-  }));
+  server.registerTool(
+    'echo',
+    { description: 'Returns the text it is given.', inputSchema: z.object({ text: z.string() }) },
+    async ({ text }) => ({
+      content: [{ type: 'text', text }],
+    }),
+  );
 
   server.registerTool(
     'add',
-    { description: 'Adds two numbers.', inputSchema: z.object({ a: z.number(), b: z.number() }), outputSchema: z.object({ sum: z.number() }) },
+    {
+      description: 'Adds two numbers.',
+      inputSchema: z.object({ a: z.number(), b: z.number() }),
+      outputSchema: z.object({ sum: z.number() }),
+    },
     async ({ a, b }) => ({ content: [{ type: 'text', text: String(a + b) }], structuredContent: { sum: a + b } }),
   );
 
@@ -56,7 +75,10 @@ export default function createDemoServer(context?: FactoryContext): McpServer {
     'slow_count',
     {
       description: 'Counts to `to`, one step every `delayMs`, reporting progress and logging each step.',
-      inputSchema: z.object({ to: z.number().int().min(1).max(100).default(5), delayMs: z.number().int().min(0).max(10_000).default(200) }),
+      inputSchema: z.object({
+        to: z.number().int().min(1).max(100).default(5),
+        delayMs: z.number().int().min(0).max(10_000).default(200),
+      }),
     },
     async ({ to, delayMs }, ctx) => {
       const progressToken = ctx.mcpReq._meta?.progressToken;
@@ -64,44 +86,65 @@ export default function createDemoServer(context?: FactoryContext): McpServer {
         await sleep(delayMs, ctx.mcpReq.signal);
         await ctx.mcpReq.log('info', `step ${step} of ${to}`);
         if (progressToken !== undefined) {
-          await ctx.mcpReq.notify({ method: 'notifications/progress', params: { progressToken, progress: step, total: to, message: `step ${step}` } });
+          await ctx.mcpReq.notify({
+            method: 'notifications/progress',
+            params: { progressToken, progress: step, total: to, message: `step ${step}` },
+          });
         }
       }
       return { content: [{ type: 'text', text: `counted to ${to}` }] };
     },
   );
 
-  server.registerTool('ask_name', { description: 'Asks the user for their name, then greets them.', inputSchema: z.object({}) }, async (_args, ctx) => {
-    const answer = ctx.mcpReq.inputResponses?.name as { action?: string; content?: { name?: string } } | undefined;
-    if (answer === undefined) {
-      return inputRequired({
-        inputRequests: {
-          name: inputRequired.elicit({
-            message: 'What is your name?',
-            requestedSchema: { type: 'object', properties: { name: { type: 'string', description: 'Your name' } }, required: ['name'] },
-          }),
-        },
-      });
-    }
-    if (answer.action !== 'accept' || typeof answer.content?.name !== 'string') return { content: [{ type: 'text', text: 'No name given.' }] };
-    return { content: [{ type: 'text', text: `Hello, ${answer.content.name}!` }] };
-  });
+  server.registerTool(
+    'ask_name',
+    { description: 'Asks the user for their name, then greets them.', inputSchema: z.object({}) },
+    async (_args, ctx) => {
+      const answer = ctx.mcpReq.inputResponses?.name as { action?: string; content?: { name?: string } } | undefined;
+      if (answer === undefined) {
+        return inputRequired({
+          inputRequests: {
+            name: inputRequired.elicit({
+              message: 'What is your name?',
+              requestedSchema: {
+                type: 'object',
+                properties: { name: { type: 'string', description: 'Your name' } },
+                required: ['name'],
+              },
+            }),
+          },
+        });
+      }
+      if (answer.action !== 'accept' || typeof answer.content?.name !== 'string')
+        return { content: [{ type: 'text', text: 'No name given.' }] };
+      return { content: [{ type: 'text', text: `Hello, ${answer.content.name}!` }] };
+    },
+  );
 
-  server.registerResource('clock', 'demo://clock', { description: 'A counter that changes every few seconds.', mimeType: 'text/plain' }, async (uri) => ({
-    contents: [{ uri: uri.href, mimeType: 'text/plain', text: `tick ${ticks}` }],
-  }));
+  server.registerResource(
+    'clock',
+    'demo://clock',
+    { description: 'A counter that changes every few seconds.', mimeType: 'text/plain' },
+    async (uri) => ({
+      contents: [{ uri: uri.href, mimeType: 'text/plain', text: `tick ${ticks}` }],
+    }),
+  );
 
   server.registerResource(
     'greeting',
     new ResourceTemplate('demo://greeting/{name}', { list: undefined }),
     { description: 'A greeting for a name.', mimeType: 'text/plain' },
-    async (uri, { name }) => ({ contents: [{ uri: uri.href, mimeType: 'text/plain', text: `Hello, ${String(name)}!` }] }),
+    async (uri, { name }) => ({
+      contents: [{ uri: uri.href, mimeType: 'text/plain', text: `Hello, ${String(name)}!` }],
+    }),
   );
 
   server.registerPrompt(
     'review_code',
     { description: 'Asks the model to review code.', argsSchema: z.object({ code: z.string() }) },
-    ({ code }) => ({ messages: [{ role: 'user', content: { type: 'text', text: `Please review this code:\n\n${code}` } }] }),
+    ({ code }) => ({
+      messages: [{ role: 'user', content: { type: 'text', text: `Please review this code:\n\n${code}` } }],
+    }),
   );
 
   // 2025-era clients subscribe per resource; remote-mcp records the subscription and routes updates, the

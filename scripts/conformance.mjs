@@ -35,7 +35,10 @@ if (!existsSync(cli) || !existsSync(node22)) {
 
 /** Starts the fixture server on a free port; resolves with its URL and the child process. */
 async function startFixture(env = {}) {
-  const child = spawn(process.execPath, ['build/test/fixtures/conformance-server.js'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } });
+  const child = spawn(process.execPath, ['build/test/fixtures/conformance-server.js'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...env },
+  });
   let buffer = '';
   child.stdout.setEncoding('utf8');
   const url = await new Promise((resolve, reject) => {
@@ -72,11 +75,20 @@ function parseSummary(output) {
 async function startCredentialProxy(target, authorization) {
   const upstream = new URL(target);
   const proxy = createServer((req, res) => {
-    const forward = request({ host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, authorization } }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      res.flushHeaders();
-      answer.pipe(res);
-    });
+    const forward = request(
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        method: req.method,
+        path: req.url,
+        headers: { ...req.headers, authorization },
+      },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        res.flushHeaders();
+        answer.pipe(res);
+      },
+    );
     forward.on('error', () => res.destroy());
     res.on('close', () => forward.destroy());
     req.pipe(forward);
@@ -90,7 +102,9 @@ async function runSuite(url, label) {
   let failedRevisions = 0;
   for (const revision of revisions) {
     const outDir = mkdtempSync(join(tmpdir(), 'remote-mcp-conformance-'));
-    const run = spawn(node22, [cli, 'server', '--url', url, '--requirements', revision, '-o', outDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const run = spawn(node22, [cli, 'server', '--url', url, '--requirements', revision, '-o', outDir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     run.stdout.setEncoding('utf8').on('data', (chunk) => (output += chunk));
     run.stderr.setEncoding('utf8').on('data', (chunk) => (output += chunk));
@@ -107,8 +121,12 @@ async function runSuite(url, label) {
       failedRevisions++;
       console.log(output);
     }
-    console.log(`conformance ${revision}${label}: ${scored.length - failing.length}/${scored.length} scored scenarios pass` + (unscored.size > 0 ? ` (${unscored.size} unscored not counted)` : ''));
-    for (const [name, counts] of failing) console.log(`  FAIL ${name}: ${counts.passed} checks passed, ${counts.failed} failed`);
+    console.log(
+      `conformance ${revision}${label}: ${scored.length - failing.length}/${scored.length} scored scenarios pass` +
+        (unscored.size > 0 ? ` (${unscored.size} unscored not counted)` : ''),
+    );
+    for (const [name, counts] of failing)
+      console.log(`  FAIL ${name}: ${counts.passed} checks passed, ${counts.failed} failed`);
   }
   return failedRevisions;
 }
@@ -127,8 +145,13 @@ try {
 const secret = randomBytes(32).toString('base64url');
 const authenticated = await startFixture({ CONFORMANCE_JWT_SECRET: secret });
 try {
-  const refused = await fetch(authenticated.url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: '{}' });
-  if (refused.status !== 401) throw new Error(`the authenticated fixture answered ${refused.status} without a token; expected 401`);
+  const refused = await fetch(authenticated.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+    body: '{}',
+  });
+  if (refused.status !== 401)
+    throw new Error(`the authenticated fixture answered ${refused.status} without a token; expected 401`);
   const token = await new SignJWT({ scope: 'mcp' })
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject('conformance-suite')

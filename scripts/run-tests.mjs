@@ -6,7 +6,10 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 const dir = 'build/test';
-const files = readdirSync(dir).filter((name) => name.endsWith('.test.js')).sort().map((name) => join(dir, name));
+const files = readdirSync(dir)
+  .filter((name) => name.endsWith('.test.js'))
+  .sort()
+  .map((name) => join(dir, name));
 if (files.length === 0) {
   console.error('run-tests: no test files found under build/test');
   process.exit(1);

@@ -34,42 +34,158 @@ interface ErrorSpec {
 
 export const ERRORS = {
   PARSE_ERROR: { status: 400, rpcCode: JsonRpcCode.ParseError, message: 'Parse error: the body is not valid JSON' },
-  INVALID_MESSAGE: { status: 400, rpcCode: JsonRpcCode.InvalidRequest, message: 'Invalid Request: the body is not a JSON-RPC 2.0 message' },
-  UNSUPPORTED_MEDIA_TYPE: { status: 415, rpcCode: JsonRpcCode.InvalidRequest, message: 'Unsupported Media Type: Content-Type must be application/json' },
-  NOT_ACCEPTABLE_POST: { status: 406, rpcCode: JsonRpcCode.InvalidRequest, message: 'Not Acceptable: Accept must list both application/json and text/event-stream' },
-  NOT_ACCEPTABLE_GET: { status: 406, rpcCode: JsonRpcCode.InvalidRequest, message: 'Not Acceptable: Accept must list text/event-stream' },
-  BODY_TOO_LARGE: { status: 413, rpcCode: JsonRpcCode.InvalidRequest, message: 'Payload Too Large: the body exceeds maxBodyBytes' },
-  BATCH_TOO_LARGE: { status: 413, rpcCode: JsonRpcCode.InvalidRequest, message: 'Payload Too Large: the batch has more messages than maxBatchLength' },
-  BATCH_NOT_ALLOWED: { status: 400, rpcCode: JsonRpcCode.InvalidRequest, message: 'Invalid Request: JSON-RPC batches are only accepted on 2025-03-26 sessions' },
+  INVALID_MESSAGE: {
+    status: 400,
+    rpcCode: JsonRpcCode.InvalidRequest,
+    message: 'Invalid Request: the body is not a JSON-RPC 2.0 message',
+  },
+  UNSUPPORTED_MEDIA_TYPE: {
+    status: 415,
+    rpcCode: JsonRpcCode.InvalidRequest,
+    message: 'Unsupported Media Type: Content-Type must be application/json',
+  },
+  NOT_ACCEPTABLE_POST: {
+    status: 406,
+    rpcCode: JsonRpcCode.InvalidRequest,
+    message: 'Not Acceptable: Accept must list both application/json and text/event-stream',
+  },
+  NOT_ACCEPTABLE_GET: {
+    status: 406,
+    rpcCode: JsonRpcCode.InvalidRequest,
+    message: 'Not Acceptable: Accept must list text/event-stream',
+  },
+  BODY_TOO_LARGE: {
+    status: 413,
+    rpcCode: JsonRpcCode.InvalidRequest,
+    message: 'Payload Too Large: the body exceeds maxBodyBytes',
+  },
+  BATCH_TOO_LARGE: {
+    status: 413,
+    rpcCode: JsonRpcCode.InvalidRequest,
+    message: 'Payload Too Large: the batch has more messages than maxBatchLength',
+  },
+  BATCH_NOT_ALLOWED: {
+    status: 400,
+    rpcCode: JsonRpcCode.InvalidRequest,
+    message: 'Invalid Request: JSON-RPC batches are only accepted on 2025-03-26 sessions',
+  },
   METHOD_NOT_ALLOWED: { status: 405, rpcCode: JsonRpcCode.InvalidRequest, message: 'Method Not Allowed' },
-  HEADER_MISSING: { status: 400, rpcCode: JsonRpcCode.HeaderMismatch, message: 'Header mismatch: a required MCP header is missing' },
-  HEADER_MISMATCH: { status: 400, rpcCode: JsonRpcCode.HeaderMismatch, message: 'Header mismatch: an MCP header disagrees with the body' },
-  MISSING_CLIENT_CAPABILITY: { status: 400, rpcCode: JsonRpcCode.MissingRequiredClientCapability, message: 'Missing required client capability' },
-  INVALID_REQUEST_STATE: { status: 400, rpcCode: JsonRpcCode.InvalidParams, message: 'Invalid params: requestState was not issued by this server, was altered, or has expired' },
-  SESSION_ID_REQUIRED: { status: 400, rpcCode: JsonRpcCode.InvalidRequest, message: 'Bad Request: Mcp-Session-Id header is required' },
+  HEADER_MISSING: {
+    status: 400,
+    rpcCode: JsonRpcCode.HeaderMismatch,
+    message: 'Header mismatch: a required MCP header is missing',
+  },
+  HEADER_MISMATCH: {
+    status: 400,
+    rpcCode: JsonRpcCode.HeaderMismatch,
+    message: 'Header mismatch: an MCP header disagrees with the body',
+  },
+  MISSING_CLIENT_CAPABILITY: {
+    status: 400,
+    rpcCode: JsonRpcCode.MissingRequiredClientCapability,
+    message: 'Missing required client capability',
+  },
+  INVALID_REQUEST_STATE: {
+    status: 400,
+    rpcCode: JsonRpcCode.InvalidParams,
+    message: 'Invalid params: requestState was not issued by this server, was altered, or has expired',
+  },
+  SESSION_ID_REQUIRED: {
+    status: 400,
+    rpcCode: JsonRpcCode.InvalidRequest,
+    message: 'Bad Request: Mcp-Session-Id header is required',
+  },
   SESSION_NOT_FOUND: { status: 404, rpcCode: JsonRpcCode.InvalidRequest, message: 'Session not found' },
-  SESSION_LIMIT: { status: 503, rpcCode: JsonRpcCode.InternalError, message: 'Service Unavailable: the session limit (maxSessions) is reached' },
-  STREAM_LIMIT: { status: 503, rpcCode: JsonRpcCode.InternalError, message: 'Service Unavailable: the open stream limit (maxStreams) is reached' },
-  STREAM_CONFLICT: { status: 409, rpcCode: JsonRpcCode.InvalidRequest, message: 'Conflict: this session already has an open standalone SSE stream' },
-  UNKNOWN_EVENT_ID: { status: 400, rpcCode: JsonRpcCode.InvalidRequest, message: 'Not Found: Last-Event-ID names no stream of this session that can be resumed' },
-  LEGACY_DISABLED: { status: 400, rpcCode: JsonRpcCode.UnsupportedProtocolVersion, message: 'Unsupported protocol version: this endpoint serves 2026-07-28 only' },
+  SESSION_LIMIT: {
+    status: 503,
+    rpcCode: JsonRpcCode.InternalError,
+    message: 'Service Unavailable: the session limit (maxSessions) is reached',
+  },
+  STREAM_LIMIT: {
+    status: 503,
+    rpcCode: JsonRpcCode.InternalError,
+    message: 'Service Unavailable: the open stream limit (maxStreams) is reached',
+  },
+  STREAM_CONFLICT: {
+    status: 409,
+    rpcCode: JsonRpcCode.InvalidRequest,
+    message: 'Conflict: this session already has an open standalone SSE stream',
+  },
+  UNKNOWN_EVENT_ID: {
+    status: 400,
+    rpcCode: JsonRpcCode.InvalidRequest,
+    message: 'Not Found: Last-Event-ID names no stream of this session that can be resumed',
+  },
+  LEGACY_DISABLED: {
+    status: 400,
+    rpcCode: JsonRpcCode.UnsupportedProtocolVersion,
+    message: 'Unsupported protocol version: this endpoint serves 2026-07-28 only',
+  },
   FORBIDDEN_ORIGIN: { status: 403, rpcCode: JsonRpcCode.InvalidRequest, message: 'Forbidden: Origin is not allowed' },
-  CORS_ORIGIN_REFUSED: { status: 403, rpcCode: JsonRpcCode.InvalidRequest, message: 'Forbidden: this Origin is not allowed by the CORS policy' },
+  CORS_ORIGIN_REFUSED: {
+    status: 403,
+    rpcCode: JsonRpcCode.InvalidRequest,
+    message: 'Forbidden: this Origin is not allowed by the CORS policy',
+  },
   FORBIDDEN_HOST: { status: 403, rpcCode: JsonRpcCode.InvalidRequest, message: 'Forbidden: Host is not allowed' },
-  SERVER_CLOSING: { status: 503, rpcCode: JsonRpcCode.InternalError, message: 'Service Unavailable: the server is shutting down' },
+  SERVER_CLOSING: {
+    status: 503,
+    rpcCode: JsonRpcCode.InternalError,
+    message: 'Service Unavailable: the server is shutting down',
+  },
   INTERNAL: { status: 500, rpcCode: JsonRpcCode.InternalError, message: 'Internal error' },
   NOT_FOUND: { status: 404, rpcCode: JsonRpcCode.InvalidRequest, message: 'Not Found' },
-  AUTH_REQUIRED: { status: 401, rpcCode: JsonRpcCode.Unauthorized, message: 'Unauthorized: a credential is required (see WWW-Authenticate)' },
+  AUTH_REQUIRED: {
+    status: 401,
+    rpcCode: JsonRpcCode.Unauthorized,
+    message: 'Unauthorized: a credential is required (see WWW-Authenticate)',
+  },
   AUTH_INVALID: { status: 401, rpcCode: JsonRpcCode.Unauthorized, message: 'Unauthorized: the credential is invalid' },
-  AUTH_QUERY_CREDENTIAL: { status: 400, rpcCode: JsonRpcCode.Unauthorized, message: 'Bad Request: credentials are not accepted in the query string; send them in the Authorization header' },
-  AUTH_UNAVAILABLE: { status: 503, rpcCode: JsonRpcCode.InternalError, message: 'Service Unavailable: the token signing keys could not be fetched' },
-  FORBIDDEN_OPERATION: { status: 403, rpcCode: JsonRpcCode.Forbidden, message: 'Forbidden: this principal may not use this tool, resource or prompt' },
-  RATE_LIMITED: { status: 429, rpcCode: JsonRpcCode.RateLimited, message: 'Too Many Requests: a rate limit is reached' },
-  CONCURRENCY_LIMIT: { status: 429, rpcCode: JsonRpcCode.RateLimited, message: 'Too Many Requests: too many requests of this client are in flight' },
-  RATE_LIMIT_UNAVAILABLE: { status: 503, rpcCode: JsonRpcCode.InternalError, message: 'Service Unavailable: the rate limit store did not answer' },
-  INPUT_LIMIT: { status: 400, rpcCode: JsonRpcCode.InvalidParams, message: 'Invalid params: the request exceeds an input limit' },
-  INVALID_TOOL_NAME: { status: 400, rpcCode: JsonRpcCode.InvalidParams, message: 'Invalid params: a tool name is 1 to 128 characters of A-Z, a-z, 0-9, _, - and .' },
-  INVALID_ARGUMENTS: { status: 400, rpcCode: JsonRpcCode.InvalidParams, message: "Invalid params: the arguments do not match the tool's input schema" },
+  AUTH_QUERY_CREDENTIAL: {
+    status: 400,
+    rpcCode: JsonRpcCode.Unauthorized,
+    message: 'Bad Request: credentials are not accepted in the query string; send them in the Authorization header',
+  },
+  AUTH_UNAVAILABLE: {
+    status: 503,
+    rpcCode: JsonRpcCode.InternalError,
+    message: 'Service Unavailable: the token signing keys could not be fetched',
+  },
+  FORBIDDEN_OPERATION: {
+    status: 403,
+    rpcCode: JsonRpcCode.Forbidden,
+    message: 'Forbidden: this principal may not use this tool, resource or prompt',
+  },
+  RATE_LIMITED: {
+    status: 429,
+    rpcCode: JsonRpcCode.RateLimited,
+    message: 'Too Many Requests: a rate limit is reached',
+  },
+  CONCURRENCY_LIMIT: {
+    status: 429,
+    rpcCode: JsonRpcCode.RateLimited,
+    message: 'Too Many Requests: too many requests of this client are in flight',
+  },
+  RATE_LIMIT_UNAVAILABLE: {
+    status: 503,
+    rpcCode: JsonRpcCode.InternalError,
+    message: 'Service Unavailable: the rate limit store did not answer',
+  },
+  INPUT_LIMIT: {
+    status: 400,
+    rpcCode: JsonRpcCode.InvalidParams,
+    message: 'Invalid params: the request exceeds an input limit',
+  },
+  INVALID_TOOL_NAME: {
+    status: 400,
+    rpcCode: JsonRpcCode.InvalidParams,
+    message: 'Invalid params: a tool name is 1 to 128 characters of A-Z, a-z, 0-9, _, - and .',
+  },
+  INVALID_ARGUMENTS: {
+    status: 400,
+    rpcCode: JsonRpcCode.InvalidParams,
+    message: "Invalid params: the arguments do not match the tool's input schema",
+  },
   AUTH_INSUFFICIENT_SCOPE: { status: 403, rpcCode: JsonRpcCode.Forbidden, message: 'Forbidden: insufficient scope' },
 } as const satisfies Record<string, ErrorSpec>;
 
@@ -82,7 +198,9 @@ export class RemoteMcpOptionError extends TypeError {
 
 /** Refuses an option value: `remote-mcp: option \`<key>\` must be <expected>; received <value as JSON>.` */
 export function failOption(key: string, expected: string, value: unknown): never {
-  throw new RemoteMcpOptionError(`remote-mcp: option \`${key}\` must be ${expected}; received ${JSON.stringify(value) ?? String(value)}.`);
+  throw new RemoteMcpOptionError(
+    `remote-mcp: option \`${key}\` must be ${expected}; received ${JSON.stringify(value) ?? String(value)}.`,
+  );
 }
 
 /** Thrown when the installed SDK does not have the shape remote-mcp binds to (see src/server/sdk-bridge.ts). */

@@ -6,7 +6,19 @@ import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { ENVELOPE, LEGACY_HEADERS, modernBody, modernHeaders, openSession, raw, type RawResponse, sessionHeaders, start, type Started, withServer } from './helpers.js';
+import {
+  ENVELOPE,
+  LEGACY_HEADERS,
+  modernBody,
+  modernHeaders,
+  openSession,
+  raw,
+  type RawResponse,
+  sessionHeaders,
+  start,
+  type Started,
+  withServer,
+} from './helpers.js';
 
 let s: Started;
 before(async () => {
@@ -18,7 +30,10 @@ after(async () => {
 
 /** A well-formed call must still work after every bad request. */
 async function assertStillServing(): Promise<void> {
-  const res = await raw(s.url, { headers: modernHeaders('tools/call', 'echo'), body: modernBody(99, 'tools/call', { name: 'echo', arguments: { text: 'alive' } }) });
+  const res = await raw(s.url, {
+    headers: modernHeaders('tools/call', 'echo'),
+    body: modernBody(99, 'tools/call', { name: 'echo', arguments: { text: 'alive' } }),
+  });
   assert.equal(res.status, 200);
   assert.equal(res.json().result.content[0].text, 'alive');
 }
@@ -35,7 +50,11 @@ function assertError(res: RawResponse, status: number, code: number, id: string 
 
 describe('bodies', () => {
   test('invalid JSON is 400 / -32700', async () => {
-    assertError(await raw(s.url, { headers: modernHeaders('tools/list'), body: '{"jsonrpc": "2.0", "id": 1,' }), 400, -32700);
+    assertError(
+      await raw(s.url, { headers: modernHeaders('tools/list'), body: '{"jsonrpc": "2.0", "id": 1,' }),
+      400,
+      -32700,
+    );
     await assertStillServing();
   });
 
@@ -91,11 +110,21 @@ describe('bodies', () => {
 
 describe('media types', () => {
   test('a POST without application/json Content-Type is 415', async () => {
-    assertError(await raw(s.url, { headers: { ...modernHeaders('tools/list'), 'content-type': 'text/plain' }, body: modernBody(1, 'tools/list') }), 415, -32600);
+    assertError(
+      await raw(s.url, {
+        headers: { ...modernHeaders('tools/list'), 'content-type': 'text/plain' },
+        body: modernBody(1, 'tools/list'),
+      }),
+      415,
+      -32600,
+    );
     const noType = modernHeaders('tools/list') as Record<string, string>;
     delete noType['content-type'];
     assertError(await raw(s.url, { headers: noType, body: modernBody(1, 'tools/list') }), 415, -32600);
-    const withCharset = await raw(s.url, { headers: { ...modernHeaders('tools/list'), 'content-type': 'Application/JSON; charset=utf-8' }, body: modernBody(1, 'tools/list') });
+    const withCharset = await raw(s.url, {
+      headers: { ...modernHeaders('tools/list'), 'content-type': 'Application/JSON; charset=utf-8' },
+      body: modernBody(1, 'tools/list'),
+    });
     assert.equal(withCharset.status, 200);
   });
 
@@ -106,14 +135,25 @@ describe('media types', () => {
       else headers.accept = accept;
       assertError(await raw(s.url, { headers, body: modernBody(1, 'tools/list') }), 406, -32600);
     }
-    const wildcard = await raw(s.url, { headers: { ...modernHeaders('tools/list'), accept: '*/*' }, body: modernBody(1, 'tools/list') });
+    const wildcard = await raw(s.url, {
+      headers: { ...modernHeaders('tools/list'), accept: '*/*' },
+      body: modernBody(1, 'tools/list'),
+    });
     assert.equal(wildcard.status, 200);
   });
 });
 
 describe('2026-07-28 headers and envelope', () => {
   test('MCP-Protocol-Version disagreeing with _meta is 400 / -32020', async () => {
-    assertError(await raw(s.url, { headers: { ...modernHeaders('tools/list'), 'mcp-protocol-version': '2025-11-25' }, body: modernBody(1, 'tools/list') }), 400, -32020, 1);
+    assertError(
+      await raw(s.url, {
+        headers: { ...modernHeaders('tools/list'), 'mcp-protocol-version': '2025-11-25' },
+        body: modernBody(1, 'tools/list'),
+      }),
+      400,
+      -32020,
+      1,
+    );
   });
 
   test('missing MCP-Protocol-Version or Mcp-Method is 400 / -32020 naming the header', async () => {
@@ -126,7 +166,12 @@ describe('2026-07-28 headers and envelope', () => {
   });
 
   test('Mcp-Method or Mcp-Name disagreeing with the body is 400 / -32020', async () => {
-    assertError(await raw(s.url, { headers: modernHeaders('prompts/list'), body: modernBody(3, 'tools/list') }), 400, -32020, 3);
+    assertError(
+      await raw(s.url, { headers: modernHeaders('prompts/list'), body: modernBody(3, 'tools/list') }),
+      400,
+      -32020,
+      3,
+    );
     const call = modernBody(4, 'tools/call', { name: 'echo', arguments: { text: 'x' } });
     assertError(await raw(s.url, { headers: modernHeaders('tools/call', 'add'), body: call }), 400, -32020, 4);
     const missingName = await raw(s.url, { headers: modernHeaders('tools/call'), body: call });
@@ -136,23 +181,52 @@ describe('2026-07-28 headers and envelope', () => {
 
   test('Mcp-Name in base64 is decoded; an invalid base64 value is 400 / -32020', async () => {
     const call = modernBody(5, 'tools/call', { name: 'echo', arguments: { text: 'b64' } });
-    const ok = await raw(s.url, { headers: { ...modernHeaders('tools/call'), 'mcp-name': `=?base64?${Buffer.from('echo').toString('base64')}?=` }, body: call });
+    const ok = await raw(s.url, {
+      headers: { ...modernHeaders('tools/call'), 'mcp-name': `=?base64?${Buffer.from('echo').toString('base64')}?=` },
+      body: call,
+    });
     assert.equal(ok.status, 200);
     assert.equal(ok.json().result.content[0].text, 'b64');
-    assertError(await raw(s.url, { headers: { ...modernHeaders('tools/call'), 'mcp-name': '=?base64?not*base64?=' }, body: call }), 400, -32020, 5);
+    assertError(
+      await raw(s.url, {
+        headers: { ...modernHeaders('tools/call'), 'mcp-name': '=?base64?not*base64?=' },
+        body: call,
+      }),
+      400,
+      -32020,
+      5,
+    );
   });
 
   test('an unsupported protocol version is 400 / -32022 naming the supported ones', async () => {
-    const body = JSON.stringify({ jsonrpc: '2.0', id: 6, method: 'tools/list', params: { _meta: { ...ENVELOPE, 'io.modelcontextprotocol/protocolVersion': '2099-01-01' } } });
-    const res = await raw(s.url, { headers: { ...modernHeaders('tools/list'), 'mcp-protocol-version': '2099-01-01' }, body });
+    const body = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 6,
+      method: 'tools/list',
+      params: { _meta: { ...ENVELOPE, 'io.modelcontextprotocol/protocolVersion': '2099-01-01' } },
+    });
+    const res = await raw(s.url, {
+      headers: { ...modernHeaders('tools/list'), 'mcp-protocol-version': '2099-01-01' },
+      body,
+    });
     assertError(res, 400, -32022, 6);
     assert.deepEqual(res.json().error.data, { supported: ['2026-07-28'], requested: '2099-01-01' });
   });
 
   test('an envelope missing clientCapabilities is 400 / -32602', async () => {
-    const body = JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'tools/list', params: { _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28' } } });
+    const body = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 7,
+      method: 'tools/list',
+      params: { _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28' } },
+    });
     assertError(await raw(s.url, { headers: modernHeaders('tools/list'), body }), 400, -32602, 7);
-    const badCapabilities = JSON.stringify({ jsonrpc: '2.0', id: 8, method: 'tools/list', params: { _meta: { ...ENVELOPE, 'io.modelcontextprotocol/clientCapabilities': { elicitation: 5 } } } });
+    const badCapabilities = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 8,
+      method: 'tools/list',
+      params: { _meta: { ...ENVELOPE, 'io.modelcontextprotocol/clientCapabilities': { elicitation: 5 } } },
+    });
     assertError(await raw(s.url, { headers: modernHeaders('tools/list'), body: badCapabilities }), 400, -32602, 8);
     await assertStillServing();
   });
@@ -164,7 +238,10 @@ describe('2026-07-28 headers and envelope', () => {
   });
 
   test('tool arguments that violate the schema are refused before the handler: 400 / -32602 naming the path', async () => {
-    const res = await raw(s.url, { headers: modernHeaders('tools/call', 'add'), body: modernBody(11, 'tools/call', { name: 'add', arguments: { a: 'one', b: 2 } }) });
+    const res = await raw(s.url, {
+      headers: modernHeaders('tools/call', 'add'),
+      body: modernBody(11, 'tools/call', { name: 'add', arguments: { a: 'one', b: 2 } }),
+    });
     assertError(res, 400, -32602, 11);
     assert.equal(res.json().error.message, 'Invalid arguments for tool add: /a must be number');
     assert.equal(res.json().error.data.path, '/a');
@@ -173,7 +250,10 @@ describe('2026-07-28 headers and envelope', () => {
 
   test('with validateToolArguments off, the SDK answers schema violations in-band as a tool error', async () => {
     await withServer({ validateToolArguments: false }, async (other) => {
-      const res = await raw(other.url, { headers: modernHeaders('tools/call', 'add'), body: modernBody(11, 'tools/call', { name: 'add', arguments: { a: 'one', b: 2 } }) });
+      const res = await raw(other.url, {
+        headers: modernHeaders('tools/call', 'add'),
+        body: modernBody(11, 'tools/call', { name: 'add', arguments: { a: 'one', b: 2 } }),
+      });
       assert.equal(res.status, 200);
       assert.equal(res.json().result.isError, true);
       assert.match(res.json().result.content[0].text, /Invalid arguments for tool add/);
@@ -201,11 +281,17 @@ describe('HTTP methods and paths', () => {
   });
 
   test('another path is 404', async () => {
-    const res = await raw(s.url.replace('/mcp', '/other'), { headers: modernHeaders('tools/list'), body: modernBody(1, 'tools/list') });
+    const res = await raw(s.url.replace('/mcp', '/other'), {
+      headers: modernHeaders('tools/list'),
+      body: modernBody(1, 'tools/list'),
+    });
     assertError(res, 404, -32600);
-    const prefix = await raw(s.url + '/x', { headers: modernHeaders('tools/list'), body: modernBody(1, 'tools/list') });
+    const prefix = await raw(`${s.url}/x`, { headers: modernHeaders('tools/list'), body: modernBody(1, 'tools/list') });
     assert.equal(prefix.status, 404);
-    const query = await raw(s.url + '?a=1', { headers: modernHeaders('tools/list'), body: modernBody(1, 'tools/list') });
+    const query = await raw(`${s.url}?a=1`, {
+      headers: modernHeaders('tools/list'),
+      body: modernBody(1, 'tools/list'),
+    });
     assert.equal(query.status, 200);
   });
 });
@@ -221,32 +307,68 @@ describe('2025-era sessions', () => {
 
   test('an unsupported MCP-Protocol-Version on a session request is 400 / -32022', async () => {
     const id = await openSession(s.url);
-    const res = await raw(s.url, { headers: { ...sessionHeaders(id), 'mcp-protocol-version': '1999-01-01' }, body: listTools(2) });
+    const res = await raw(s.url, {
+      headers: { ...sessionHeaders(id), 'mcp-protocol-version': '1999-01-01' },
+      body: listTools(2),
+    });
     assertError(res, 400, -32022);
     assert.ok(res.json().error.data.supported.includes('2025-11-25'));
   });
 
   test('batches: refused on 2025-06-18, answered on 2025-03-26, 413 over maxBatchLength; initialize may not be batched', async () => {
     const modern = await openSession(s.url, '2025-06-18');
-    assertError(await raw(s.url, { headers: sessionHeaders(modern, '2025-06-18'), body: `[${listTools(1)},${listTools(2)}]` }), 400, -32600);
+    assertError(
+      await raw(s.url, { headers: sessionHeaders(modern, '2025-06-18'), body: `[${listTools(1)},${listTools(2)}]` }),
+      400,
+      -32600,
+    );
     const old = await openSession(s.url, '2025-03-26');
-    const batch = await raw(s.url, { headers: sessionHeaders(old, '2025-03-26'), body: `[${listTools(1)},${listTools(2)}]` });
+    const batch = await raw(s.url, {
+      headers: sessionHeaders(old, '2025-03-26'),
+      body: `[${listTools(1)},${listTools(2)}]`,
+    });
     assert.equal(batch.status, 200);
-    assert.deepEqual(batch.json().map((answer: { id: number }) => answer.id).sort(), [1, 2]);
-    assertError(await raw(s.url, { headers: sessionHeaders(old, '2025-03-26'), body: `[${listTools(1)},${listTools(2)},${listTools(3)},${listTools(4)}]` }), 413, -32600);
-    const init = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-03-26', capabilities: {}, clientInfo: { name: 'x', version: '1' } } });
+    assert.deepEqual(
+      batch
+        .json()
+        .map((answer: { id: number }) => answer.id)
+        .sort(),
+      [1, 2],
+    );
+    assertError(
+      await raw(s.url, {
+        headers: sessionHeaders(old, '2025-03-26'),
+        body: `[${listTools(1)},${listTools(2)},${listTools(3)},${listTools(4)}]`,
+      }),
+      413,
+      -32600,
+    );
+    const init = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-03-26', capabilities: {}, clientInfo: { name: 'x', version: '1' } },
+    });
     assertError(await raw(s.url, { headers: LEGACY_HEADERS, body: `[${init}]` }), 400, -32600);
   });
 
   test('initialize on an initialized session is 400', async () => {
     const id = await openSession(s.url);
-    const init = JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } } });
+    const init = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 3,
+      method: 'initialize',
+      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'x', version: '1' } },
+    });
     assertError(await raw(s.url, { headers: sessionHeaders(id), body: init }), 400, -32600, 3);
   });
 
   test('an answer to a server request the session was never sent is ignored (202)', async () => {
     const id = await openSession(s.url);
-    const res = await raw(s.url, { headers: sessionHeaders(id), body: JSON.stringify({ jsonrpc: '2.0', id: 12345, result: { action: 'accept' } }) });
+    const res = await raw(s.url, {
+      headers: sessionHeaders(id),
+      body: JSON.stringify({ jsonrpc: '2.0', id: 12345, result: { action: 'accept' } }),
+    });
     assert.equal(res.status, 202);
     await assertStillServing();
   });
@@ -255,8 +377,16 @@ describe('2025-era sessions', () => {
 describe('DNS rebinding', () => {
   test('a foreign Origin or Host is 403; loopback ones pass', async () => {
     const body = modernBody(1, 'tools/list');
-    assertError(await raw(s.url, { headers: { ...modernHeaders('tools/list'), origin: 'http://evil.example' }, body }), 403, -32600);
-    assertError(await raw(s.url, { headers: { ...modernHeaders('tools/list'), host: `evil.example:${s.port}` }, body }), 403, -32600);
+    assertError(
+      await raw(s.url, { headers: { ...modernHeaders('tools/list'), origin: 'http://evil.example' }, body }),
+      403,
+      -32600,
+    );
+    assertError(
+      await raw(s.url, { headers: { ...modernHeaders('tools/list'), host: `evil.example:${s.port}` }, body }),
+      403,
+      -32600,
+    );
     for (const origin of [`http://localhost:${s.port}`, `http://127.0.0.1:${s.port}`, 'https://[::1]']) {
       const res = await raw(s.url, { headers: { ...modernHeaders('tools/list'), origin }, body });
       assert.equal(res.status, 200, origin);
@@ -264,14 +394,36 @@ describe('DNS rebinding', () => {
   });
 
   test('allowlists replace the loopback defaults; protection can be turned off', async () => {
-    await withServer({ allowedHosts: ['mcp.example.com'], allowedOrigins: ['https://app.example.com'] }, async (listed) => {
-      const body = modernBody(1, 'tools/list');
-      assert.equal((await raw(listed.url, { headers: { ...modernHeaders('tools/list'), host: 'mcp.example.com', origin: 'https://app.example.com' }, body })).status, 200);
-      assert.equal((await raw(listed.url, { headers: modernHeaders('tools/list'), body })).status, 403); // Host 127.0.0.1 is not listed now
-      assert.equal((await raw(listed.url, { headers: { ...modernHeaders('tools/list'), host: 'mcp.example.com', origin: 'http://localhost' }, body })).status, 403);
-    });
+    await withServer(
+      { allowedHosts: ['mcp.example.com'], allowedOrigins: ['https://app.example.com'] },
+      async (listed) => {
+        const body = modernBody(1, 'tools/list');
+        assert.equal(
+          (
+            await raw(listed.url, {
+              headers: { ...modernHeaders('tools/list'), host: 'mcp.example.com', origin: 'https://app.example.com' },
+              body,
+            })
+          ).status,
+          200,
+        );
+        assert.equal((await raw(listed.url, { headers: modernHeaders('tools/list'), body })).status, 403); // Host 127.0.0.1 is not listed now
+        assert.equal(
+          (
+            await raw(listed.url, {
+              headers: { ...modernHeaders('tools/list'), host: 'mcp.example.com', origin: 'http://localhost' },
+              body,
+            })
+          ).status,
+          403,
+        );
+      },
+    );
     await withServer({ dnsRebindingProtection: false }, async (open) => {
-      const res = await raw(open.url, { headers: { ...modernHeaders('tools/list'), host: 'evil.example', origin: 'http://evil.example' }, body: modernBody(1, 'tools/list') });
+      const res = await raw(open.url, {
+        headers: { ...modernHeaders('tools/list'), host: 'evil.example', origin: 'http://evil.example' },
+        body: modernBody(1, 'tools/list'),
+      });
       assert.equal(res.status, 200);
     });
   });

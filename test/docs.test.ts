@@ -10,7 +10,10 @@ test('every error of the registry is documented in docs/errors.md with its statu
   for (const [name, spec] of Object.entries(ERRORS)) {
     const row = doc.split('\n').find((line) => line.startsWith(`| \`${name}\` |`));
     assert.ok(row, `docs/errors.md has no row for ${name}`);
-    assert.ok(row.includes(`| ${spec.status} | ${spec.rpcCode} |`), `docs/errors.md row for ${name} does not say ${spec.status} / ${spec.rpcCode}`);
+    assert.ok(
+      row.includes(`| ${spec.status} | ${spec.rpcCode} |`),
+      `docs/errors.md row for ${name} does not say ${spec.status} / ${spec.rpcCode}`,
+    );
   }
 });
 

@@ -11,29 +11,63 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { createRemoteServer } from '../src/index.js';
 import createDemoServer from '../examples/demo-server.js';
-import { connectWebSocket, ENVELOPE, modernBody, modernHeaders, openSession, openStream, sessionHeaders, withTimeout } from './helpers.js';
+import {
+  connectWebSocket,
+  ENVELOPE,
+  modernBody,
+  modernHeaders,
+  openSession,
+  openStream,
+  sessionHeaders,
+  withTimeout,
+} from './helpers.js';
 
-type Outcome = { kind: 'answered'; text: string } | { kind: 'refused'; status: number; code: number } | { kind: 'connection-refused' } | { kind: 'lost'; error: string };
+type Outcome =
+  | { kind: 'answered'; text: string }
+  | { kind: 'refused'; status: number; code: number }
+  | { kind: 'connection-refused' }
+  | { kind: 'lost'; error: string };
 
 /** One slow tools/call on the agent's connections, classified by how it ended. */
 function call(url: string, agent: Agent, id: number): Promise<Outcome> {
   const body = modernBody(id, 'tools/call', { name: 'slow_count', arguments: { to: 1, delayMs: 100 } });
   return new Promise((resolve) => {
-    const req = request(url, { method: 'POST', agent, headers: { ...modernHeaders('tools/call', 'slow_count'), 'content-length': String(Buffer.byteLength(body)) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        if (res.statusCode === 200) {
-          const message = JSON.parse(text.startsWith('{') ? text : text.split('\n').find((line) => line.startsWith('data:') && line.includes('"result"'))!.slice(5));
-          resolve({ kind: 'answered', text: message.result.content[0].text });
-        } else {
-          resolve({ kind: 'refused', status: res.statusCode ?? 0, code: JSON.parse(text).error.code });
-        }
-      });
-      res.on('error', (error) => resolve({ kind: 'lost', error: String(error) }));
-    });
-    req.on('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'ECONNREFUSED' ? { kind: 'connection-refused' } : { kind: 'lost', error: `${error.code}: ${error.message}` }));
+    const req = request(
+      url,
+      {
+        method: 'POST',
+        agent,
+        headers: { ...modernHeaders('tools/call', 'slow_count'), 'content-length': String(Buffer.byteLength(body)) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          if (res.statusCode === 200) {
+            const message = JSON.parse(
+              text.startsWith('{')
+                ? text
+                : text
+                    .split('\n')
+                    .find((line) => line.startsWith('data:') && line.includes('"result"'))!
+                    .slice(5),
+            );
+            resolve({ kind: 'answered', text: message.result.content[0].text });
+          } else {
+            resolve({ kind: 'refused', status: res.statusCode ?? 0, code: JSON.parse(text).error.code });
+          }
+        });
+        res.on('error', (error) => resolve({ kind: 'lost', error: String(error) }));
+      },
+    );
+    req.on('error', (error: NodeJS.ErrnoException) =>
+      resolve(
+        error.code === 'ECONNREFUSED'
+          ? { kind: 'connection-refused' }
+          : { kind: 'lost', error: `${error.code}: ${error.message}` },
+      ),
+    );
     req.end(body);
   });
 }
@@ -59,7 +93,10 @@ describe('graceful drain', () => {
       await withTimeout(closing, 6_000, 'close() to resolve');
 
       // Everything in flight when the drain began was answered in full.
-      assert.deepEqual(settledBefore.map((outcome) => outcome.kind), Array(8).fill('answered'));
+      assert.deepEqual(
+        settledBefore.map((outcome) => outcome.kind),
+        Array(8).fill('answered'),
+      );
       for (const outcome of settledBefore) assert.equal((outcome as { text: string }).text, 'counted to 1');
       // What came later was answered (accepted before the flag turned), or refused with 503 / a refused
       // connection; nothing was cut off.
@@ -69,7 +106,10 @@ describe('graceful drain', () => {
         if (outcome.kind === 'refused') assert.deepEqual([outcome.status, outcome.code], [503, -32603]);
         else assert.ok(outcome.kind === 'answered' || outcome.kind === 'connection-refused', JSON.stringify(outcome));
       }
-      assert.ok(settledDuring.some((outcome) => outcome.kind !== 'answered'), 'the drain refused late requests');
+      assert.ok(
+        settledDuring.some((outcome) => outcome.kind !== 'answered'),
+        'the drain refused late requests',
+      );
     } finally {
       agent.destroy();
       await remote.close();
@@ -87,7 +127,9 @@ describe('graceful drain', () => {
           let text = '';
           res.on('data', (chunk) => (text += chunk));
           res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
-        }).on('error', reject).end();
+        })
+          .on('error', reject)
+          .end();
       });
     try {
       assert.equal((await get('/ready')).status, 200);
@@ -112,7 +154,12 @@ describe('graceful drain', () => {
     const remote = createRemoteServer({ server: createDemoServer, onError: () => {}, drainTimeoutMs: 5_000 });
     const { url } = await remote.listen({ port: 0 });
     const ws = await connectWebSocket(url);
-    ws.send({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'slow_count', arguments: { to: 2, delayMs: 100 }, _meta: ENVELOPE } });
+    ws.send({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tools/call',
+      params: { name: 'slow_count', arguments: { to: 2, delayMs: 100 }, _meta: ENVELOPE },
+    });
     await sleep(30);
     const closing = remote.close();
     await sleep(10);
@@ -131,14 +178,23 @@ describe('graceful drain', () => {
     const remote = createRemoteServer({ server: createDemoServer, onError: () => {}, drainRetryMs: 2_500 });
     const { url } = await remote.listen({ port: 0 });
     const sessionId = await openSession(url, '2025-11-25');
-    const get = await openStream(url, { method: 'GET', headers: { ...sessionHeaders(sessionId), accept: 'text/event-stream' } });
+    const get = await openStream(url, {
+      method: 'GET',
+      headers: { ...sessionHeaders(sessionId), accept: 'text/event-stream' },
+    });
     assert.equal(get.status, 200);
-    const listen = await openStream(url, { headers: modernHeaders('subscriptions/listen'), body: modernBody(9, 'subscriptions/listen', { notifications: { toolsListChanged: true } }) });
+    const listen = await openStream(url, {
+      headers: modernHeaders('subscriptions/listen'),
+      body: modernBody(9, 'subscriptions/listen', { notifications: { toolsListChanged: true } }),
+    });
     await listen.waitFor((event) => event.message?.method === 'notifications/subscriptions/acknowledged');
     await remote.close();
     await withTimeout(Promise.all([get.ended, listen.ended]), 3_000, 'the streams to end');
     assert.match(get.text(), /retry: 2500\n\n$/);
     assert.match(listen.text(), /retry: 2500\n\n$/);
-    assert.ok(listen.events.some((event) => event.message?.id === 9 && event.message.result !== undefined), 'the subscription ended with its result');
+    assert.ok(
+      listen.events.some((event) => event.message?.id === 9 && event.message.result !== undefined),
+      'the subscription ended with its result',
+    );
   });
 });

@@ -10,7 +10,10 @@ import { createRemoteServer, type RemoteServer, type RemoteServerOptions } from 
 import createDemoServer from '../examples/demo-server.js';
 
 export const MODERN = '2026-07-28';
-export const ENVELOPE = { 'io.modelcontextprotocol/protocolVersion': MODERN, 'io.modelcontextprotocol/clientCapabilities': {} };
+export const ENVELOPE = {
+  'io.modelcontextprotocol/protocolVersion': MODERN,
+  'io.modelcontextprotocol/clientCapabilities': {},
+};
 
 export interface Started {
   server: RemoteServer;
@@ -34,7 +37,10 @@ export interface RawResponse {
 }
 
 /** Sends one raw HTTP request and collects the whole response. */
-export function raw(url: string, init: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {}): Promise<RawResponse> {
+export function raw(
+  url: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string | Buffer } = {},
+): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const req = request(url, { method: init.method ?? 'POST', headers: init.headers }, (res) => {
       const chunks: Buffer[] = [];
@@ -63,14 +69,25 @@ export function modernHeaders(method: string, name?: string): Record<string, str
 
 /** A well-formed 2026-07-28 request body. */
 export function modernBody(id: number | string, method: string, params: Record<string, unknown> = {}): string {
-  return JSON.stringify({ jsonrpc: '2.0', id, method, params: { ...params, _meta: { ...ENVELOPE, ...(params._meta as object | undefined) } } });
+  return JSON.stringify({
+    jsonrpc: '2.0',
+    id,
+    method,
+    params: { ...params, _meta: { ...ENVELOPE, ...(params._meta as object | undefined) } },
+  });
 }
 
 /** Parses an SSE body into its JSON messages (frames without data are skipped). */
 export function sseMessages(body: string): any[] {
   return body
     .split('\n\n')
-    .map((frame) => frame.split('\n').filter((line) => line.startsWith('data:')).map((line) => line.slice(5).trim()).join(''))
+    .map((frame) =>
+      frame
+        .split('\n')
+        .filter((line) => line.startsWith('data:'))
+        .map((line) => line.slice(5).trim())
+        .join(''),
+    )
     .filter((data) => data.length > 0)
     .map((data) => JSON.parse(data));
 }
@@ -107,7 +124,10 @@ export interface OpenStream {
 }
 
 /** Opens a request whose response is read incrementally as SSE (a JSON answer is recorded as one event). */
-export function openStream(url: string, init: { method?: string; headers?: Record<string, string>; body?: string }): Promise<OpenStream> {
+export function openStream(
+  url: string,
+  init: { method?: string; headers?: Record<string, string>; body?: string },
+): Promise<OpenStream> {
   return new Promise((resolve, reject) => {
     const req = request(url, { method: init.method ?? 'POST', headers: init.headers }, (res) => {
       const events: SseEvent[] = [];
@@ -129,17 +149,30 @@ export function openStream(url: string, init: { method?: string; headers?: Recor
         buffer += chunk;
         all += chunk;
         if (json) return;
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) !== -1) {
+        for (let end = buffer.indexOf('\n\n'); end !== -1; end = buffer.indexOf('\n\n')) {
           const frame = buffer.slice(0, end);
           buffer = buffer.slice(end + 2);
           const lines = frame.split('\n');
           if (lines.every((line) => line.startsWith(':'))) continue;
-          const id = lines.find((line) => line.startsWith('id:'))?.slice(3).trim();
-          const event = lines.find((line) => line.startsWith('event:'))?.slice(6).trim();
-          const data = lines.filter((line) => line.startsWith('data:')).map((line) => line.slice(5).trim()).join('');
+          const id = lines
+            .find((line) => line.startsWith('id:'))
+            ?.slice(3)
+            .trim();
+          const event = lines
+            .find((line) => line.startsWith('event:'))
+            ?.slice(6)
+            .trim();
+          const data = lines
+            .filter((line) => line.startsWith('data:'))
+            .map((line) => line.slice(5).trim())
+            .join('');
           const message = data.length > 0 ? parseJson(data) : undefined;
-          push({ ...(id !== undefined && { id }), ...(event !== undefined && { event }), data, ...(message !== undefined && { message }) });
+          push({
+            ...(id !== undefined && { id }),
+            ...(event !== undefined && { event }),
+            data,
+            ...(message !== undefined && { message }),
+          });
         }
       });
       const ended = new Promise<void>((done) => {
@@ -160,7 +193,10 @@ export function openStream(url: string, init: { method?: string; headers?: Recor
           const found = events.find(predicate);
           if (found !== undefined) return Promise.resolve(found);
           return new Promise((done, fail) => {
-            const timer = setTimeout(() => fail(new Error(`no matching event within ${timeoutMs} ms; got ${JSON.stringify(events)}`)), timeoutMs);
+            const timer = setTimeout(
+              () => fail(new Error(`no matching event within ${timeoutMs} ms; got ${JSON.stringify(events)}`)),
+              timeoutMs,
+            );
             waiters.push({ predicate, resolve: (event) => (clearTimeout(timer), done(event)) });
           });
         },
@@ -174,14 +210,26 @@ export function openStream(url: string, init: { method?: string; headers?: Recor
 export const LEGACY_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
 
 /** Opens a 2025-era session (initialize + notifications/initialized); returns its id. */
-export async function openSession(url: string, protocolVersion = '2025-11-25', capabilities: Record<string, unknown> = {}): Promise<string> {
+export async function openSession(
+  url: string,
+  protocolVersion = '2025-11-25',
+  capabilities: Record<string, unknown> = {},
+): Promise<string> {
   const init = await raw(url, {
     headers: LEGACY_HEADERS,
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion, capabilities, clientInfo: { name: 'test', version: '1.0.0' } } }),
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion, capabilities, clientInfo: { name: 'test', version: '1.0.0' } },
+    }),
   });
   if (init.status !== 200) throw new Error(`initialize answered ${init.status}: ${init.body}`);
   const id = init.headers['mcp-session-id'] as string;
-  const ack = await raw(url, { headers: sessionHeaders(id, protocolVersion), body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) });
+  const ack = await raw(url, {
+    headers: sessionHeaders(id, protocolVersion),
+    body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+  });
   if (ack.status !== 202) throw new Error(`notifications/initialized answered ${ack.status}`);
   return id;
 }
@@ -193,11 +241,19 @@ export function sessionHeaders(sessionId: string, protocolVersion = '2025-11-25'
 /** Rejects after `ms` with a message naming what was awaited. */
 export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout;
-  return Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms)))]).finally(() => clearTimeout(timer));
+  return Promise.race([
+    promise,
+    new Promise<never>(
+      (_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms)),
+    ),
+  ]).finally(() => clearTimeout(timer));
 }
 
 /** Runs `body` against a server started with `options`, closing it whatever happens. */
-export async function withServer(options: Partial<RemoteServerOptions>, body: (started: Started) => Promise<void>): Promise<void> {
+export async function withServer(
+  options: Partial<RemoteServerOptions>,
+  body: (started: Started) => Promise<void>,
+): Promise<void> {
   const started = await start(options);
   try {
     await body(started);
@@ -239,7 +295,9 @@ export function recordingFetch(): RecordingFetch {
   };
   const fetchFn = async (input: string | URL, init?: RequestInit): Promise<Response> => {
     const headers: Record<string, string> = {};
-    new Headers(init?.headers).forEach((value, name) => (headers[name] = value));
+    new Headers(init?.headers).forEach((value, name) => {
+      headers[name] = value;
+    });
     const exchange: RecordedExchange = {
       method: init?.method ?? 'GET',
       headers,
@@ -251,7 +309,9 @@ export function recordingFetch(): RecordingFetch {
     const response = await fetch(input, init);
     exchange.status = response.status;
     exchange.responseHeaders = {};
-    response.headers.forEach((value, name) => (exchange.responseHeaders![name] = value));
+    response.headers.forEach((value, name) => {
+      exchange.responseHeaders![name] = value;
+    });
     const copy = response.clone();
     const sse = (response.headers.get('content-type') ?? '').startsWith('text/event-stream');
     void (async () => {
@@ -262,9 +322,13 @@ export function recordingFetch(): RecordingFetch {
         for await (const chunk of copy.body as unknown as AsyncIterable<Uint8Array>) {
           buffer += decoder.decode(chunk, { stream: true });
           if (!sse) continue;
-          let end: number;
-          while ((end = buffer.indexOf('\n\n')) !== -1) {
-            const data = buffer.slice(0, end).split('\n').filter((line) => line.startsWith('data:')).map((line) => line.slice(5).trim()).join('');
+          for (let end = buffer.indexOf('\n\n'); end !== -1; end = buffer.indexOf('\n\n')) {
+            const data = buffer
+              .slice(0, end)
+              .split('\n')
+              .filter((line) => line.startsWith('data:'))
+              .map((line) => line.slice(5).trim())
+              .join('');
             buffer = buffer.slice(end + 2);
             if (data.length > 0) {
               exchange.responseMessages.push(JSON.parse(data));
@@ -314,17 +378,28 @@ export interface TestSocket {
 }
 
 /** Opens a WebSocket to an MCP endpoint URL (http → ws) with the `mcp` subprotocol unless told otherwise. */
-export async function connectWebSocket(url: string, protocols: string[] = ['mcp'], headers?: Record<string, string>): Promise<TestSocket> {
+export async function connectWebSocket(
+  url: string,
+  protocols: string[] = ['mcp'],
+  headers?: Record<string, string>,
+): Promise<TestSocket> {
   const ws = new WebSocket(url.replace('http', 'ws'), protocols, { headers });
   const messages: any[] = [];
   const waiters: Array<{ predicate: (m: any) => boolean; resolve: (m: any) => void }> = [];
   ws.on('message', (data) => {
     const message = JSON.parse(data.toString());
     messages.push(message);
-    for (const waiter of [...waiters]) if (waiter.predicate(message)) (waiters.splice(waiters.indexOf(waiter), 1), waiter.resolve(message));
+    for (const waiter of [...waiters])
+      if (waiter.predicate(message)) waiters.splice(waiters.indexOf(waiter), 1), waiter.resolve(message);
   });
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
-  await withTimeout(new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject))), 3000, 'the WebSocket to open');
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+  );
+  await withTimeout(
+    new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject))),
+    3000,
+    'the WebSocket to open',
+  );
   return {
     ws,
     messages,
@@ -332,8 +407,11 @@ export async function connectWebSocket(url: string, protocols: string[] = ['mcp'
     send: (message) => ws.send(typeof message === 'string' ? message : JSON.stringify(message)),
     waitFor: (predicate, what) => {
       const found = messages.find(predicate);
-      return withTimeout(found !== undefined ? Promise.resolve(found) : new Promise((resolve) => waiters.push({ predicate, resolve })), 3000, what);
+      return withTimeout(
+        found !== undefined ? Promise.resolve(found) : new Promise((resolve) => waiters.push({ predicate, resolve })),
+        3000,
+        what,
+      );
     },
   };
 }
-

@@ -17,22 +17,41 @@ import {
   ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 
-import { raw, recordingFetch, sessionHeaders, start, withTimeout, type RecordedExchange, type RecordingFetch, type Started } from './helpers.js';
+import {
+  raw,
+  recordingFetch,
+  sessionHeaders,
+  start,
+  withTimeout,
+  type RecordedExchange,
+  type RecordingFetch,
+  type Started,
+} from './helpers.js';
 
 const LEGACY = '2025-11-25';
 const WAIT_MS = 5000;
-const NAME_SCHEMA = { type: 'object', properties: { name: { type: 'string', description: 'Your name' } }, required: ['name'] };
+const NAME_SCHEMA = {
+  type: 'object',
+  properties: { name: { type: 'string', description: 'Your name' } },
+  required: ['name'],
+};
 
 /** The POSTs whose body is a request for `method` (and tool/prompt `name`, when given). */
 function posts(wire: RecordingFetch, method: string, name?: string): RecordedExchange[] {
-  return wire.exchanges.filter((e) => e.method === 'POST' && e.body?.method === method && (name === undefined || e.body?.params?.name === name));
+  return wire.exchanges.filter(
+    (e) => e.method === 'POST' && e.body?.method === method && (name === undefined || e.body?.params?.name === name),
+  );
 }
 
 /** Waits until the response of a request POST has been recorded in full (the recorder parses it asynchronously). */
 async function answerOf(wire: RecordingFetch, exchange: RecordedExchange): Promise<any> {
   const id = exchange.body.id;
   const isAnswer = (m: any) => m.id === id && m.method === undefined;
-  await wire.waitFor((e) => e === exchange && e.responseMessages.some(isAnswer), WAIT_MS, `the recorded answer to ${exchange.body.method} ${JSON.stringify(id)}`);
+  await wire.waitFor(
+    (e) => e === exchange && e.responseMessages.some(isAnswer),
+    WAIT_MS,
+    `the recorded answer to ${exchange.body.method} ${JSON.stringify(id)}`,
+  );
   return exchange.responseMessages.find(isAnswer);
 }
 
@@ -96,7 +115,11 @@ describe('v1 client (@modelcontextprotocol/sdk), a 2025-era session', () => {
     const { tools } = await withTimeout(client.listTools(), WAIT_MS, 'tools/list');
     assert.deepEqual(tools.map((tool) => tool.name).sort(), ['add', 'ask_name', 'echo', 'slow_count']);
 
-    const echo = await withTimeout(client.callTool({ name: 'echo', arguments: { text: 'hello from v1' } }), WAIT_MS, 'echo');
+    const echo = await withTimeout(
+      client.callTool({ name: 'echo', arguments: { text: 'hello from v1' } }),
+      WAIT_MS,
+      'echo',
+    );
     assert.deepEqual(echo.content, [{ type: 'text', text: 'hello from v1' }]);
     assert.equal(echo.isError, undefined);
     assert.equal(echo.structuredContent, undefined);
@@ -111,7 +134,9 @@ describe('v1 client (@modelcontextprotocol/sdk), a 2025-era session', () => {
     const progress: unknown[] = [];
     const logsBefore = logs.length;
     const result = await withTimeout(
-      client.callTool({ name: 'slow_count', arguments: { to: 4, delayMs: 10 } }, undefined, { onprogress: (p) => progress.push({ ...p }) }),
+      client.callTool({ name: 'slow_count', arguments: { to: 4, delayMs: 10 } }, undefined, {
+        onprogress: (p) => progress.push({ ...p }),
+      }),
       WAIT_MS,
       'slow_count',
     );
@@ -132,7 +157,9 @@ describe('v1 client (@modelcontextprotocol/sdk), a 2025-era session', () => {
     await answerOf(wire, call!);
     const token = call!.body.params._meta.progressToken;
     assert.deepEqual(
-      call!.responseMessages.filter((m) => m.method === 'notifications/progress').map((m) => [m.params.progressToken, m.params.progress]),
+      call!.responseMessages
+        .filter((m) => m.method === 'notifications/progress')
+        .map((m) => [m.params.progressToken, m.params.progress]),
       [
         [token, 1],
         [token, 2],
@@ -143,12 +170,14 @@ describe('v1 client (@modelcontextprotocol/sdk), a 2025-era session', () => {
     assert.equal(call!.responseMessages.at(-1)?.id, call!.body.id);
   });
 
-  test('logging/setLevel filters the session\'s log lines but not its progress', async () => {
+  test("logging/setLevel filters the session's log lines but not its progress", async () => {
     assert.deepEqual(await withTimeout(client.setLoggingLevel('warning'), WAIT_MS, 'logging/setLevel'), {});
     const progress: number[] = [];
     const logsBefore = logs.length;
     const result = await withTimeout(
-      client.callTool({ name: 'slow_count', arguments: { to: 2, delayMs: 5 } }, undefined, { onprogress: (p) => progress.push(p.progress) }),
+      client.callTool({ name: 'slow_count', arguments: { to: 2, delayMs: 5 } }, undefined, {
+        onprogress: (p) => progress.push(p.progress),
+      }),
       WAIT_MS,
       'slow_count at level warning',
     );
@@ -163,7 +192,11 @@ describe('v1 client (@modelcontextprotocol/sdk), a 2025-era session', () => {
       resources.map((r) => ({ uri: r.uri, name: r.name, mimeType: r.mimeType })),
       [{ uri: 'demo://clock', name: 'clock', mimeType: 'text/plain' }],
     );
-    const { resourceTemplates } = await withTimeout(client.listResourceTemplates(), WAIT_MS, 'resources/templates/list');
+    const { resourceTemplates } = await withTimeout(
+      client.listResourceTemplates(),
+      WAIT_MS,
+      'resources/templates/list',
+    );
     assert.deepEqual(
       resourceTemplates.map((t) => ({ uriTemplate: t.uriTemplate, name: t.name })),
       [{ uriTemplate: 'demo://greeting/{name}', name: 'greeting' }],
@@ -177,7 +210,11 @@ describe('v1 client (@modelcontextprotocol/sdk), a 2025-era session', () => {
     // The counter's value depends on how long the process has run (it ticks every 5 s); its shape does not.
     assert.match(tick?.text ?? '', /^tick \d+$/);
 
-    const ada = await withTimeout(client.readResource({ uri: 'demo://greeting/Ada' }), WAIT_MS, 'read demo://greeting/Ada');
+    const ada = await withTimeout(
+      client.readResource({ uri: 'demo://greeting/Ada' }),
+      WAIT_MS,
+      'read demo://greeting/Ada',
+    );
     assert.deepEqual(ada.contents, [{ uri: 'demo://greeting/Ada', mimeType: 'text/plain', text: 'Hello, Ada!' }]);
   });
 
@@ -187,8 +224,14 @@ describe('v1 client (@modelcontextprotocol/sdk), a 2025-era session', () => {
       prompts.map((p) => p.name),
       ['review_code'],
     );
-    const prompt = await withTimeout(client.getPrompt({ name: 'review_code', arguments: { code: 'y = 2' } }), WAIT_MS, 'prompts/get');
-    assert.deepEqual(prompt.messages, [{ role: 'user', content: { type: 'text', text: 'Please review this code:\n\ny = 2' } }]);
+    const prompt = await withTimeout(
+      client.getPrompt({ name: 'review_code', arguments: { code: 'y = 2' } }),
+      WAIT_MS,
+      'prompts/get',
+    );
+    assert.deepEqual(prompt.messages, [
+      { role: 'user', content: { type: 'text', text: 'Please review this code:\n\ny = 2' } },
+    ]);
   });
 
   test('answers the elicitation request the server sends during ask_name', async () => {
@@ -203,7 +246,9 @@ describe('v1 client (@modelcontextprotocol/sdk), a 2025-era session', () => {
     const asked = wire.exchanges.flatMap((e) => e.responseMessages).filter((m) => m.method === 'elicitation/create');
     assert.equal(asked.length, 1);
     assert.notEqual(asked[0].id, undefined);
-    const answer = wire.exchanges.find((e) => e.method === 'POST' && e.body?.id === asked[0].id && e.body?.method === undefined);
+    const answer = wire.exchanges.find(
+      (e) => e.method === 'POST' && e.body?.id === asked[0].id && e.body?.method === undefined,
+    );
     assert.deepEqual(answer?.body.result, { action: 'accept', content: { name: 'Ada' } });
     assert.equal(answer?.headers['mcp-session-id'], transport.sessionId);
     assert.equal(answer?.status, 202);
@@ -222,10 +267,17 @@ describe('v1 client (@modelcontextprotocol/sdk), a 2025-era session', () => {
       toolsChangedArrived();
     });
 
-    assert.deepEqual(await withTimeout(client.subscribeResource({ uri: 'demo://clock' }), WAIT_MS, 'resources/subscribe'), {});
+    assert.deepEqual(
+      await withTimeout(client.subscribeResource({ uri: 'demo://clock' }), WAIT_MS, 'resources/subscribe'),
+      {},
+    );
     // The client opens the session's GET stream in the background after initialize; once its response head has
     // arrived the server has attached the stream, so what is published from now on must reach it.
-    const stream = await wire.waitFor((e) => e.method === 'GET' && e.status !== undefined, WAIT_MS, 'the session GET stream');
+    const stream = await wire.waitFor(
+      (e) => e.method === 'GET' && e.status !== undefined,
+      WAIT_MS,
+      'the session GET stream',
+    );
     assert.equal(stream.status, 200);
     assert.equal(stream.headers['mcp-session-id'], transport.sessionId);
 
@@ -257,7 +309,10 @@ describe('v1 client (@modelcontextprotocol/sdk), a 2025-era session', () => {
     assert.equal(deletes[0]?.status, 200);
 
     const res = await withTimeout(
-      raw(started.url, { headers: sessionHeaders(sessionId), body: JSON.stringify({ jsonrpc: '2.0', id: 99, method: 'tools/list', params: {} }) }),
+      raw(started.url, {
+        headers: sessionHeaders(sessionId),
+        body: JSON.stringify({ jsonrpc: '2.0', id: 99, method: 'tools/list', params: {} }),
+      }),
       WAIT_MS,
       'POST with the terminated session id',
     );

@@ -14,13 +14,30 @@ import assert from 'node:assert/strict';
 
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 
-import { MODERN, recordingFetch, start, withTimeout, type RecordedExchange, type RecordingFetch, type Started } from './helpers.js';
+import {
+  MODERN,
+  recordingFetch,
+  start,
+  withTimeout,
+  type RecordedExchange,
+  type RecordingFetch,
+  type Started,
+} from './helpers.js';
 
 const LEGACY = '2025-11-25';
 const WAIT_MS = 5000;
 const SERVER_INFO = { name: 'remote-mcp-demo', version: '0.1.0' };
-const SERVER_CAPABILITIES = { logging: {}, prompts: { listChanged: true }, resources: { subscribe: true, listChanged: true }, tools: { listChanged: true } };
-const NAME_SCHEMA = { type: 'object', properties: { name: { type: 'string', description: 'Your name' } }, required: ['name'] };
+const SERVER_CAPABILITIES = {
+  logging: {},
+  prompts: { listChanged: true },
+  resources: { subscribe: true, listChanged: true },
+  tools: { listChanged: true },
+};
+const NAME_SCHEMA = {
+  type: 'object',
+  properties: { name: { type: 'string', description: 'Your name' } },
+  required: ['name'],
+};
 
 type Mode = 'auto' | 'legacy';
 
@@ -42,7 +59,10 @@ async function connect(mode: Mode): Promise<Connection> {
   const logs: unknown[] = [];
   const client = new Client(
     { name: 'interop-v2', version: '1.0.0' },
-    { capabilities: { elicitation: { form: {} } }, ...(mode === 'auto' && { versionNegotiation: { mode: 'auto' as const } }) },
+    {
+      capabilities: { elicitation: { form: {} } },
+      ...(mode === 'auto' && { versionNegotiation: { mode: 'auto' as const } }),
+    },
   );
   client.setRequestHandler('elicitation/create', async (request) => {
     const params = request.params as { message?: unknown; requestedSchema?: unknown; mode?: unknown };
@@ -65,18 +85,30 @@ async function connect(mode: Mode): Promise<Connection> {
 
 /** The POSTs whose body is a request for `method` (and tool/prompt `name`, when given). */
 function posts(wire: RecordingFetch, method: string, name?: string): RecordedExchange[] {
-  return wire.exchanges.filter((e) => e.method === 'POST' && e.body?.method === method && (name === undefined || e.body?.params?.name === name));
+  return wire.exchanges.filter(
+    (e) => e.method === 'POST' && e.body?.method === method && (name === undefined || e.body?.params?.name === name),
+  );
 }
 
 /** Waits until the recorded response of `exchange` satisfies `predicate` (the recorder parses it asynchronously). */
-function recorded(wire: RecordingFetch, exchange: RecordedExchange, predicate: (e: RecordedExchange) => boolean, what: string): Promise<RecordedExchange> {
+function recorded(
+  wire: RecordingFetch,
+  exchange: RecordedExchange,
+  predicate: (e: RecordedExchange) => boolean,
+  what: string,
+): Promise<RecordedExchange> {
   return wire.waitFor((e) => e === exchange && predicate(e), WAIT_MS, what);
 }
 
 /** Waits until the response of a request POST has been recorded in full, and returns that response. */
 async function answerOf(wire: RecordingFetch, exchange: RecordedExchange): Promise<any> {
   const id = exchange.body.id;
-  await recorded(wire, exchange, (e) => e.responseMessages.some((m) => m.id === id && m.method === undefined), `the recorded answer to ${exchange.body.method} ${JSON.stringify(id)}`);
+  await recorded(
+    wire,
+    exchange,
+    (e) => e.responseMessages.some((m) => m.id === id && m.method === undefined),
+    `the recorded answer to ${exchange.body.method} ${JSON.stringify(id)}`,
+  );
   return exchange.responseMessages.find((m) => m.id === id && m.method === undefined);
 }
 
@@ -158,9 +190,15 @@ for (const mode of ['auto', 'legacy'] as const) {
     test('lists the tools and calls echo and add', async () => {
       const { tools } = await withTimeout(c.client.listTools(), WAIT_MS, 'tools/list');
       assert.deepEqual(tools.map((tool) => tool.name).sort(), ['add', 'ask_name', 'echo', 'slow_count']);
-      assert.deepEqual(tools.find((tool) => tool.name === 'add')?.outputSchema?.properties, { sum: { type: 'number' } });
+      assert.deepEqual(tools.find((tool) => tool.name === 'add')?.outputSchema?.properties, {
+        sum: { type: 'number' },
+      });
 
-      const echo = await withTimeout(c.client.callTool({ name: 'echo', arguments: { text: 'hello, world' } }), WAIT_MS, 'echo');
+      const echo = await withTimeout(
+        c.client.callTool({ name: 'echo', arguments: { text: 'hello, world' } }),
+        WAIT_MS,
+        'echo',
+      );
       assert.deepEqual(echo.content, [{ type: 'text', text: 'hello, world' }]);
       assert.equal(echo.isError, undefined);
       assert.equal(echo.structuredContent, undefined);
@@ -185,7 +223,10 @@ for (const mode of ['auto', 'legacy'] as const) {
       const progress: unknown[] = [];
       const logsBefore = c.logs.length;
       const result = await withTimeout(
-        c.client.callTool({ name: 'slow_count', arguments: { to: 3, delayMs: 10 } }, { onprogress: (p) => progress.push({ ...p }) }),
+        c.client.callTool(
+          { name: 'slow_count', arguments: { to: 3, delayMs: 10 } },
+          { onprogress: (p) => progress.push({ ...p }) },
+        ),
         WAIT_MS,
         'slow_count',
       );
@@ -224,7 +265,11 @@ for (const mode of ['auto', 'legacy'] as const) {
         resources.map((r) => ({ uri: r.uri, name: r.name, mimeType: r.mimeType })),
         [{ uri: 'demo://clock', name: 'clock', mimeType: 'text/plain' }],
       );
-      const { resourceTemplates } = await withTimeout(c.client.listResourceTemplates(), WAIT_MS, 'resources/templates/list');
+      const { resourceTemplates } = await withTimeout(
+        c.client.listResourceTemplates(),
+        WAIT_MS,
+        'resources/templates/list',
+      );
       assert.deepEqual(
         resourceTemplates.map((t) => ({ uriTemplate: t.uriTemplate, name: t.name })),
         [{ uriTemplate: 'demo://greeting/{name}', name: 'greeting' }],
@@ -238,8 +283,14 @@ for (const mode of ['auto', 'legacy'] as const) {
       // The counter's value depends on how long the process has run (it ticks every 5 s); its shape does not.
       assert.match(tick?.text ?? '', /^tick \d+$/);
 
-      const greeting = await withTimeout(c.client.readResource({ uri: 'demo://greeting/Ada' }), WAIT_MS, 'read demo://greeting/Ada');
-      assert.deepEqual(greeting.contents, [{ uri: 'demo://greeting/Ada', mimeType: 'text/plain', text: 'Hello, Ada!' }]);
+      const greeting = await withTimeout(
+        c.client.readResource({ uri: 'demo://greeting/Ada' }),
+        WAIT_MS,
+        'read demo://greeting/Ada',
+      );
+      assert.deepEqual(greeting.contents, [
+        { uri: 'demo://greeting/Ada', mimeType: 'text/plain', text: 'Hello, Ada!' },
+      ]);
     });
 
     test('gets the review_code prompt', async () => {
@@ -248,8 +299,14 @@ for (const mode of ['auto', 'legacy'] as const) {
         prompts.map((p) => p.name),
         ['review_code'],
       );
-      const prompt = await withTimeout(c.client.getPrompt({ name: 'review_code', arguments: { code: 'let x = 1;' } }), WAIT_MS, 'prompts/get');
-      assert.deepEqual(prompt.messages, [{ role: 'user', content: { type: 'text', text: 'Please review this code:\n\nlet x = 1;' } }]);
+      const prompt = await withTimeout(
+        c.client.getPrompt({ name: 'review_code', arguments: { code: 'let x = 1;' } }),
+        WAIT_MS,
+        'prompts/get',
+      );
+      assert.deepEqual(prompt.messages, [
+        { role: 'user', content: { type: 'text', text: 'Please review this code:\n\nlet x = 1;' } },
+      ]);
     });
 
     test('ask_name: the elicitation handler answers and the tool greets the answer', async () => {
@@ -257,7 +314,9 @@ for (const mode of ['auto', 'legacy'] as const) {
       const result = await withTimeout(c.client.callTool({ name: 'ask_name', arguments: {} }), WAIT_MS, 'ask_name');
       assert.deepEqual(result.content, [{ type: 'text', text: 'Hello, Ada!' }]);
       assert.equal(result.isError, undefined);
-      assert.deepEqual(c.elicitations.slice(before), [{ message: 'What is your name?', requestedSchema: NAME_SCHEMA, mode: 'form' }]);
+      assert.deepEqual(c.elicitations.slice(before), [
+        { message: 'What is your name?', requestedSchema: NAME_SCHEMA, mode: 'form' },
+      ]);
 
       if (mode === 'auto') {
         // 2026-07-28: two tools/call round trips; the first answered input_required, the retry carries the answer.
@@ -286,10 +345,14 @@ for (const mode of ['auto', 'legacy'] as const) {
         // 2025 era: the server asked with an elicitation/create request on an SSE stream, the client POSTed the answer.
         const [call] = posts(c.wire, 'tools/call', 'ask_name');
         assert.deepEqual((await answerOf(c.wire, call!)).result.content, [{ type: 'text', text: 'Hello, Ada!' }]);
-        const asked = c.wire.exchanges.flatMap((e) => e.responseMessages).filter((m) => m.method === 'elicitation/create');
+        const asked = c.wire.exchanges
+          .flatMap((e) => e.responseMessages)
+          .filter((m) => m.method === 'elicitation/create');
         assert.equal(asked.length, 1);
         assert.equal(asked[0].params.message, 'What is your name?');
-        const answer = c.wire.exchanges.find((e) => e.method === 'POST' && e.body?.id === asked[0].id && e.body?.method === undefined);
+        const answer = c.wire.exchanges.find(
+          (e) => e.method === 'POST' && e.body?.id === asked[0].id && e.body?.method === undefined,
+        );
         assert.deepEqual(answer?.body.result, { action: 'accept', content: { name: 'Ada' } });
         assert.equal(answer?.headers['mcp-session-id'], c.transport.sessionId);
         assert.equal(answer?.status, 202);
@@ -310,11 +373,21 @@ for (const mode of ['auto', 'legacy'] as const) {
       };
 
       if (mode === 'auto') {
-        const subscription = await withTimeout(c.client.listen({ toolsListChanged: true, resourceSubscriptions: ['demo://clock'] }), WAIT_MS, 'subscriptions/listen ack');
+        const subscription = await withTimeout(
+          c.client.listen({ toolsListChanged: true, resourceSubscriptions: ['demo://clock'] }),
+          WAIT_MS,
+          'subscriptions/listen ack',
+        );
         try {
-          assert.deepEqual(subscription.honoredFilter, { toolsListChanged: true, resourceSubscriptions: ['demo://clock'] });
+          assert.deepEqual(subscription.honoredFilter, {
+            toolsListChanged: true,
+            resourceSubscriptions: ['demo://clock'],
+          });
           publish();
-          assert.equal(await withTimeout(toolsChanged.first, WAIT_MS, 'tools/list_changed over subscriptions/listen'), 'notifications/tools/list_changed');
+          assert.equal(
+            await withTimeout(toolsChanged.first, WAIT_MS, 'tools/list_changed over subscriptions/listen'),
+            'notifications/tools/list_changed',
+          );
           assert.deepEqual(updated.values, ['demo://clock']);
           assert.deepEqual(toolsChanged.values, ['notifications/tools/list_changed']);
 
@@ -324,7 +397,10 @@ for (const mode of ['auto', 'legacy'] as const) {
           assert.equal(listen?.responseHeaders?.['content-type'], 'text/event-stream');
           const subscriptionId = listen!.body.id;
           await recorded(c.wire, listen!, (e) => e.responseMessages.length >= 3, 'the recorded listen stream');
-          const tagged = listen!.responseMessages.map((m) => [m.method, m.params?._meta?.['io.modelcontextprotocol/subscriptionId']]);
+          const tagged = listen!.responseMessages.map((m) => [
+            m.method,
+            m.params?._meta?.['io.modelcontextprotocol/subscriptionId'],
+          ]);
           assert.deepEqual(tagged, [
             ['notifications/subscriptions/acknowledged', subscriptionId],
             ['notifications/resources/updated', subscriptionId],
@@ -335,15 +411,26 @@ for (const mode of ['auto', 'legacy'] as const) {
         }
         assert.equal(await withTimeout(subscription.closed, WAIT_MS, 'subscription.closed'), 'local');
       } else {
-        const subscribed = await withTimeout(c.client.subscribeResource({ uri: 'demo://clock' }), WAIT_MS, 'resources/subscribe');
+        const subscribed = await withTimeout(
+          c.client.subscribeResource({ uri: 'demo://clock' }),
+          WAIT_MS,
+          'resources/subscribe',
+        );
         assert.deepEqual(subscribed, {});
         // The client opens the session's GET stream in the background after initialize; once its response head
         // has arrived the server has attached the stream, so what is published from now on must reach it.
-        const stream = await c.wire.waitFor((e) => e.method === 'GET' && e.status !== undefined, WAIT_MS, 'the session GET stream');
+        const stream = await c.wire.waitFor(
+          (e) => e.method === 'GET' && e.status !== undefined,
+          WAIT_MS,
+          'the session GET stream',
+        );
         assert.equal(stream.status, 200);
         assert.equal(stream.headers['mcp-session-id'], c.transport.sessionId);
         publish();
-        assert.equal(await withTimeout(toolsChanged.first, WAIT_MS, 'tools/list_changed over the session stream'), 'notifications/tools/list_changed');
+        assert.equal(
+          await withTimeout(toolsChanged.first, WAIT_MS, 'tools/list_changed over the session stream'),
+          'notifications/tools/list_changed',
+        );
         assert.deepEqual(updated.values, ['demo://clock']);
         assert.deepEqual(toolsChanged.values, ['notifications/tools/list_changed']);
         await recorded(c.wire, stream, (e) => e.responseMessages.length >= 2, 'the recorded GET stream');
@@ -357,7 +444,10 @@ for (const mode of ['auto', 'legacy'] as const) {
     if (mode === 'auto') {
       test('closing a subscription frees its stream: with maxStreams 1 a second listen succeeds', async () => {
         const own = await start({ maxStreams: 1 });
-        const client = new Client({ name: 'interop-v2-streams', version: '1.0.0' }, { versionNegotiation: { mode: 'auto' } });
+        const client = new Client(
+          { name: 'interop-v2-streams', version: '1.0.0' },
+          { versionNegotiation: { mode: 'auto' } },
+        );
         try {
           await withTimeout(client.connect(new StreamableHTTPClientTransport(new URL(own.url))), WAIT_MS, 'connect');
           const first = await withTimeout(client.listen({ toolsListChanged: true }), WAIT_MS, 'first listen');
@@ -376,9 +466,14 @@ for (const mode of ['auto', 'legacy'] as const) {
             }
           }
           assert.deepEqual(second.honoredFilter, { toolsListChanged: true });
-          const changed = new Promise<string>((resolve) => client.setNotificationHandler('notifications/tools/list_changed', (n) => resolve(n.method)));
+          const changed = new Promise<string>((resolve) =>
+            client.setNotificationHandler('notifications/tools/list_changed', (n) => resolve(n.method)),
+          );
           own.server.notify.toolsListChanged();
-          assert.equal(await withTimeout(changed, WAIT_MS, 'tools/list_changed on the second subscription'), 'notifications/tools/list_changed');
+          assert.equal(
+            await withTimeout(changed, WAIT_MS, 'tools/list_changed on the second subscription'),
+            'notifications/tools/list_changed',
+          );
           await second.close();
         } finally {
           try {

@@ -8,11 +8,21 @@ import assert from 'node:assert/strict';
 import { Client as V2Client, SSEClientTransport as V2SSEClientTransport } from '@modelcontextprotocol/client';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
-import { ElicitRequestSchema, ResourceUpdatedNotificationSchema, ToolListChangedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import {
+  ElicitRequestSchema,
+  ResourceUpdatedNotificationSchema,
+  ToolListChangedNotificationSchema,
+} from '@modelcontextprotocol/sdk/types.js';
 
 import { LEGACY_HEADERS, openStream, raw, withServer, withTimeout, type OpenStream } from './helpers.js';
 
-const initialize = (id: number) => JSON.stringify({ jsonrpc: '2.0', id, method: 'initialize', params: { protocolVersion: '2024-11-05', capabilities: {}, clientInfo: { name: 'raw', version: '1' } } });
+const initialize = (id: number) =>
+  JSON.stringify({
+    jsonrpc: '2.0',
+    id,
+    method: 'initialize',
+    params: { protocolVersion: '2024-11-05', capabilities: {}, clientInfo: { name: 'raw', version: '1' } },
+  });
 
 /** Opens a raw SSE session; resolves with the stream and its messages URL. */
 async function openSseSession(base: string, path: string): Promise<{ stream: OpenStream; messages: string }> {
@@ -45,10 +55,19 @@ describe('official clients over HTTP+SSE', () => {
         const transport = new SSEClientTransport(new URL(s.url.replace('/mcp', path)));
         try {
           await withTimeout(client.connect(transport), 5000, 'connect');
-          assert.deepEqual((await client.listTools()).tools.map((t) => t.name).sort(), ['add', 'ask_name', 'echo', 'slow_count']);
-          assert.deepEqual((await client.callTool({ name: 'add', arguments: { a: 1, b: 2 } })).structuredContent, { sum: 3 });
+          assert.deepEqual((await client.listTools()).tools.map((t) => t.name).sort(), [
+            'add',
+            'ask_name',
+            'echo',
+            'slow_count',
+          ]);
+          assert.deepEqual((await client.callTool({ name: 'add', arguments: { a: 1, b: 2 } })).structuredContent, {
+            sum: 3,
+          });
           const progress: number[] = [];
-          const counted = await client.callTool({ name: 'slow_count', arguments: { to: 3, delayMs: 10 } }, undefined, { onprogress: (p) => progress.push(p.progress) });
+          const counted = await client.callTool({ name: 'slow_count', arguments: { to: 3, delayMs: 10 } }, undefined, {
+            onprogress: (p) => progress.push(p.progress),
+          });
           assert.deepEqual(counted.content, [{ type: 'text', text: 'counted to 3' }]);
           // The server sends 1, 2, 3 and then the result (test/sessions.test.ts reads the raw order). This client
           // dispatches a whole chunk synchronously but runs notification handlers a microtask later, so a last
@@ -59,10 +78,17 @@ describe('official clients over HTTP+SSE', () => {
           assert.equal((greeting.contents[0] as { text: string }).text, 'Hello, Lin!');
           const prompt = await client.getPrompt({ name: 'review_code', arguments: { code: 'z' } });
           assert.deepEqual(prompt.messages[0]!.content, { type: 'text', text: 'Please review this code:\n\nz' });
-          assert.deepEqual((await withTimeout(client.callTool({ name: 'ask_name', arguments: {} }), 5000, 'ask_name')).content, [{ type: 'text', text: 'Hello, Lin!' }]);
+          assert.deepEqual(
+            (await withTimeout(client.callTool({ name: 'ask_name', arguments: {} }), 5000, 'ask_name')).content,
+            [{ type: 'text', text: 'Hello, Lin!' }],
+          );
 
-          const updated = new Promise<string>((resolve) => client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => resolve(n.params.uri)));
-          const changed = new Promise<true>((resolve) => client.setNotificationHandler(ToolListChangedNotificationSchema, () => resolve(true)));
+          const updated = new Promise<string>((resolve) =>
+            client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => resolve(n.params.uri)),
+          );
+          const changed = new Promise<true>((resolve) =>
+            client.setNotificationHandler(ToolListChangedNotificationSchema, () => resolve(true)),
+          );
           await client.subscribeResource({ uri: 'demo://clock' });
           s.server.notify.resourceUpdated('demo://clock');
           s.server.notify.toolsListChanged();
@@ -77,15 +103,27 @@ describe('official clients over HTTP+SSE', () => {
 
   test('v2 SSEClientTransport: tools, resources and an input request', async () => {
     await withServer({}, async (s) => {
-      const client = new V2Client({ name: 'sse-v2', version: '1.0.0' }, { capabilities: { elicitation: { form: {} } } });
+      const client = new V2Client(
+        { name: 'sse-v2', version: '1.0.0' },
+        { capabilities: { elicitation: { form: {} } } },
+      );
       client.setRequestHandler('elicitation/create', async () => ({ action: 'accept', content: { name: 'Kai' } }));
       try {
-        await withTimeout(client.connect(new V2SSEClientTransport(new URL(s.url.replace('/mcp', '/sse')))), 5000, 'connect');
+        await withTimeout(
+          client.connect(new V2SSEClientTransport(new URL(s.url.replace('/mcp', '/sse')))),
+          5000,
+          'connect',
+        );
         assert.equal(client.getNegotiatedProtocolVersion(), '2025-11-25');
-        assert.deepEqual((await client.callTool({ name: 'echo', arguments: { text: 'over sse' } })).content, [{ type: 'text', text: 'over sse' }]);
+        assert.deepEqual((await client.callTool({ name: 'echo', arguments: { text: 'over sse' } })).content, [
+          { type: 'text', text: 'over sse' },
+        ]);
         const clock = await client.readResource({ uri: 'demo://clock' });
         assert.match((clock.contents[0] as { text: string }).text, /^tick \d+$/);
-        assert.deepEqual((await withTimeout(client.callTool({ name: 'ask_name', arguments: {} }), 5000, 'ask_name')).content, [{ type: 'text', text: 'Hello, Kai!' }]);
+        assert.deepEqual(
+          (await withTimeout(client.callTool({ name: 'ask_name', arguments: {} }), 5000, 'ask_name')).content,
+          [{ type: 'text', text: 'Hello, Kai!' }],
+        );
       } finally {
         await client.close();
       }
@@ -97,7 +135,10 @@ describe('HTTP+SSE raw', () => {
   test('the endpoint event names the messages URL of the path used; answers travel on the stream', async () => {
     await withServer({}, async (s) => {
       const base = s.url.replace('/mcp', '');
-      for (const [path, prefix] of [['/mcp/events', '/mcp/messages?sessionId='], ['/sse', '/messages?sessionId=']] as const) {
+      for (const [path, prefix] of [
+        ['/mcp/events', '/mcp/messages?sessionId='],
+        ['/sse', '/messages?sessionId='],
+      ] as const) {
         const { stream, messages } = await openSseSession(base, path);
         assert.equal(stream.events[0]!.data.startsWith(prefix), true);
         const accepted = await raw(messages, { headers: { 'content-type': 'application/json' }, body: initialize(1) });
@@ -114,8 +155,14 @@ describe('HTTP+SSE raw', () => {
     await withServer({}, async (s) => {
       const base = s.url.replace('/mcp', '');
       const list = JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
-      assert.equal((await raw(`${base}/messages`, { headers: { 'content-type': 'application/json' }, body: list })).status, 400);
-      const unknown = await raw(`${base}/messages?sessionId=nope`, { headers: { 'content-type': 'application/json' }, body: list });
+      assert.equal(
+        (await raw(`${base}/messages`, { headers: { 'content-type': 'application/json' }, body: list })).status,
+        400,
+      );
+      const unknown = await raw(`${base}/messages?sessionId=nope`, {
+        headers: { 'content-type': 'application/json' },
+        body: list,
+      });
       assert.equal(unknown.status, 404);
       assert.equal(unknown.json().error.message, 'Session not found');
       const { stream, messages } = await openSseSession(base, '/sse');
@@ -141,12 +188,20 @@ describe('HTTP+SSE raw', () => {
   test('the session ends with its stream', async () => {
     await withServer({}, async (s) => {
       const { stream, messages } = await openSseSession(s.url.replace('/mcp', ''), '/mcp/events');
-      assert.equal((await raw(messages, { headers: { 'content-type': 'application/json' }, body: initialize(1) })).status, 202);
+      assert.equal(
+        (await raw(messages, { headers: { 'content-type': 'application/json' }, body: initialize(1) })).status,
+        202,
+      );
       await stream.waitFor((e) => e.message?.id === 1);
       stream.destroy();
       let status = 0;
       for (let attempt = 0; attempt < 50 && status !== 404; attempt++) {
-        status = (await raw(messages, { headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }) })).status;
+        status = (
+          await raw(messages, {
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
+          })
+        ).status;
         if (status !== 404) await new Promise((resolve) => setTimeout(resolve, 10));
       }
       assert.equal(status, 404);
@@ -181,8 +236,14 @@ describe('HTTP+SSE raw', () => {
       stream.destroy();
     });
     await withServer({ legacySse: false }, async (s) => {
-      assert.equal((await raw(s.url.replace('/mcp', '/sse'), { method: 'GET', headers: { accept: 'text/event-stream' } })).status, 404);
-      assert.equal((await raw(`${s.url}/events`, { method: 'GET', headers: { accept: 'text/event-stream' } })).status, 404);
+      assert.equal(
+        (await raw(s.url.replace('/mcp', '/sse'), { method: 'GET', headers: { accept: 'text/event-stream' } })).status,
+        404,
+      );
+      assert.equal(
+        (await raw(`${s.url}/events`, { method: 'GET', headers: { accept: 'text/event-stream' } })).status,
+        404,
+      );
     });
   });
 });

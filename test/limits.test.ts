@@ -21,9 +21,15 @@ import { ENVELOPE, modernBody, modernHeaders, openStream, raw, withServer, withT
 
 function factory(): McpServer {
   const server = new McpServer({ name: 'limits-test', version: '1.0.0' });
-  server.registerTool('echo', { inputSchema: z.object({ text: z.string() }) }, async ({ text }) => ({ content: [{ type: 'text', text }] }));
-  server.registerTool('search', { inputSchema: z.object({ q: z.string() }) }, async ({ q }) => ({ content: [{ type: 'text', text: q }] }));
-  server.registerTool('nested', { inputSchema: z.object({ value: z.unknown() }) }, async () => ({ content: [{ type: 'text', text: 'ok' }] }));
+  server.registerTool('echo', { inputSchema: z.object({ text: z.string() }) }, async ({ text }) => ({
+    content: [{ type: 'text', text }],
+  }));
+  server.registerTool('search', { inputSchema: z.object({ q: z.string() }) }, async ({ q }) => ({
+    content: [{ type: 'text', text: q }],
+  }));
+  server.registerTool('nested', { inputSchema: z.object({ value: z.unknown() }) }, async () => ({
+    content: [{ type: 'text', text: 'ok' }],
+  }));
   server.registerTool('wait', { inputSchema: z.object({ ms: z.number().int().min(0).max(5000) }) }, async ({ ms }) => {
     await new Promise((resolve) => setTimeout(resolve, ms));
     return { content: [{ type: 'text', text: 'waited' }] };
@@ -31,34 +37,47 @@ function factory(): McpServer {
   return server;
 }
 
-const serve = (options: Partial<RemoteServerOptions>, body: Parameters<typeof withServer>[1]) => withServer({ server: factory, ...options }, body);
+const serve = (options: Partial<RemoteServerOptions>, body: Parameters<typeof withServer>[1]) =>
+  withServer({ server: factory, ...options }, body);
 
-function call(url: string, name: string, args: Record<string, unknown>, headers: Record<string, string> = {}, id: number | string = 1) {
-  return raw(url, { headers: { ...modernHeaders('tools/call', name), ...headers }, body: modernBody(id, 'tools/call', { name, arguments: args }) });
+function call(
+  url: string,
+  name: string,
+  args: Record<string, unknown>,
+  headers: Record<string, string> = {},
+  id: number | string = 1,
+) {
+  return raw(url, {
+    headers: { ...modernHeaders('tools/call', name), ...headers },
+    body: modernBody(id, 'tools/call', { name, arguments: args }),
+  });
 }
 
 describe('rate limits', () => {
   test('a burst past the per-client limit gets 429 with Retry-After and RateLimit-*; another client is unaffected', async () => {
-    await serve({ rateLimits: { perPrincipal: { points: 3, durationSeconds: 60 } }, trustProxy: ['127.0.0.1'] }, async (s) => {
-      const first = { 'x-forwarded-for': '203.0.113.1' };
-      const statuses: number[] = [];
-      for (let i = 0; i < 3; i++) {
-        const res = await call(s.url, 'echo', { text: 'x' }, first);
-        statuses.push(res.status);
-        assert.equal(res.headers['ratelimit-limit'], '3');
-        assert.equal(res.headers['ratelimit-remaining'], String(2 - i));
-        assert.equal(res.headers['ratelimit-policy'], '3;w=60');
-      }
-      assert.deepEqual(statuses, [200, 200, 200]);
-      const limited = await call(s.url, 'echo', { text: 'x' }, first, 7);
-      assert.equal(limited.status, 429);
-      assert.deepEqual(limited.json().error.code, -32029);
-      assert.equal(limited.json().id, 7);
-      assert.ok(Number(limited.headers['retry-after']) >= 1 && Number(limited.headers['retry-after']) <= 60);
-      assert.equal(limited.headers['ratelimit-remaining'], '0');
-      // A different client (by the trusted proxy's word) still has its whole budget.
-      assert.equal((await call(s.url, 'echo', { text: 'x' }, { 'x-forwarded-for': '203.0.113.2' })).status, 200);
-    });
+    await serve(
+      { rateLimits: { perPrincipal: { points: 3, durationSeconds: 60 } }, trustProxy: ['127.0.0.1'] },
+      async (s) => {
+        const first = { 'x-forwarded-for': '203.0.113.1' };
+        const statuses: number[] = [];
+        for (let i = 0; i < 3; i++) {
+          const res = await call(s.url, 'echo', { text: 'x' }, first);
+          statuses.push(res.status);
+          assert.equal(res.headers['ratelimit-limit'], '3');
+          assert.equal(res.headers['ratelimit-remaining'], String(2 - i));
+          assert.equal(res.headers['ratelimit-policy'], '3;w=60');
+        }
+        assert.deepEqual(statuses, [200, 200, 200]);
+        const limited = await call(s.url, 'echo', { text: 'x' }, first, 7);
+        assert.equal(limited.status, 429);
+        assert.deepEqual(limited.json().error.code, -32029);
+        assert.equal(limited.json().id, 7);
+        assert.ok(Number(limited.headers['retry-after']) >= 1 && Number(limited.headers['retry-after']) <= 60);
+        assert.equal(limited.headers['ratelimit-remaining'], '0');
+        // A different client (by the trusted proxy's word) still has its whole budget.
+        assert.equal((await call(s.url, 'echo', { text: 'x' }, { 'x-forwarded-for': '203.0.113.2' })).status, 200);
+      },
+    );
   });
 
   test('without trustProxy a spoofed X-Forwarded-For does not buy a fresh budget', async () => {
@@ -70,12 +89,15 @@ describe('rate limits', () => {
   });
 
   test('tool costs: a costly tool drains the budget faster; a free one never does', async () => {
-    await serve({ rateLimits: { perPrincipal: { points: 10, durationSeconds: 60 }, toolCosts: { search: 4, echo: 0 } } }, async (s) => {
-      assert.equal((await call(s.url, 'search', { q: 'a' })).status, 200);
-      assert.equal((await call(s.url, 'search', { q: 'b' })).status, 200);
-      assert.equal((await call(s.url, 'search', { q: 'c' })).status, 429);
-      for (let i = 0; i < 5; i++) assert.equal((await call(s.url, 'echo', { text: 'free' })).status, 200);
-    });
+    await serve(
+      { rateLimits: { perPrincipal: { points: 10, durationSeconds: 60 }, toolCosts: { search: 4, echo: 0 } } },
+      async (s) => {
+        assert.equal((await call(s.url, 'search', { q: 'a' })).status, 200);
+        assert.equal((await call(s.url, 'search', { q: 'b' })).status, 200);
+        assert.equal((await call(s.url, 'search', { q: 'c' })).status, 429);
+        for (let i = 0; i < 5; i++) assert.equal((await call(s.url, 'echo', { text: 'free' })).status, 200);
+      },
+    );
   });
 
   test('the global window refuses everyone once spent, and says so', async () => {
@@ -97,7 +119,15 @@ describe('rate limits', () => {
         const message = JSON.parse(data.toString());
         answers.set(message.id, message);
       });
-      for (const id of [1, 2, 3]) ws.send(JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name: 'echo', arguments: { text: `m${id}` }, _meta: ENVELOPE } }));
+      for (const id of [1, 2, 3])
+        ws.send(
+          JSON.stringify({
+            jsonrpc: '2.0',
+            id,
+            method: 'tools/call',
+            params: { name: 'echo', arguments: { text: `m${id}` }, _meta: ENVELOPE },
+          }),
+        );
       await withTimeout(
         new Promise<void>((resolve) => {
           const poll = setInterval(() => answers.size === 3 && (clearInterval(poll), resolve()), 10);
@@ -114,9 +144,18 @@ describe('rate limits', () => {
   });
 
   test('bad rate-limit options are refused at construction, naming the option', () => {
-    assert.throws(() => createRemoteServer({ server: factory, rateLimits: { perPrincipal: { points: 0, durationSeconds: 1 } } }), /option `rateLimits.perPrincipal.points` must be an integer >= 1; received 0/);
-    assert.throws(() => createRemoteServer({ server: factory, rateLimits: { toolCosts: { x: 1 } } }), /option `rateLimits.perPrincipal` must be set/);
-    assert.throws(() => createRemoteServer({ server: factory, trustProxy: ['not-an-ip'] }), /option `trustProxy` entries must be IP addresses or CIDR blocks/);
+    assert.throws(
+      () => createRemoteServer({ server: factory, rateLimits: { perPrincipal: { points: 0, durationSeconds: 1 } } }),
+      /option `rateLimits.perPrincipal.points` must be an integer >= 1; received 0/,
+    );
+    assert.throws(
+      () => createRemoteServer({ server: factory, rateLimits: { toolCosts: { x: 1 } } }),
+      /option `rateLimits.perPrincipal` must be set/,
+    );
+    assert.throws(
+      () => createRemoteServer({ server: factory, trustProxy: ['not-an-ip'] }),
+      /option `trustProxy` entries must be IP addresses or CIDR blocks/,
+    );
   });
 });
 
@@ -129,7 +168,10 @@ describe('concurrency per principal', () => {
       assert.equal(refused.status, 429);
       assert.equal(refused.json().error.code, -32029);
       assert.equal(refused.headers['retry-after'], '1');
-      assert.deepEqual((await Promise.all(slow)).map((res) => res.status), [200, 200]);
+      assert.deepEqual(
+        (await Promise.all(slow)).map((res) => res.status),
+        [200, 200],
+      );
       assert.equal((await call(s.url, 'echo', { text: 'after' }, {}, 4)).status, 200);
     });
   });
@@ -145,7 +187,10 @@ describe('input limits', () => {
       const deep = await call(s.url, 'nested', { value: nest(7) });
       assert.equal(deep.status, 400);
       assert.equal(deep.json().error.code, -32602);
-      assert.equal(deep.json().error.message, 'Invalid params: nested deeper than maxJsonDepth (8) at /arguments/value/0/0/0/0/0/0');
+      assert.equal(
+        deep.json().error.message,
+        'Invalid params: nested deeper than maxJsonDepth (8) at /arguments/value/0/0/0/0/0/0',
+      );
       assert.deepEqual(deep.json().error.data, { path: '/arguments/value/0/0/0/0/0/0', limit: 8 });
     });
   });
@@ -172,14 +217,23 @@ describe('input limits', () => {
   test('tool names outside ^[A-Za-z0-9_.-]{1,128}$ are 400 / -32602 before any lookup', async () => {
     await serve({}, async (s) => {
       for (const name of ['', 'a b', '../etc', 'a/b', 'ä', 'x'.repeat(129), 'tool;rm']) {
-        const res = await raw(s.url, { headers: modernHeaders('tools/call'), body: modernBody(1, 'tools/call', { name, arguments: {} }) });
+        const res = await raw(s.url, {
+          headers: modernHeaders('tools/call'),
+          body: modernBody(1, 'tools/call', { name, arguments: {} }),
+        });
         // The SDK's header checks run first for names that cannot go in a header; either way it is a 400.
         assert.equal(res.status, 400, name);
         assert.ok([-32602, -32020].includes(res.json().error.code), `${name}: ${res.body}`);
       }
-      const odd = await raw(s.url, { headers: { ...modernHeaders('tools/call', 'a b') }, body: modernBody(2, 'tools/call', { name: 'a b', arguments: {} }) });
+      const odd = await raw(s.url, {
+        headers: { ...modernHeaders('tools/call', 'a b') },
+        body: modernBody(2, 'tools/call', { name: 'a b', arguments: {} }),
+      });
       assert.equal(odd.status, 400);
-      assert.equal(odd.json().error.message, 'Invalid params: a tool name is 1 to 128 characters of A-Z, a-z, 0-9, _, - and .');
+      assert.equal(
+        odd.json().error.message,
+        'Invalid params: a tool name is 1 to 128 characters of A-Z, a-z, 0-9, _, - and .',
+      );
       assert.equal((await call(s.url, `${'x'.repeat(128)}`, {})).status, 200); // a valid name that is unknown: the SDK's in-band answer
     });
   });
@@ -188,10 +242,26 @@ describe('input limits', () => {
     await serve({ maxBatchLength: 2, maxBodyBytes: 2048 }, async (s) => {
       const big = await call(s.url, 'echo', { text: 'x'.repeat(4096) });
       assert.equal(big.status, 413);
-      const init = await raw(s.url, { headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-03-26', capabilities: {}, clientInfo: { name: 't', version: '1' } } }) });
+      const init = await raw(s.url, {
+        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'initialize',
+          params: { protocolVersion: '2025-03-26', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+        }),
+      });
       const session = init.headers['mcp-session-id'] as string;
       const batch = JSON.stringify([1, 2, 3].map((id) => ({ jsonrpc: '2.0', id, method: 'ping' })));
-      const res = await raw(s.url, { headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', 'mcp-session-id': session, 'mcp-protocol-version': '2025-03-26' }, body: batch });
+      const res = await raw(s.url, {
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          'mcp-session-id': session,
+          'mcp-protocol-version': '2025-03-26',
+        },
+        body: batch,
+      });
       assert.equal(res.status, 413);
     });
   });
@@ -204,13 +274,21 @@ describe('audit log', () => {
     const keys = join(dir, 'keys.json');
     const minted = mintApiKey('ci', []);
     writeKeysFile(keys, { version: 1, keys: [minted.entry] });
-    const server = createRemoteServer({ server: factory, auth: { apiKeys: { file: keys } }, audit: { destination: file, includeArguments: true, sensitiveArguments: ['text'] }, onError: () => {} });
+    const server = createRemoteServer({
+      server: factory,
+      auth: { apiKeys: { file: keys } },
+      audit: { destination: file, includeArguments: true, sensitiveArguments: ['text'] },
+      onError: () => {},
+    });
     const { url } = await server.listen({ port: 0 });
     await call(url, 'echo', { text: 'secret words' }, { 'x-api-key': minted.key }, 1);
     await call(url, 'echo', { text: 5 }, { 'x-api-key': minted.key }, 2);
     await call(url, 'echo', { text: 'x' }, {}, 3);
     await server.close();
-    const lines = readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    const lines = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     assert.equal(lines.length, 3);
     const [ok, invalid, refused] = lines;
     for (const line of lines) {
@@ -241,7 +319,14 @@ describe('audit log', () => {
 describe('CORS and security headers', () => {
   test('an allowed origin: preflight 204 and Mcp-Session-Id exposed; a foreign origin: 403 and no CORS headers', async () => {
     await serve({ cors: { allowedOrigins: ['https://app.example.com'] } }, async (s) => {
-      const preflight = await raw(s.url, { method: 'OPTIONS', headers: { origin: 'https://app.example.com', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type, mcp-session-id, mcp-param-region' } });
+      const preflight = await raw(s.url, {
+        method: 'OPTIONS',
+        headers: {
+          origin: 'https://app.example.com',
+          'access-control-request-method': 'POST',
+          'access-control-request-headers': 'content-type, mcp-session-id, mcp-param-region',
+        },
+      });
       assert.equal(preflight.status, 204);
       assert.equal(preflight.headers['access-control-allow-origin'], 'https://app.example.com');
       assert.equal(preflight.headers['access-control-allow-methods'], 'GET, POST, DELETE, OPTIONS');
@@ -249,14 +334,29 @@ describe('CORS and security headers', () => {
       assert.match(String(preflight.headers['access-control-allow-headers']), /mcp-param-region/);
       assert.equal(preflight.headers['access-control-max-age'], '600');
 
-      const init = await raw(s.url, { headers: { origin: 'https://app.example.com', 'content-type': 'application/json', accept: 'application/json, text/event-stream' }, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } } }) });
+      const init = await raw(s.url, {
+        headers: {
+          origin: 'https://app.example.com',
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+        },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'initialize',
+          params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+        }),
+      });
       assert.equal(init.status, 200);
       assert.equal(init.headers['access-control-allow-origin'], 'https://app.example.com');
       assert.match(String(init.headers['access-control-expose-headers']), /Mcp-Session-Id/);
       assert.match(String(init.headers['access-control-expose-headers']), /WWW-Authenticate/);
       assert.match(String(init.headers['access-control-expose-headers']), /Retry-After/);
 
-      const foreignPreflight = await raw(s.url, { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
+      const foreignPreflight = await raw(s.url, {
+        method: 'OPTIONS',
+        headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+      });
       assert.equal(foreignPreflight.status, 403);
       assert.equal(foreignPreflight.json().error.message, 'Forbidden: this Origin is not allowed by the CORS policy');
       assert.equal(foreignPreflight.headers['access-control-allow-origin'], undefined);
@@ -264,7 +364,10 @@ describe('CORS and security headers', () => {
       assert.equal(foreign.status, 403);
       assert.equal(foreign.headers['access-control-allow-origin'], undefined);
     });
-    assert.throws(() => createRemoteServer({ server: factory, cors: { allowedOrigins: ['*'], allowCredentials: true } }), /option `cors.allowedOrigins` must be explicit origins when allowCredentials is true/);
+    assert.throws(
+      () => createRemoteServer({ server: factory, cors: { allowedOrigins: ['*'], allowCredentials: true } }),
+      /option `cors.allowedOrigins` must be explicit origins when allowCredentials is true/,
+    );
     await serve({}, async (s) => {
       const res = await call(s.url, 'echo', { text: 'x' }, { origin: 'http://localhost:3000' });
       assert.equal(res.status, 200);
@@ -274,8 +377,14 @@ describe('CORS and security headers', () => {
 
   test("helmet's headers on JSON answers, errors and streams; none with securityHeaders: false", async () => {
     await serve({}, async (s) => {
-      const responses = [await call(s.url, 'echo', { text: 'x' }), await raw(s.url.replace('/mcp', '/elsewhere'), { method: 'GET' })];
-      const stream = await openStream(s.url.replace('/mcp', '/sse'), { method: 'GET', headers: { accept: 'text/event-stream' } });
+      const responses = [
+        await call(s.url, 'echo', { text: 'x' }),
+        await raw(s.url.replace('/mcp', '/elsewhere'), { method: 'GET' }),
+      ];
+      const stream = await openStream(s.url.replace('/mcp', '/sse'), {
+        method: 'GET',
+        headers: { accept: 'text/event-stream' },
+      });
       stream.destroy();
       for (const res of [...responses, stream]) {
         assert.equal(res.headers['x-content-type-options'], 'nosniff');
@@ -298,25 +407,43 @@ describe('TLS and slow clients', () => {
       assert.equal(listening.fingerprint256, new X509Certificate(listening.certPem!).fingerprint256);
       const post = (ca?: string) =>
         new Promise<number>((resolve, reject) => {
-          const req = httpsRequest(listening.url, { method: 'POST', headers: modernHeaders('tools/call', 'echo'), ...(ca !== undefined && { ca }) }, (res) => {
-            res.resume();
-            resolve(res.statusCode ?? 0);
-          });
+          const req = httpsRequest(
+            listening.url,
+            { method: 'POST', headers: modernHeaders('tools/call', 'echo'), ...(ca !== undefined && { ca }) },
+            (res) => {
+              res.resume();
+              resolve(res.statusCode ?? 0);
+            },
+          );
           req.on('error', reject);
           req.end(modernBody(1, 'tools/call', { name: 'echo', arguments: { text: 'tls' } }));
         });
       assert.equal(await post(listening.certPem), 200);
       await assert.rejects(post(), /self[- ]signed certificate/);
       const ws = new WebSocket(listening.url.replace('https', 'wss'), ['mcp'], { ca: listening.certPem });
-      await withTimeout(new Promise((resolve, reject) => (ws.on('open', resolve), ws.on('error', reject))), 3000, 'wss open');
+      await withTimeout(
+        new Promise((resolve, reject) => (ws.on('open', resolve), ws.on('error', reject))),
+        3000,
+        'wss open',
+      );
       const answer = new Promise<any>((resolve) => ws.once('message', (data) => resolve(JSON.parse(data.toString()))));
-      ws.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { text: 'wss' }, _meta: ENVELOPE } }));
+      ws.send(
+        JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'tools/call',
+          params: { name: 'echo', arguments: { text: 'wss' }, _meta: ENVELOPE },
+        }),
+      );
       assert.equal((await withTimeout(answer, 3000, 'wss answer')).result.content[0].text, 'wss');
       ws.close();
     } finally {
       await server.close();
     }
-    await assert.rejects(createRemoteServer({ server: factory }).listen({ port: 0, tls: { cert: 'not a certificate', key: 'nope' } }), /option `tls.cert` must be a PEM certificate/);
+    await assert.rejects(
+      createRemoteServer({ server: factory }).listen({ port: 0, tls: { cert: 'not a certificate', key: 'nope' } }),
+      /option `tls.cert` must be a PEM certificate/,
+    );
   });
 
   test('slowloris: unfinished headers get 408 and the connection closes; others are served meanwhile; streams outlive requestTimeoutMs', async () => {
@@ -335,11 +462,16 @@ describe('TLS and slow clients', () => {
       let bodyAnswer = '';
       slowBody.setEncoding('utf8').on('data', (chunk: string) => (bodyAnswer += chunk));
       const bodyClosed = new Promise<void>((resolve) => slowBody.on('close', () => resolve()));
-      slowBody.write('POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: 100\r\n\r\n{"jsonrpc"');
+      slowBody.write(
+        'POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: 100\r\n\r\n{"jsonrpc"',
+      );
       await withTimeout(bodyClosed, 3000, 'the slow-body connection to be closed');
       assert.match(bodyAnswer, /^HTTP\/1\.1 408 Request Timeout\r\n/);
 
-      const stream = await openStream(s.url.replace('/mcp', '/sse'), { method: 'GET', headers: { accept: 'text/event-stream' } });
+      const stream = await openStream(s.url.replace('/mcp', '/sse'), {
+        method: 'GET',
+        headers: { accept: 'text/event-stream' },
+      });
       let ended = false;
       void stream.ended.then(() => (ended = true));
       const ws = new WebSocket(s.url.replace('http', 'ws'), ['mcp']);
@@ -349,7 +481,14 @@ describe('TLS and slow clients', () => {
       stream.destroy();
       // The WebSocket, open past both timeouts, still answers.
       const answer = new Promise<any>((resolve) => ws.once('message', (data) => resolve(JSON.parse(data.toString()))));
-      ws.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: { text: 'late' }, _meta: ENVELOPE } }));
+      ws.send(
+        JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'tools/call',
+          params: { name: 'echo', arguments: { text: 'late' }, _meta: ENVELOPE },
+        }),
+      );
       assert.equal((await withTimeout(answer, 2000, 'the late answer')).result.content[0].text, 'late');
       ws.close();
     });

@@ -18,7 +18,10 @@ test('remote.handler serves the endpoint on a user http.Server and passes other 
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
   try {
-    const mcp = await raw(`${base}/mcp`, { headers: modernHeaders('tools/call', 'echo'), body: modernBody(1, 'tools/call', { name: 'echo', arguments: { text: 'mounted' } }) });
+    const mcp = await raw(`${base}/mcp`, {
+      headers: modernHeaders('tools/call', 'echo'),
+      body: modernBody(1, 'tools/call', { name: 'echo', arguments: { text: 'mounted' } }),
+    });
     assert.equal(mcp.json().result.content[0].text, 'mounted');
     const other = await raw(`${base}/app/page`, { method: 'GET' });
     assert.equal(other.status, 200);

@@ -18,7 +18,16 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '
 
 import { createRemoteServer, mintApiKey, writeKeysFile, type RemoteServerOptions } from '../src/index.js';
 import createDemoServer from '../examples/demo-server.js';
-import { connectWebSocket, ENVELOPE, modernBody, modernHeaders, openSession, raw, sessionHeaders, withServer } from './helpers.js';
+import {
+  connectWebSocket,
+  ENVELOPE,
+  modernBody,
+  modernHeaders,
+  openSession,
+  raw,
+  sessionHeaders,
+  withServer,
+} from './helpers.js';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const TRACEPARENT = `00-${TRACE_ID}-00f067aa0ba902b7-01`;
@@ -29,7 +38,9 @@ function scrape(text: string): Map<string, Family> {
 
 /** The value of the sample whose labels include `labels`, or undefined. */
 function sample(families: Map<string, Family>, name: string, labels: Record<string, string> = {}): number | undefined {
-  const found = families.get(name)?.metrics.find((metric) => Object.entries(labels).every(([key, value]) => metric.labels?.[key] === value));
+  const found = families
+    .get(name)
+    ?.metrics.find((metric) => Object.entries(labels).every(([key, value]) => metric.labels?.[key] === value));
   if (found === undefined) return undefined;
   return Number(found.value ?? found.count);
 }
@@ -58,7 +69,11 @@ describe('health and readiness', () => {
       assert.ok(report.memory.rssBytes > 0 && report.memory.heapUsedBytes > 0);
       assert.equal(typeof report.eventLoopDelayMs.p99, 'number');
       const byName = Object.fromEntries(report.checks.map((check: { name: string }) => [check.name, check]));
-      assert.deepEqual(Object.keys(byName), ['sessionStore', 'eventStore', 'eventBus', 'database'], 'the state stores report first');
+      assert.deepEqual(
+        Object.keys(byName),
+        ['sessionStore', 'eventStore', 'eventBus', 'database'],
+        'the state stores report first',
+      );
       assert.deepEqual(byName.sessionStore.details, { kind: 'memory', sessions: 0 });
       assert.equal(byName.database.status, 'ok');
       assert.equal(byName.database.required, true);
@@ -68,14 +83,19 @@ describe('health and readiness', () => {
       assert.deepEqual(ready.json(), { status: 'ready' });
       const post = await raw(`${baseOf(s.url)}/health`, { method: 'POST', body: '{}' });
       assert.equal(post.status, 405);
-      assert.equal(post.headers['allow'], 'GET, HEAD');
+      assert.equal(post.headers.allow, 'GET, HEAD');
     });
   });
 
   test('a failing required check turns /health and /ready to 503; an optional one only shows', async () => {
     let healthy = true;
     const checks = [
-      { name: 'upstream', check: () => { if (!healthy) throw new Error('connection refused'); } },
+      {
+        name: 'upstream',
+        check: () => {
+          if (!healthy) throw new Error('connection refused');
+        },
+      },
       { name: 'cache', required: false, check: () => Promise.reject(new Error('cold')) },
       { name: 'slow', required: false, timeoutMs: 50, check: () => sleep(1_000) },
     ];
@@ -125,7 +145,9 @@ describe('health and readiness', () => {
     await withServer({ auth, rateLimits: { perPrincipal: { points: 1, durationSeconds: 60 } } }, async (s) => {
       for (let i = 0; i < 5; i++) assert.equal((await raw(`${baseOf(s.url)}/ready`, { method: 'GET' })).status, 200);
       const checks = (await raw(`${baseOf(s.url)}/health`, { method: 'GET' })).json().checks;
-      assert.deepEqual(checks.find((check: { name: string }) => check.name === 'rateLimitStore').details, { kind: 'memory' });
+      assert.deepEqual(checks.find((check: { name: string }) => check.name === 'rateLimitStore').details, {
+        kind: 'memory',
+      });
     });
     await withServer({ auth, health: { requireAuth: true }, metrics: { requireAuth: true } }, async (s) => {
       const health = await raw(`${baseOf(s.url)}/health`, { method: 'GET' });
@@ -143,13 +165,38 @@ describe('health and readiness', () => {
   });
 
   test('bad health and metrics options are refused at construction, naming the key', () => {
-    assert.throws(() => createRemoteServer({ server: createDemoServer, health: { path: 'health' } }), /option `health\.path` must be a path starting with "\/"; received "health"/);
-    assert.throws(() => createRemoteServer({ server: createDemoServer, health: { checks: [{ name: 'sessionStore', check: () => {} }] } }), /must not reuse the name "sessionStore"/);
-    assert.throws(() => createRemoteServer({ server: createDemoServer, metrics: { requireAuth: true } }), /option `metrics\.requireAuth` needs `auth`/);
-    assert.throws(() => createRemoteServer({ server: createDemoServer, metrics: { port: 70_000 } }), /option `metrics\.port` must be an integer from 0 to 65535; received 70000/);
-    assert.throws(() => createRemoteServer({ server: createDemoServer, metrics: { path: '/mcp' } }), /option `metrics\.path` must differ from `path`; both are "\/mcp"/);
-    assert.throws(() => createRemoteServer({ server: createDemoServer, metrics: { path: '/health' } }), /option `metrics\.path` must differ from `health\.path`; both are "\/health"/);
-    assert.throws(() => createRemoteServer({ server: createDemoServer, log: { level: 'loud' as 'info' } }), /option `log\.level` must be one of fatal, error, warn, info, debug, trace, silent; received "loud"/);
+    assert.throws(
+      () => createRemoteServer({ server: createDemoServer, health: { path: 'health' } }),
+      /option `health\.path` must be a path starting with "\/"; received "health"/,
+    );
+    assert.throws(
+      () =>
+        createRemoteServer({
+          server: createDemoServer,
+          health: { checks: [{ name: 'sessionStore', check: () => {} }] },
+        }),
+      /must not reuse the name "sessionStore"/,
+    );
+    assert.throws(
+      () => createRemoteServer({ server: createDemoServer, metrics: { requireAuth: true } }),
+      /option `metrics\.requireAuth` needs `auth`/,
+    );
+    assert.throws(
+      () => createRemoteServer({ server: createDemoServer, metrics: { port: 70_000 } }),
+      /option `metrics\.port` must be an integer from 0 to 65535; received 70000/,
+    );
+    assert.throws(
+      () => createRemoteServer({ server: createDemoServer, metrics: { path: '/mcp' } }),
+      /option `metrics\.path` must differ from `path`; both are "\/mcp"/,
+    );
+    assert.throws(
+      () => createRemoteServer({ server: createDemoServer, metrics: { path: '/health' } }),
+      /option `metrics\.path` must differ from `health\.path`; both are "\/health"/,
+    );
+    assert.throws(
+      () => createRemoteServer({ server: createDemoServer, log: { level: 'loud' as 'info' } }),
+      /option `log\.level` must be one of fatal, error, warn, info, debug, trace, silent; received "loud"/,
+    );
   });
 });
 
@@ -164,38 +211,137 @@ describe('metrics', () => {
     await withServer({ metrics: true }, async (s) => {
       const base = baseOf(s.url);
       // Three tool calls over HTTP (one unregistered tool, one tool error), a list, an unknown method.
-      assert.equal((await raw(s.url, { headers: modernHeaders('tools/call', 'echo'), body: modernBody(1, 'tools/call', { name: 'echo', arguments: { text: 'hi' } }) })).status, 200);
-      assert.equal((await raw(s.url, { headers: modernHeaders('tools/call', 'echo'), body: modernBody(2, 'tools/call', { name: 'echo', arguments: { text: 'again' } }) })).status, 200);
-      const unknownTool = await raw(s.url, { headers: modernHeaders('tools/call', 'no_such_tool_x1'), body: modernBody(3, 'tools/call', { name: 'no_such_tool_x1', arguments: {} }) });
+      assert.equal(
+        (
+          await raw(s.url, {
+            headers: modernHeaders('tools/call', 'echo'),
+            body: modernBody(1, 'tools/call', { name: 'echo', arguments: { text: 'hi' } }),
+          })
+        ).status,
+        200,
+      );
+      assert.equal(
+        (
+          await raw(s.url, {
+            headers: modernHeaders('tools/call', 'echo'),
+            body: modernBody(2, 'tools/call', { name: 'echo', arguments: { text: 'again' } }),
+          })
+        ).status,
+        200,
+      );
+      const unknownTool = await raw(s.url, {
+        headers: modernHeaders('tools/call', 'no_such_tool_x1'),
+        body: modernBody(3, 'tools/call', { name: 'no_such_tool_x1', arguments: {} }),
+      });
       assert.equal(unknownTool.status, 200);
-      assert.equal((await raw(s.url, { headers: modernHeaders('tools/list'), body: modernBody(4, 'tools/list') })).status, 200);
+      assert.equal(
+        (await raw(s.url, { headers: modernHeaders('tools/list'), body: modernBody(4, 'tools/list') })).status,
+        200,
+      );
       await raw(s.url, { headers: modernHeaders('made/up/method'), body: modernBody(5, 'made/up/method') });
       // A WebSocket connection with one call, kept open for the gauge.
       const ws = await connectWebSocket(s.url);
-      ws.send({ jsonrpc: '2.0', id: 10, method: 'tools/call', params: { name: 'add', arguments: { a: 1, b: 2 }, _meta: ENVELOPE } });
+      ws.send({
+        jsonrpc: '2.0',
+        id: 10,
+        method: 'tools/call',
+        params: { name: 'add', arguments: { a: 1, b: 2 }, _meta: ENVELOPE },
+      });
       await ws.waitFor((m) => m.id === 10, 'the WebSocket answer');
       // A 2025-era session over Streamable HTTP, with a call, and its GET stream open.
       const sessionId = await openSession(s.url, '2025-06-18');
-      const legacyCall = await raw(s.url, { headers: sessionHeaders(sessionId, '2025-06-18'), body: JSON.stringify({ jsonrpc: '2.0', id: 20, method: 'tools/call', params: { name: 'echo', arguments: { text: 'old' } } }) });
+      const legacyCall = await raw(s.url, {
+        headers: sessionHeaders(sessionId, '2025-06-18'),
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 20,
+          method: 'tools/call',
+          params: { name: 'echo', arguments: { text: 'old' } },
+        }),
+      });
       assert.equal(legacyCall.status, 200);
 
       const families = await metricsOf(base);
       assert.equal(families.get('mcp_requests_total')?.type, 'COUNTER');
-      assert.equal(sample(families, 'mcp_requests_total', { method: 'tools/call', transport: 'http', era: 'modern', status: 'ok' }), 2);
-      assert.equal(sample(families, 'mcp_requests_total', { method: 'tools/call', transport: 'http', era: 'modern', status: 'error' }), 1, 'an unknown tool is a JSON-RPC error');
-      assert.equal(sample(families, 'mcp_requests_total', { method: 'tools/list', transport: 'http', era: 'modern', status: 'ok' }), 1);
-      assert.equal(sample(families, 'mcp_requests_total', { method: 'tools/call', transport: 'websocket', era: 'modern', status: 'ok' }), 1);
-      assert.equal(sample(families, 'mcp_requests_total', { method: 'tools/call', transport: 'http', era: 'legacy', status: 'ok' }), 1);
-      assert.equal(sample(families, 'mcp_requests_total', { method: 'initialize', transport: 'http', era: 'legacy', status: 'ok' }), 1);
-      assert.equal(sample(families, 'mcp_requests_total', { method: 'other' }), 1, 'an unknown method is counted as other');
+      assert.equal(
+        sample(families, 'mcp_requests_total', {
+          method: 'tools/call',
+          transport: 'http',
+          era: 'modern',
+          status: 'ok',
+        }),
+        2,
+      );
+      assert.equal(
+        sample(families, 'mcp_requests_total', {
+          method: 'tools/call',
+          transport: 'http',
+          era: 'modern',
+          status: 'error',
+        }),
+        1,
+        'an unknown tool is a JSON-RPC error',
+      );
+      assert.equal(
+        sample(families, 'mcp_requests_total', {
+          method: 'tools/list',
+          transport: 'http',
+          era: 'modern',
+          status: 'ok',
+        }),
+        1,
+      );
+      assert.equal(
+        sample(families, 'mcp_requests_total', {
+          method: 'tools/call',
+          transport: 'websocket',
+          era: 'modern',
+          status: 'ok',
+        }),
+        1,
+      );
+      assert.equal(
+        sample(families, 'mcp_requests_total', {
+          method: 'tools/call',
+          transport: 'http',
+          era: 'legacy',
+          status: 'ok',
+        }),
+        1,
+      );
+      assert.equal(
+        sample(families, 'mcp_requests_total', {
+          method: 'initialize',
+          transport: 'http',
+          era: 'legacy',
+          status: 'ok',
+        }),
+        1,
+      );
+      assert.equal(
+        sample(families, 'mcp_requests_total', { method: 'other' }),
+        1,
+        'an unknown method is counted as other',
+      );
       const text = (await raw(`${base}/metrics`, { method: 'GET' })).body;
       assert.equal(families.get('mcp_request_duration_seconds')?.type, 'HISTOGRAM');
       // The parser merges labelled histogram series, so their counts are read from the exposition lines.
-      assert.match(text, /^mcp_request_duration_seconds_count\{method="tools\/call",transport="http"\} 4$/m, 'three 2026-07-28 calls and one 2025-era call');
-      assert.match(text, /^mcp_request_duration_seconds_bucket\{le="\+Inf",method="tools\/call",transport="http"\} 4$/m);
+      assert.match(
+        text,
+        /^mcp_request_duration_seconds_count\{method="tools\/call",transport="http"\} 4$/m,
+        'three 2026-07-28 calls and one 2025-era call',
+      );
+      assert.match(
+        text,
+        /^mcp_request_duration_seconds_bucket\{le="\+Inf",method="tools\/call",transport="http"\} 4$/m,
+      );
       assert.equal(sample(families, 'mcp_tool_calls_total', { tool: 'echo', outcome: 'ok' }), 3);
       assert.equal(sample(families, 'mcp_tool_calls_total', { tool: 'add', outcome: 'ok' }), 1);
-      assert.equal(sample(families, 'mcp_tool_calls_total', { tool: 'unregistered', outcome: 'error' }), 1, 'a tool the server does not have is not a label value');
+      assert.equal(
+        sample(families, 'mcp_tool_calls_total', { tool: 'unregistered', outcome: 'error' }),
+        1,
+        'a tool the server does not have is not a label value',
+      );
       assert.equal(sample(families, 'mcp_tool_calls_total', { tool: 'no_such_tool_x1' }), undefined);
       assert.match(text, /^mcp_tool_duration_seconds_count\{tool="echo"\} 3$/m);
       assert.equal(sample(families, 'mcp_active_connections', { transport: 'websocket' }), 1);
@@ -219,23 +365,53 @@ describe('metrics', () => {
     };
     await withServer(options, async (s) => {
       const base = baseOf(s.url);
-      assert.equal((await raw(s.url, { headers: modernHeaders('tools/list'), body: modernBody(1, 'tools/list') })).status, 401);
-      assert.equal((await raw(s.url, { headers: { ...modernHeaders('tools/list'), 'x-api-key': 'rmcp_nope' }, body: modernBody(2, 'tools/list') })).status, 401);
+      assert.equal(
+        (await raw(s.url, { headers: modernHeaders('tools/list'), body: modernBody(1, 'tools/list') })).status,
+        401,
+      );
+      assert.equal(
+        (
+          await raw(s.url, {
+            headers: { ...modernHeaders('tools/list'), 'x-api-key': 'rmcp_nope' },
+            body: modernBody(2, 'tools/list'),
+          })
+        ).status,
+        401,
+      );
       const key = { 'x-api-key': KEY };
-      assert.equal((await raw(s.url, { headers: { ...modernHeaders('tools/list'), ...key }, body: modernBody(3, 'tools/list') })).status, 200);
-      assert.equal((await raw(s.url, { headers: { ...modernHeaders('tools/list'), ...key }, body: modernBody(4, 'tools/list') })).status, 200);
-      assert.equal((await raw(s.url, { headers: { ...modernHeaders('tools/list'), ...key }, body: modernBody(5, 'tools/list') })).status, 429);
+      assert.equal(
+        (await raw(s.url, { headers: { ...modernHeaders('tools/list'), ...key }, body: modernBody(3, 'tools/list') }))
+          .status,
+        200,
+      );
+      assert.equal(
+        (await raw(s.url, { headers: { ...modernHeaders('tools/list'), ...key }, body: modernBody(4, 'tools/list') }))
+          .status,
+        200,
+      );
+      assert.equal(
+        (await raw(s.url, { headers: { ...modernHeaders('tools/list'), ...key }, body: modernBody(5, 'tools/list') }))
+          .status,
+        429,
+      );
       const families = await metricsOf(base);
-      const failures = families.get('mcp_auth_failures_total')!.metrics.reduce((sum, metric) => sum + Number(metric.value), 0);
+      const failures = families
+        .get('mcp_auth_failures_total')!
+        .metrics.reduce((sum, metric) => sum + Number(metric.value), 0);
       assert.equal(failures, 2);
       assert.equal(sample(families, 'mcp_rate_limited_total', { scope: 'global' }), 1);
       assert.equal(sample(families, 'mcp_requests_total', { method: 'tools/list', status: 'rate-limited' }), 1);
     });
   });
 
-  test('promtool, the Prometheus project\'s own checker, accepts the exposition', { skip: promtoolMissing() }, async () => {
+  test("promtool, the Prometheus project's own checker, accepts the exposition", {
+    skip: promtoolMissing(),
+  }, async () => {
     await withServer({ metrics: true }, async (s) => {
-      await raw(s.url, { headers: modernHeaders('tools/call', 'echo'), body: modernBody(1, 'tools/call', { name: 'echo', arguments: { text: 'x' } }) });
+      await raw(s.url, {
+        headers: modernHeaders('tools/call', 'echo'),
+        body: modernBody(1, 'tools/call', { name: 'echo', arguments: { text: 'x' } }),
+      });
       const text = (await raw(`${baseOf(s.url)}/metrics`, { method: 'GET' })).body;
       const checked = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
       const output = `${checked.stdout}${checked.stderr}`;
@@ -243,7 +419,10 @@ describe('metrics', () => {
       // metrics (it names a gauge nodejs_active_handles_total): remote-mcp's metrics must be clean.
       assert.ok(checked.status === 0 || checked.status === 3, `promtool exited ${checked.status}: ${output}`);
       const findings = output.split('\n').filter((line) => line.trim().length > 0);
-      assert.deepEqual(findings.filter((line) => !/^(nodejs|process)_/.test(line)), []);
+      assert.deepEqual(
+        findings.filter((line) => !/^(nodejs|process)_/.test(line)),
+        [],
+      );
       assert.ok(text.includes('mcp_tool_calls_total{tool="echo",outcome="ok"} 1'));
     });
   });
@@ -275,8 +454,19 @@ describe('logs', () => {
     const { url } = await remote.listen({ port: 0 });
     remote.logger.error(new Error('boom'), 'an application error');
     await remote.close(); // flushes the log
-    const lines = readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
-    assert.deepEqual(lines.map((line) => line.msg), ['listening', 'an application error', 'draining: readiness is 503, new connections and requests are refused', 'closed']);
+    const lines = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    assert.deepEqual(
+      lines.map((line) => line.msg),
+      [
+        'listening',
+        'an application error',
+        'draining: readiness is 503, new connections and requests are refused',
+        'closed',
+      ],
+    );
     assert.equal(lines[0].url, url);
     assert.equal(lines[0].level, 30);
     assert.equal(lines[0].log, 'remote-mcp');
@@ -301,14 +491,26 @@ describe('tracing', () => {
     const file = join(dir, 'audit.log');
     const s = await startWith({ audit: { destination: file } });
     try {
-      await raw(s.url, { headers: { ...modernHeaders('tools/list'), traceparent: TRACEPARENT }, body: modernBody(1, 'tools/list') });
+      await raw(s.url, {
+        headers: { ...modernHeaders('tools/list'), traceparent: TRACEPARENT },
+        body: modernBody(1, 'tools/list'),
+      });
       const otherTrace = '0af7651916cd43dd8448eb211c80319c';
-      await raw(s.url, { headers: { ...modernHeaders('tools/list'), traceparent: TRACEPARENT }, body: modernBody(2, 'tools/list', { _meta: { traceparent: `00-${otherTrace}-b7ad6b7169203331-01` } }) });
-      await raw(s.url, { headers: { ...modernHeaders('tools/list'), traceparent: '00-zzzz-bad-01' }, body: modernBody(3, 'tools/list') });
+      await raw(s.url, {
+        headers: { ...modernHeaders('tools/list'), traceparent: TRACEPARENT },
+        body: modernBody(2, 'tools/list', { _meta: { traceparent: `00-${otherTrace}-b7ad6b7169203331-01` } }),
+      });
+      await raw(s.url, {
+        headers: { ...modernHeaders('tools/list'), traceparent: '00-zzzz-bad-01' },
+        body: modernBody(3, 'tools/list'),
+      });
     } finally {
       await s.close();
     }
-    const lines = readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    const lines = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     assert.equal(lines.find((line) => line.rpcId === 1).traceId, TRACE_ID);
     assert.equal(lines.find((line) => line.rpcId === 2).traceId, '0af7651916cd43dd8448eb211c80319c');
     assert.equal(lines.find((line) => line.rpcId === 3).traceId, undefined, 'a malformed traceparent is ignored');
@@ -320,9 +522,17 @@ describe('tracing', () => {
     assert.equal(trace.setGlobalTracerProvider(provider), true);
     try {
       await withServer({}, async (s) => {
-        await raw(s.url, { headers: { ...modernHeaders('tools/call', 'echo'), traceparent: TRACEPARENT }, body: modernBody(1, 'tools/call', { name: 'echo', arguments: { text: 'traced' } }) });
+        await raw(s.url, {
+          headers: { ...modernHeaders('tools/call', 'echo'), traceparent: TRACEPARENT },
+          body: modernBody(1, 'tools/call', { name: 'echo', arguments: { text: 'traced' } }),
+        });
         const ws = await connectWebSocket(s.url);
-        ws.send({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'no_such_tool', arguments: {}, _meta: ENVELOPE } });
+        ws.send({
+          jsonrpc: '2.0',
+          id: 2,
+          method: 'tools/call',
+          params: { name: 'no_such_tool', arguments: {}, _meta: ENVELOPE },
+        });
         await ws.waitFor((m) => m.id === 2, 'the answer');
         ws.ws.close();
       });
@@ -353,7 +563,6 @@ function promtoolMissing(): string | false {
   if (process.env.CI !== undefined) throw new Error('promtool is required in CI: apt-get install prometheus');
   return 'promtool is not installed (apt-get install prometheus)';
 }
-
 
 async function startWith(options: Partial<RemoteServerOptions>) {
   const remote = createRemoteServer({ server: createDemoServer, onError: () => {}, ...options });

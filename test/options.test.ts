@@ -8,32 +8,59 @@ import { createRemoteServer, RemoteMcpOptionError, RemoteMcpSdkError, type Remot
 import createDemoServer from '../examples/demo-server.js';
 
 function refused(options: unknown, message: RegExp): void {
-  assert.throws(() => createRemoteServer(options as RemoteServerOptions), (error: unknown) => {
-    assert.ok(error instanceof RemoteMcpOptionError, `expected RemoteMcpOptionError, got ${String(error)}`);
-    assert.equal(error.code, 'REMOTE_MCP_INVALID_OPTION');
-    assert.match(error.message, message);
-    return true;
-  });
+  assert.throws(
+    () => createRemoteServer(options as RemoteServerOptions),
+    (error: unknown) => {
+      assert.ok(error instanceof RemoteMcpOptionError, `expected RemoteMcpOptionError, got ${String(error)}`);
+      assert.equal(error.code, 'REMOTE_MCP_INVALID_OPTION');
+      assert.match(error.message, message);
+      return true;
+    },
+  );
 }
 
 test('a missing factory is refused', () => {
   refused({}, /option `server` must be a function returning an McpServer or Server; received undefined undefined/);
-  refused({ server: new McpServer({ name: 'x', version: '1' }) }, /option `server` must be a function .*received an object/);
+  refused(
+    { server: new McpServer({ name: 'x', version: '1' }) },
+    /option `server` must be a function .*received an object/,
+  );
 });
 
 test('limits must be integers in range', () => {
-  refused({ server: createDemoServer, maxBodyBytes: 0 }, /option `maxBodyBytes` must be an integer >= 1; received number 0/);
-  refused({ server: createDemoServer, maxSessions: 1.5 }, /option `maxSessions` must be an integer >= 1; received number 1.5/);
-  refused({ server: createDemoServer, keepAliveMs: '1000' }, /option `keepAliveMs` must be an integer >= 0; received the string "1000"/);
+  refused(
+    { server: createDemoServer, maxBodyBytes: 0 },
+    /option `maxBodyBytes` must be an integer >= 1; received number 0/,
+  );
+  refused(
+    { server: createDemoServer, maxSessions: 1.5 },
+    /option `maxSessions` must be an integer >= 1; received number 1.5/,
+  );
+  refused(
+    { server: createDemoServer, keepAliveMs: '1000' },
+    /option `keepAliveMs` must be an integer >= 0; received the string "1000"/,
+  );
 });
 
 test('other option types are checked', () => {
   refused({ server: createDemoServer, path: 'mcp' }, /option `path` must be a path starting with "\/"/);
-  refused({ server: createDemoServer, responseMode: 'stream' }, /option `responseMode` must be "auto", "json" or "sse"; received the string "stream"/);
+  refused(
+    { server: createDemoServer, responseMode: 'stream' },
+    /option `responseMode` must be "auto", "json" or "sse"; received the string "stream"/,
+  );
   refused({ server: createDemoServer, legacy: 'yes' }, /option `legacy` must be a boolean/);
-  refused({ server: createDemoServer, allowedHosts: 'localhost' }, /option `allowedHosts` must be an array of non-empty strings; received the string "localhost"/);
-  refused({ server: createDemoServer, requestStateKey: 'short' }, /option `requestStateKey` must be at least 32 bytes long; received 5 bytes\./);
-  refused({ server: createDemoServer, sessionStore: {} }, /option `sessionStore` must be an object with methods create, get, touch/);
+  refused(
+    { server: createDemoServer, allowedHosts: 'localhost' },
+    /option `allowedHosts` must be an array of non-empty strings; received the string "localhost"/,
+  );
+  refused(
+    { server: createDemoServer, requestStateKey: 'short' },
+    /option `requestStateKey` must be at least 32 bytes long; received 5 bytes\./,
+  );
+  refused(
+    { server: createDemoServer, sessionStore: {} },
+    /option `sessionStore` must be an object with methods create, get, touch/,
+  );
 });
 
 test('unknown options are refused with the list of known ones', () => {
@@ -45,7 +72,10 @@ test('a factory that returns an instance already connected elsewhere fails ready
   const first = createRemoteServer({ server: () => shared, onError: () => {} });
   await first.ready;
   const second = createRemoteServer({ server: () => shared, onError: () => {} });
-  await assert.rejects(second.ready, (error: unknown) => error instanceof RemoteMcpSdkError && /already connected/.test(error.message));
+  await assert.rejects(
+    second.ready,
+    (error: unknown) => error instanceof RemoteMcpSdkError && /already connected/.test(error.message),
+  );
   await assert.rejects(second.listen({ port: 0 }), RemoteMcpSdkError);
   await first.close();
   await second.close();

@@ -7,14 +7,24 @@ import createDemoServer from '../examples/demo-server.js';
 import { LEGACY_HEADERS, openSession, openStream, raw, sessionHeaders, withServer, withTimeout } from './helpers.js';
 
 const call = (id: number, name: string, args: Record<string, unknown>, meta?: Record<string, unknown>) =>
-  JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args, ...(meta && { _meta: meta }) } });
+  JSON.stringify({
+    jsonrpc: '2.0',
+    id,
+    method: 'tools/call',
+    params: { name, arguments: args, ...(meta && { _meta: meta }) },
+  });
 
 describe('session lifecycle', () => {
   test('initialize answers with a 128-bit session id and the negotiated version', async () => {
     await withServer({}, async (s) => {
       const res = await raw(s.url, {
         headers: LEGACY_HEADERS,
-        body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } } }),
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 7,
+          method: 'initialize',
+          params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+        }),
       });
       assert.equal(res.status, 200);
       assert.match(res.headers['mcp-session-id'] as string, /^[A-Za-z0-9_-]{22}$/);
@@ -28,7 +38,15 @@ describe('session lifecycle', () => {
     await withServer({ maxSessions: 2 }, async (s) => {
       const first = await openSession(s.url);
       await openSession(s.url);
-      const third = await raw(s.url, { headers: LEGACY_HEADERS, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } } }) });
+      const third = await raw(s.url, {
+        headers: LEGACY_HEADERS,
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'initialize',
+          params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+        }),
+      });
       assert.equal(third.status, 503);
       assert.equal(third.json().error.code, -32603);
       assert.equal(third.json().id, 1);
@@ -54,8 +72,14 @@ describe('session lifecycle', () => {
       const id = await openSession(s.url);
       const deleted = await raw(s.url, { method: 'DELETE', headers: { 'mcp-session-id': id } });
       assert.equal(deleted.status, 200);
-      assert.equal((await raw(s.url, { headers: sessionHeaders(id), body: call(2, 'echo', { text: 'x' }) })).status, 404);
-      assert.equal((await raw(s.url, { method: 'GET', headers: { 'mcp-session-id': id, accept: 'text/event-stream' } })).status, 404);
+      assert.equal(
+        (await raw(s.url, { headers: sessionHeaders(id), body: call(2, 'echo', { text: 'x' }) })).status,
+        404,
+      );
+      assert.equal(
+        (await raw(s.url, { method: 'GET', headers: { 'mcp-session-id': id, accept: 'text/event-stream' } })).status,
+        404,
+      );
       assert.equal((await raw(s.url, { method: 'DELETE', headers: { 'mcp-session-id': id } })).status, 404);
     });
   });
@@ -66,15 +90,27 @@ describe('standalone GET stream', () => {
     await withServer({}, async (s) => {
       const subscriber = await openSession(s.url);
       const other = await openSession(s.url);
-      const sub = await raw(s.url, { headers: sessionHeaders(subscriber), body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'resources/subscribe', params: { uri: 'demo://clock' } }) });
+      const sub = await raw(s.url, {
+        headers: sessionHeaders(subscriber),
+        body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'resources/subscribe', params: { uri: 'demo://clock' } }),
+      });
       assert.equal(sub.status, 200);
       assert.deepEqual(sub.json().result, {});
-      const a = await openStream(s.url, { method: 'GET', headers: { 'mcp-session-id': subscriber, accept: 'text/event-stream' } });
-      const b = await openStream(s.url, { method: 'GET', headers: { 'mcp-session-id': other, accept: 'text/event-stream' } });
+      const a = await openStream(s.url, {
+        method: 'GET',
+        headers: { 'mcp-session-id': subscriber, accept: 'text/event-stream' },
+      });
+      const b = await openStream(s.url, {
+        method: 'GET',
+        headers: { 'mcp-session-id': other, accept: 'text/event-stream' },
+      });
       assert.equal(a.status, 200);
       assert.equal(a.headers['x-accel-buffering'], 'no');
       assert.equal(a.headers['mcp-session-id'], subscriber);
-      const second = await raw(s.url, { method: 'GET', headers: { 'mcp-session-id': subscriber, accept: 'text/event-stream' } });
+      const second = await raw(s.url, {
+        method: 'GET',
+        headers: { 'mcp-session-id': subscriber, accept: 'text/event-stream' },
+      });
       assert.equal(second.status, 409);
 
       s.server.notify.resourceUpdated('demo://clock');
@@ -102,16 +138,24 @@ describe('resumption', () => {
   test('a POST stream lost mid-way is resumed with Last-Event-ID and delivers the rest, including the answer', async () => {
     await withServer({}, async (s) => {
       const id = await openSession(s.url);
-      const stream = await openStream(s.url, { headers: sessionHeaders(id), body: call(5, 'slow_count', { to: 6, delayMs: 40 }, { progressToken: 'p' }) });
+      const stream = await openStream(s.url, {
+        headers: sessionHeaders(id),
+        body: call(5, 'slow_count', { to: 6, delayMs: 40 }, { progressToken: 'p' }),
+      });
       assert.equal(stream.status, 200);
       assert.equal(stream.headers['content-type'], 'text/event-stream');
       const firstProgress = await stream.waitFor((e) => e.message?.method === 'notifications/progress');
       stream.destroy();
-      const resumed = await openStream(s.url, { method: 'GET', headers: { 'mcp-session-id': id, accept: 'text/event-stream', 'last-event-id': firstProgress.id! } });
+      const resumed = await openStream(s.url, {
+        method: 'GET',
+        headers: { 'mcp-session-id': id, accept: 'text/event-stream', 'last-event-id': firstProgress.id! },
+      });
       assert.equal(resumed.status, 200);
       const answer = await resumed.waitFor((e) => e.message?.id === 5);
       assert.equal(answer.message.result.content[0].text, 'counted to 6');
-      const progress = [...stream.events, ...resumed.events].filter((e) => e.message?.method === 'notifications/progress').map((e) => e.message.params.progress);
+      const progress = [...stream.events, ...resumed.events]
+        .filter((e) => e.message?.method === 'notifications/progress')
+        .map((e) => e.message.params.progress);
       assert.deepEqual(progress, [1, 2, 3, 4, 5, 6]);
       await withTimeout(resumed.ended, 2000, 'the resumed stream to end after the answer');
     });
@@ -121,10 +165,16 @@ describe('resumption', () => {
     await withServer({}, async (s) => {
       const owner = await openSession(s.url);
       const stranger = await openSession(s.url);
-      const stream = await openStream(s.url, { headers: sessionHeaders(owner), body: call(5, 'slow_count', { to: 2, delayMs: 5 }, { progressToken: 'p' }) });
+      const stream = await openStream(s.url, {
+        headers: sessionHeaders(owner),
+        body: call(5, 'slow_count', { to: 2, delayMs: 5 }, { progressToken: 'p' }),
+      });
       const event = await stream.waitFor((e) => e.id !== undefined);
       await stream.ended;
-      const res = await raw(s.url, { method: 'GET', headers: { 'mcp-session-id': stranger, accept: 'text/event-stream', 'last-event-id': event.id! } });
+      const res = await raw(s.url, {
+        method: 'GET',
+        headers: { 'mcp-session-id': stranger, accept: 'text/event-stream', 'last-event-id': event.id! },
+      });
       assert.equal(res.status, 400);
       assert.equal(res.json().error.code, -32600);
     });
@@ -155,7 +205,11 @@ describe('pooled instances', () => {
       const id = await openSession(s.url, '2025-03-26');
       const res = await raw(s.url, {
         headers: sessionHeaders(id, '2025-03-26'),
-        body: JSON.stringify([JSON.parse(call(1, 'echo', { text: 'a' })), JSON.parse(call(2, 'add', { a: 1, b: 2 })), { jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: 'x', progress: 1 } }]),
+        body: JSON.stringify([
+          JSON.parse(call(1, 'echo', { text: 'a' })),
+          JSON.parse(call(2, 'add', { a: 1, b: 2 })),
+          { jsonrpc: '2.0', method: 'notifications/progress', params: { progressToken: 'x', progress: 1 } },
+        ]),
       });
       assert.equal(res.status, 200);
       const answers = res.json();
@@ -170,16 +224,29 @@ describe('cancellation', () => {
   test('notifications/cancelled aborts the handler, ends its POST without an answer, and the session goes on', async () => {
     await withServer({}, async (s) => {
       const id = await openSession(s.url);
-      const stream = await openStream(s.url, { headers: sessionHeaders(id), body: call(21, 'slow_count', { to: 100, delayMs: 20 }, { progressToken: 'c' }) });
+      const stream = await openStream(s.url, {
+        headers: sessionHeaders(id),
+        body: call(21, 'slow_count', { to: 100, delayMs: 20 }, { progressToken: 'c' }),
+      });
       await stream.waitFor((e) => e.message?.method === 'notifications/progress');
-      const cancel = await raw(s.url, { headers: sessionHeaders(id), body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 21, reason: 'user stopped it' } }) });
+      const cancel = await raw(s.url, {
+        headers: sessionHeaders(id),
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          method: 'notifications/cancelled',
+          params: { requestId: 21, reason: 'user stopped it' },
+        }),
+      });
       assert.equal(cancel.status, 202);
       await withTimeout(stream.ended, 2000, 'the cancelled POST stream to end');
       assert.equal(stream.events.filter((e) => e.message?.id === 21).length, 0);
       assert.ok(stream.events.filter((e) => e.message?.method === 'notifications/progress').length < 100);
 
       // An unknown method is answered during delivery; the same id can then be used and cancelled again.
-      const unknown = await raw(s.url, { headers: sessionHeaders(id), body: JSON.stringify({ jsonrpc: '2.0', id: 22, method: 'no/such' }) });
+      const unknown = await raw(s.url, {
+        headers: sessionHeaders(id),
+        body: JSON.stringify({ jsonrpc: '2.0', id: 22, method: 'no/such' }),
+      });
       assert.equal(unknown.json().error.code, -32601);
       const again = await raw(s.url, { headers: sessionHeaders(id), body: call(22, 'echo', { text: 'after cancel' }) });
       assert.equal(again.json().result.content[0].text, 'after cancel');

@@ -27,7 +27,12 @@ function refusedStatus(url: string, protocols: string[], headers?: Record<string
   });
 }
 
-const modern = (id: number | string, method: string, params: Record<string, unknown> = {}) => ({ jsonrpc: '2.0', id, method, params: { ...params, _meta: { ...ENVELOPE, ...(params._meta as object) } } });
+const modern = (id: number | string, method: string, params: Record<string, unknown> = {}) => ({
+  jsonrpc: '2.0',
+  id,
+  method,
+  params: { ...params, _meta: { ...ENVELOPE, ...(params._meta as object) } },
+});
 
 describe('official v1 WebSocketClientTransport', () => {
   test('a 2025-era session over one socket: tools with progress, resources, elicitation, notifications', async () => {
@@ -35,19 +40,38 @@ describe('official v1 WebSocketClientTransport', () => {
       const client = new Client({ name: 'ws-v1', version: '1.0.0' }, { capabilities: { elicitation: {} } });
       client.setRequestHandler(ElicitRequestSchema, async () => ({ action: 'accept', content: { name: 'Wes' } }));
       try {
-        await withTimeout(client.connect(new WebSocketClientTransport(new URL(s.url.replace('http', 'ws')))), 5000, 'connect');
+        await withTimeout(
+          client.connect(new WebSocketClientTransport(new URL(s.url.replace('http', 'ws')))),
+          5000,
+          'connect',
+        );
         assert.equal(client.getServerVersion()?.name, 'remote-mcp-demo');
-        assert.deepEqual((await client.listTools()).tools.map((t) => t.name).sort(), ['add', 'ask_name', 'echo', 'slow_count']);
+        assert.deepEqual((await client.listTools()).tools.map((t) => t.name).sort(), [
+          'add',
+          'ask_name',
+          'echo',
+          'slow_count',
+        ]);
         const progress: number[] = [];
-        const counted = await client.callTool({ name: 'slow_count', arguments: { to: 3, delayMs: 10 } }, undefined, { onprogress: (p) => progress.push(p.progress) });
+        const counted = await client.callTool({ name: 'slow_count', arguments: { to: 3, delayMs: 10 } }, undefined, {
+          onprogress: (p) => progress.push(p.progress),
+        });
         assert.deepEqual(counted.content, [{ type: 'text', text: 'counted to 3' }]);
         // The server sends 1, 2, 3, then the result, in order; this client handles a response at once but a
         // notification a microtask later, so the last progress can lose the race with the result.
         assert.deepEqual(progress.slice(0, 2), [1, 2]);
         assert.deepEqual(progress, [1, 2, 3].slice(0, progress.length));
-        assert.equal(((await client.readResource({ uri: 'demo://greeting/Wes' })).contents[0] as { text: string }).text, 'Hello, Wes!');
-        assert.deepEqual((await withTimeout(client.callTool({ name: 'ask_name', arguments: {} }), 5000, 'ask_name')).content, [{ type: 'text', text: 'Hello, Wes!' }]);
-        const updated = new Promise<string>((resolve) => client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => resolve(n.params.uri)));
+        assert.equal(
+          ((await client.readResource({ uri: 'demo://greeting/Wes' })).contents[0] as { text: string }).text,
+          'Hello, Wes!',
+        );
+        assert.deepEqual(
+          (await withTimeout(client.callTool({ name: 'ask_name', arguments: {} }), 5000, 'ask_name')).content,
+          [{ type: 'text', text: 'Hello, Wes!' }],
+        );
+        const updated = new Promise<string>((resolve) =>
+          client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => resolve(n.params.uri)),
+        );
         await client.subscribeResource({ uri: 'demo://clock' });
         s.server.notify.resourceUpdated('demo://clock');
         assert.equal(await withTimeout(updated, 3000, 'resources/updated'), 'demo://clock');
@@ -66,17 +90,32 @@ describe('2026-07-28 over WebSocket', () => {
       socket.send(modern(1, 'tools/call', { name: 'echo', arguments: { text: 'over ws' } }));
       const echo = await socket.waitFor((m) => m.id === 1, 'the echo answer');
       assert.deepEqual(echo.result.content, [{ type: 'text', text: 'over ws' }]);
-      socket.send(modern(2, 'tools/call', { name: 'slow_count', arguments: { to: 2, delayMs: 5 }, _meta: { progressToken: 'w' } }));
+      socket.send(
+        modern(2, 'tools/call', {
+          name: 'slow_count',
+          arguments: { to: 2, delayMs: 5 },
+          _meta: { progressToken: 'w' },
+        }),
+      );
       await socket.waitFor((m) => m.id === 2, 'the slow_count answer');
-      assert.deepEqual(socket.messages.filter((m) => m.method === 'notifications/progress').map((m) => m.params.progress), [1, 2]);
+      assert.deepEqual(
+        socket.messages.filter((m) => m.method === 'notifications/progress').map((m) => m.params.progress),
+        [1, 2],
+      );
       socket.send(modern(3, 'subscriptions/listen', { notifications: { toolsListChanged: true } }));
-      const ack = await socket.waitFor((m) => m.method === 'notifications/subscriptions/acknowledged', 'the listen ack');
+      const ack = await socket.waitFor(
+        (m) => m.method === 'notifications/subscriptions/acknowledged',
+        'the listen ack',
+      );
       assert.equal(ack.params._meta['io.modelcontextprotocol/subscriptionId'], 3);
       s.server.notify.toolsListChanged();
       const changed = await socket.waitFor((m) => m.method === 'notifications/tools/list_changed', 'list_changed');
       assert.equal(changed.params._meta['io.modelcontextprotocol/subscriptionId'], 3);
       await s.close();
-      assert.deepEqual(await withTimeout(socket.closed, 3000, 'the close'), { code: 1001, reason: 'The server is shutting down' });
+      assert.deepEqual(await withTimeout(socket.closed, 3000, 'the close'), {
+        code: 1001,
+        reason: 'The server is shutting down',
+      });
       assert.equal(socket.messages.at(-1).id, 3);
       assert.equal(socket.messages.at(-1).result.resultType, 'complete');
     });
@@ -97,7 +136,11 @@ describe('2026-07-28 over WebSocket', () => {
       const socket = await connect(s.url);
       socket.send(modern(7, 'tools/call', { name: 'wait', arguments: {} }));
       await new Promise((resolve) => setTimeout(resolve, 50));
-      socket.send({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 7, reason: 'stop', _meta: ENVELOPE } });
+      socket.send({
+        jsonrpc: '2.0',
+        method: 'notifications/cancelled',
+        params: { requestId: 7, reason: 'stop', _meta: ENVELOPE },
+      });
       await withTimeout(abortedNow, 3000, 'the handler to be aborted');
       await new Promise((resolve) => setTimeout(resolve, 50));
       assert.equal(socket.messages.filter((m) => m.id === 7).length, 0);
@@ -117,27 +160,49 @@ describe('WebSocket errors and limits', () => {
       assert.equal(first.error.code, -32600);
       socket.send(modern(2, 'no/such'));
       assert.equal((await socket.waitFor((m) => m.id === 2, 'unknown method')).error.code, -32601);
-      const old = { jsonrpc: '2.0', id: 3, method: 'tools/list', params: { _meta: { ...ENVELOPE, 'io.modelcontextprotocol/protocolVersion': '2099-01-01' } } };
+      const old = {
+        jsonrpc: '2.0',
+        id: 3,
+        method: 'tools/list',
+        params: { _meta: { ...ENVELOPE, 'io.modelcontextprotocol/protocolVersion': '2099-01-01' } },
+      };
       socket.send(old);
       const version = await socket.waitFor((m) => m.id === 3, 'the version error');
       assert.equal(version.error.code, -32022);
       assert.deepEqual(version.error.data.supported, ['2026-07-28']);
       socket.send(modern(4, 'tools/call', { name: 'echo', arguments: { text: 'still open' } }));
-      assert.equal((await socket.waitFor((m) => m.id === 4, 'the echo after errors')).result.content[0].text, 'still open');
+      assert.equal(
+        (await socket.waitFor((m) => m.id === 4, 'the echo after errors')).result.content[0].text,
+        'still open',
+      );
       socket.ws.close();
     });
   });
 
   test('a 2025-era socket session takes batches only on 2025-03-26, like Streamable HTTP', async () => {
     await withServer({}, async (s) => {
-      for (const [version, batchAnswered] of [['2025-11-25', false], ['2025-03-26', true]] as const) {
+      for (const [version, batchAnswered] of [
+        ['2025-11-25', false],
+        ['2025-03-26', true],
+      ] as const) {
         const socket = await connect(s.url);
-        socket.send({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: version, capabilities: {}, clientInfo: { name: 'ws', version: '1' } } });
+        socket.send({
+          jsonrpc: '2.0',
+          id: 1,
+          method: 'initialize',
+          params: { protocolVersion: version, capabilities: {}, clientInfo: { name: 'ws', version: '1' } },
+        });
         assert.equal((await socket.waitFor((m) => m.id === 1, 'initialize')).result.protocolVersion, version);
-        socket.send([{ jsonrpc: '2.0', id: 2, method: 'tools/list' }, { jsonrpc: '2.0', id: 3, method: 'tools/list' }]);
+        socket.send([
+          { jsonrpc: '2.0', id: 2, method: 'tools/list' },
+          { jsonrpc: '2.0', id: 3, method: 'tools/list' },
+        ]);
         if (batchAnswered) {
           await socket.waitFor((m) => m.id === 3, 'the batch answers');
-          assert.equal(socket.messages.filter((m) => m.id === 2 || m.id === 3).every((m) => Array.isArray(m.result.tools)), true);
+          assert.equal(
+            socket.messages.filter((m) => m.id === 2 || m.id === 3).every((m) => Array.isArray(m.result.tools)),
+            true,
+          );
         } else {
           const refused = await socket.waitFor((m) => m.error !== undefined, 'the batch refusal');
           assert.equal(refused.error.code, -32600);
@@ -202,7 +267,10 @@ describe('WebSocket errors and limits', () => {
       await withTimeout(silentOpen, 3000, 'the silent socket to open');
       assert.equal(await withTimeout(silentClosed, 3000, 'the silent peer to be dropped'), 1006);
       healthy.send(modern(1, 'tools/call', { name: 'echo', arguments: { text: 'alive' } }));
-      assert.equal((await healthy.waitFor((m) => m.id === 1, 'the healthy socket to answer')).result.content[0].text, 'alive');
+      assert.equal(
+        (await healthy.waitFor((m) => m.id === 1, 'the healthy socket to answer')).result.content[0].text,
+        'alive',
+      );
       healthy.ws.close();
     });
   });

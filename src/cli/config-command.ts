@@ -6,7 +6,13 @@
 import { Command } from 'commander';
 
 import { CONFIG_SCHEMA } from '../config/config-schema.js';
-import { ConfigError, configToServe, ENVIRONMENT_OVERRIDES, loadConfigFile, type ServePlan } from '../config/load-config.js';
+import {
+  ConfigError,
+  configToServe,
+  ENVIRONMENT_OVERRIDES,
+  loadConfigFile,
+  type ServePlan,
+} from '../config/load-config.js';
 import { DEFAULTS } from '../server/options.js';
 
 /** The URL a plan would serve at, as `serve` prints it. */
@@ -22,7 +28,9 @@ export function configCommand(): Command {
   const config = new Command('config').description('Check configuration files, print their JSON Schema.');
   config
     .command('check')
-    .description('Load and validate a configuration file (YAML or JSON) as `serve --config` would, without starting anything.')
+    .description(
+      'Load and validate a configuration file (YAML or JSON) as `serve --config` would, without starting anything.',
+    )
     .argument('<file>', 'the configuration file')
     .addHelpText('after', ENVIRONMENT_HELP)
     .action(async (file: string) => {

@@ -10,7 +10,15 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 
 import { createRemoteServer, type ListenOptions } from '../server/remote-server.js';
 import { DEFAULTS, type RemoteServerOptions, type ServerFactory } from '../server/options.js';
-import { addAuthFlags, AUTH_ENVIRONMENT, authFromFlags, keysCommand, securityFromFlags, tokenCommand, type AuthFlags } from './security-flags.js';
+import {
+  addAuthFlags,
+  AUTH_ENVIRONMENT,
+  authFromFlags,
+  keysCommand,
+  securityFromFlags,
+  tokenCommand,
+  type AuthFlags,
+} from './security-flags.js';
 import { configCommand } from './config-command.js';
 import { configToServe, loadConfigFile, loadEnvironmentConfig, type ServePlan } from '../config/load-config.js';
 import { LOG_LEVELS, type LogLevel } from '../observability/logger.js';
@@ -19,12 +27,16 @@ import { VERSION } from '../version.js';
 
 function integer(value: string): number {
   const parsed = Number(value);
-  if (!Number.isSafeInteger(parsed) || parsed < 0) throw new InvalidArgumentError(`expected a whole number >= 0, received "${value}"`);
+  if (!Number.isSafeInteger(parsed) || parsed < 0)
+    throw new InvalidArgumentError(`expected a whole number >= 0, received "${value}"`);
   return parsed;
 }
 
 function list(value: string): string[] {
-  return value.split(',').map((entry) => entry.trim()).filter((entry) => entry.length > 0);
+  return value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry.length > 0);
 }
 
 /** Loads the factory a module exports (the named export, else the default export). */
@@ -34,7 +46,9 @@ export async function loadFactory(modulePath: string, exportName: string): Promi
   const factory = module[exportName];
   if (typeof factory !== 'function') {
     const found = Object.keys(module).join(', ') || 'nothing';
-    throw new Error(`${modulePath} has no function export "${exportName}" (it exports: ${found}). Export a function that returns a new McpServer.`);
+    throw new Error(
+      `${modulePath} has no function export "${exportName}" (it exports: ${found}). Export a function that returns a new McpServer.`,
+    );
   }
   return factory as ServerFactory;
 }
@@ -45,7 +59,12 @@ export function sampleRequest(url: string, credentialHeader?: string, selfSigned
     jsonrpc: '2.0',
     id: 1,
     method: 'tools/list',
-    params: { _meta: { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} } },
+    params: {
+      _meta: {
+        'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+        'io.modelcontextprotocol/clientCapabilities': {},
+      },
+    },
   });
   return [
     `curl -s${selfSigned ? 'k' : ''} ${url} \\`,
@@ -114,11 +133,13 @@ const FLAG_OF: Partial<Record<keyof RemoteServerOptions, keyof ServeFlags>> = {
 /** The TLS listen option the flags describe; undefined for plain http. */
 function tlsFromFlags(flags: ServeFlags): ListenOptions['tls'] {
   if (flags.tlsSelfSigned === true) {
-    if (flags.tlsCert !== undefined || flags.tlsKey !== undefined) throw new Error('--tls-self-signed cannot be combined with --tls-cert/--tls-key');
+    if (flags.tlsCert !== undefined || flags.tlsKey !== undefined)
+      throw new Error('--tls-self-signed cannot be combined with --tls-cert/--tls-key');
     return { selfSigned: true };
   }
   if (flags.tlsCert === undefined && flags.tlsKey === undefined) return undefined;
-  if (flags.tlsCert === undefined || flags.tlsKey === undefined) throw new Error('--tls-cert and --tls-key must be given together');
+  if (flags.tlsCert === undefined || flags.tlsKey === undefined)
+    throw new Error('--tls-cert and --tls-key must be given together');
   return { cert: readFileSync(flags.tlsCert), key: readFileSync(flags.tlsKey) };
 }
 
@@ -126,7 +147,11 @@ function tlsFromFlags(flags: ServeFlags): ListenOptions['tls'] {
  * The CLI serves metrics unless told not to (the library's default is off): --no-metrics turns them off,
  * --metrics-port moves them (keeping the file's other metrics settings), otherwise the file decides.
  */
-function metricsOption(flags: ServeFlags, given: (flag: keyof ServeFlags) => boolean, fromFile: RemoteServerOptions['metrics']): NonNullable<RemoteServerOptions['metrics']> {
+function metricsOption(
+  flags: ServeFlags,
+  given: (flag: keyof ServeFlags) => boolean,
+  fromFile: RemoteServerOptions['metrics'],
+): NonNullable<RemoteServerOptions['metrics']> {
   if (given('metrics') && !flags.metrics) return false;
   const base = fromFile ?? true;
   if (flags.metricsPort === undefined) return base;
@@ -136,12 +161,17 @@ function metricsOption(flags: ServeFlags, given: (flag: keyof ServeFlags) => boo
 async function serve(moduleArgument: string | undefined, flags: ServeFlags, command: Command): Promise<void> {
   // Precedence: the CLI's defaults < the config file (with its REMOTE_MCP_* overrides) < flags given explicitly.
   const given = (flag: keyof ServeFlags) => command.getOptionValueSource(flag) === 'cli';
-  if (moduleArgument === undefined && flags.config === undefined) throw new Error('serve needs a module (remote-mcp serve <module>) or a config file naming one (--config <file>)');
+  if (moduleArgument === undefined && flags.config === undefined)
+    throw new Error('serve needs a module (remote-mcp serve <module>) or a config file naming one (--config <file>)');
   // Without a file, the REMOTE_MCP_* variables still apply, as a file holding only them would.
-  const loaded = flags.config !== undefined ? await loadConfigFile(flags.config) : loadEnvironmentConfig(moduleArgument!);
+  const loaded =
+    flags.config !== undefined ? await loadConfigFile(flags.config) : loadEnvironmentConfig(moduleArgument!);
   const plan: ServePlan | undefined = loaded === undefined ? undefined : await configToServe(loaded);
   const modulePath = moduleArgument ?? plan!.modulePath;
-  const factory = await loadFactory(modulePath, plan !== undefined && !given('export') ? plan.exportName : flags.export);
+  const factory = await loadFactory(
+    modulePath,
+    plan !== undefined && !given('export') ? plan.exportName : flags.export,
+  );
   const requestStateKey = process.env.REMOTE_MCP_REQUEST_STATE_KEY;
   const auth = authFromFlags(flags);
   const fromFlags: Partial<RemoteServerOptions> = {
@@ -169,11 +199,18 @@ async function serve(moduleArgument: string | undefined, flags: ServeFlags, comm
   if (plan !== undefined) {
     chosen = { ...plan.options };
     for (const [option, flag] of Object.entries(FLAG_OF) as Array<[keyof RemoteServerOptions, keyof ServeFlags]>) {
-      if (given(flag) || ((plan.options as Partial<RemoteServerOptions>)[option] === undefined && fromFlags[option] !== undefined)) (chosen as Record<string, unknown>)[option] = fromFlags[option];
+      if (
+        given(flag) ||
+        ((plan.options as Partial<RemoteServerOptions>)[option] === undefined && fromFlags[option] !== undefined)
+      )
+        (chosen as Record<string, unknown>)[option] = fromFlags[option];
     }
   }
   const metrics = metricsOption(flags, given, plan?.options.metrics);
-  const log = { ...plan?.options.log, ...((given('logLevel') || plan?.options.log?.level === undefined) && { level: flags.logLevel }) };
+  const log = {
+    ...plan?.options.log,
+    ...((given('logLevel') || plan?.options.log?.level === undefined) && { level: flags.logLevel }),
+  };
   const options: RemoteServerOptions = {
     ...chosen,
     server: factory,
@@ -189,16 +226,32 @@ async function serve(moduleArgument: string | undefined, flags: ServeFlags, comm
   const host = plan !== undefined && !given('host') ? plan.listen.host : flags.host;
   const { url, fingerprint256, metricsUrl } = await server.listen({ port, host, ...(tls !== undefined && { tls }) });
   if (fingerprint256 !== undefined) {
-    const kind = tls !== undefined && 'selfSigned' in tls ? 'self-signed development certificate (curl needs -k, or pin it)' : 'certificate';
+    const kind =
+      tls !== undefined && 'selfSigned' in tls
+        ? 'self-signed development certificate (curl needs -k, or pin it)'
+        : 'certificate';
     process.stdout.write(`TLS: ${kind}, SHA-256 fingerprint ${fingerprint256}\n`);
   }
   const served = options.auth;
-  const credentialHeader = served === undefined ? undefined : served.apiKeys !== undefined && served.jwt === undefined ? 'x-api-key: <your key>' : 'authorization: Bearer <token>';
+  const credentialHeader =
+    served === undefined
+      ? undefined
+      : served.apiKeys !== undefined && served.jwt === undefined
+        ? 'x-api-key: <your key>'
+        : 'authorization: Bearer <token>';
   const base = url.slice(0, url.length - (options.path ?? DEFAULTS.path).length);
   const probes = typeof options.health === 'object' ? options.health : {};
-  const health = options.health === false ? '' : `Health: ${base}${probes.path ?? '/health'} and ${base}${probes.readyPath ?? '/ready'}\n`;
-  const scrape = metrics === false ? '' : `Metrics: ${metricsUrl ?? `${base}${(typeof metrics === 'object' && metrics.path) || '/metrics'}`}\n`;
-  process.stdout.write(`remote-mcp serving ${modulePath} at ${url}\n${health}${scrape}\nTry it:\n${sampleRequest(url, credentialHeader, tls !== undefined && 'selfSigned' in tls)}\n\n`);
+  const health =
+    options.health === false
+      ? ''
+      : `Health: ${base}${probes.path ?? '/health'} and ${base}${probes.readyPath ?? '/ready'}\n`;
+  const scrape =
+    metrics === false
+      ? ''
+      : `Metrics: ${metricsUrl ?? `${base}${(typeof metrics === 'object' && metrics.path) || '/metrics'}`}\n`;
+  process.stdout.write(
+    `remote-mcp serving ${modulePath} at ${url}\n${health}${scrape}\nTry it:\n${sampleRequest(url, credentialHeader, tls !== undefined && 'selfSigned' in tls)}\n\n`,
+  );
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -207,7 +260,10 @@ async function serve(moduleArgument: string | undefined, flags: ServeFlags, comm
       process.exit(1);
     }
     stopping = true;
-    server.logger.info({ signal, drainTimeoutMs: options.drainTimeoutMs ?? DEFAULTS.drainTimeoutMs }, `${signal} received, draining`);
+    server.logger.info(
+      { signal, drainTimeoutMs: options.drainTimeoutMs ?? DEFAULTS.drainTimeoutMs },
+      `${signal} received, draining`,
+    );
     server.close().then(
       () => process.exit(0),
       (error: unknown) => {
@@ -221,42 +277,95 @@ async function serve(moduleArgument: string | undefined, flags: ServeFlags, comm
 }
 
 export function buildProgram(): Command {
-  const program = new Command('remote-mcp').description('Put MCP servers on the network, ready for production.').version(VERSION);
-  addAuthFlags(program
-    .command('serve')
-    .description('Serve the MCP server factory a module exports over Streamable HTTP (2026-07-28 and 2025-era clients).')
-    .argument('[module]', 'path to an ES module exporting a function that returns a new McpServer (or `module` in --config)')
-    .option('-c, --config <file>', 'read options from a YAML or JSON file (flags given explicitly override it; see docs/configuration.md)')
-    .option('-p, --port <port>', 'TCP port (0 picks a free one)', integer, 8080)
-    .option('-H, --host <host>', 'address to bind; 0.0.0.0 accepts remote clients', '127.0.0.1')
-    .option('--path <path>', 'endpoint path', DEFAULTS.path)
-    .option('--export <name>', 'which export of the module is the factory', 'default')
-    .option('--no-legacy', 'serve 2026-07-28 only: no initialize, no sessions')
-    .option('--no-legacy-sse', 'do not serve the 2024-11-05 HTTP+SSE transport (<path>/events, /sse)')
-    .option('--no-websocket', 'do not serve MCP over WebSocket at the endpoint path')
-    .option('--max-websocket-connections <n>', 'most open WebSocket connections', integer, DEFAULTS.maxWebSocketConnections)
-    .option('--max-body-bytes <n>', 'largest request body', integer, DEFAULTS.maxBodyBytes)
-    .option('--max-sessions <n>', 'most concurrent 2025-era sessions', integer, DEFAULTS.maxSessions)
-    .option('--max-streams <n>', 'most open subscription and session streams', integer, DEFAULTS.maxStreams)
-    .option('--session-idle-timeout-ms <ms>', 'end 2025-era sessions idle this long', integer, DEFAULTS.sessionIdleTimeoutMs)
-    .option('--keep-alive-ms <ms>', 'SSE keep-alive comment interval (0 disables)', integer, DEFAULTS.keepAliveMs)
-    .addOption(new Option('--response-mode <mode>', '2026-07-28 response framing').choices(['auto', 'json', 'sse']).default(DEFAULTS.responseMode))
-    .option('--allowed-hosts <list>', 'comma-separated Host names accepted (DNS-rebinding protection)', list)
-    .option('--allowed-origins <list>', 'comma-separated Origins accepted', list)
-    .option('--no-dns-rebinding-protection', 'accept any Host and Origin')
-    .option('--drain-timeout-ms <ms>', 'how long Ctrl-C/SIGTERM waits for in-flight requests', integer, DEFAULTS.drainTimeoutMs)
-    .option('--tls-cert <file>', 'serve https/wss with this PEM certificate (with --tls-key)')
-    .option('--tls-key <file>', 'the PEM private key of --tls-cert')
-    .option('--tls-self-signed', 'serve https/wss with a development certificate generated at start')
-    .option('--headers-timeout-ms <ms>', 'complete request headers must arrive within this (slow clients get 408)', integer, DEFAULTS.headersTimeoutMs)
-    .option('--request-timeout-ms <ms>', 'the whole request must arrive within this (responses are not limited)', integer, DEFAULTS.requestTimeoutMs)
-    .option('--keep-alive-timeout-ms <ms>', 'idle keep-alive connections are closed after this', integer, DEFAULTS.keepAliveTimeoutMs)
-    .option('--no-metrics', 'do not serve Prometheus metrics at /metrics')
-    .option('--metrics-port <port>', 'serve /metrics on this port (127.0.0.1) instead of the MCP port', integer)
-    .option('--no-tracing', 'do not create OpenTelemetry spans (they are no-ops unless an SDK is registered)')
-    .addOption(new Option('--log-level <level>', 'operational log level (JSON on stderr, readable on a terminal)').choices(LOG_LEVELS as string[]).default('info'))
-    .addHelpText('after', `\nEnvironment:\n  REMOTE_MCP_REQUEST_STATE_KEY  key (>= 32 bytes) protecting requestState; share it between instances\n${AUTH_ENVIRONMENT}`)
-    .action(serve));
+  const program = new Command('remote-mcp')
+    .description('Put MCP servers on the network, ready for production.')
+    .version(VERSION);
+  addAuthFlags(
+    program
+      .command('serve')
+      .description(
+        'Serve the MCP server factory a module exports over Streamable HTTP (2026-07-28 and 2025-era clients).',
+      )
+      .argument(
+        '[module]',
+        'path to an ES module exporting a function that returns a new McpServer (or `module` in --config)',
+      )
+      .option(
+        '-c, --config <file>',
+        'read options from a YAML or JSON file (flags given explicitly override it; see docs/configuration.md)',
+      )
+      .option('-p, --port <port>', 'TCP port (0 picks a free one)', integer, 8080)
+      .option('-H, --host <host>', 'address to bind; 0.0.0.0 accepts remote clients', '127.0.0.1')
+      .option('--path <path>', 'endpoint path', DEFAULTS.path)
+      .option('--export <name>', 'which export of the module is the factory', 'default')
+      .option('--no-legacy', 'serve 2026-07-28 only: no initialize, no sessions')
+      .option('--no-legacy-sse', 'do not serve the 2024-11-05 HTTP+SSE transport (<path>/events, /sse)')
+      .option('--no-websocket', 'do not serve MCP over WebSocket at the endpoint path')
+      .option(
+        '--max-websocket-connections <n>',
+        'most open WebSocket connections',
+        integer,
+        DEFAULTS.maxWebSocketConnections,
+      )
+      .option('--max-body-bytes <n>', 'largest request body', integer, DEFAULTS.maxBodyBytes)
+      .option('--max-sessions <n>', 'most concurrent 2025-era sessions', integer, DEFAULTS.maxSessions)
+      .option('--max-streams <n>', 'most open subscription and session streams', integer, DEFAULTS.maxStreams)
+      .option(
+        '--session-idle-timeout-ms <ms>',
+        'end 2025-era sessions idle this long',
+        integer,
+        DEFAULTS.sessionIdleTimeoutMs,
+      )
+      .option('--keep-alive-ms <ms>', 'SSE keep-alive comment interval (0 disables)', integer, DEFAULTS.keepAliveMs)
+      .addOption(
+        new Option('--response-mode <mode>', '2026-07-28 response framing')
+          .choices(['auto', 'json', 'sse'])
+          .default(DEFAULTS.responseMode),
+      )
+      .option('--allowed-hosts <list>', 'comma-separated Host names accepted (DNS-rebinding protection)', list)
+      .option('--allowed-origins <list>', 'comma-separated Origins accepted', list)
+      .option('--no-dns-rebinding-protection', 'accept any Host and Origin')
+      .option(
+        '--drain-timeout-ms <ms>',
+        'how long Ctrl-C/SIGTERM waits for in-flight requests',
+        integer,
+        DEFAULTS.drainTimeoutMs,
+      )
+      .option('--tls-cert <file>', 'serve https/wss with this PEM certificate (with --tls-key)')
+      .option('--tls-key <file>', 'the PEM private key of --tls-cert')
+      .option('--tls-self-signed', 'serve https/wss with a development certificate generated at start')
+      .option(
+        '--headers-timeout-ms <ms>',
+        'complete request headers must arrive within this (slow clients get 408)',
+        integer,
+        DEFAULTS.headersTimeoutMs,
+      )
+      .option(
+        '--request-timeout-ms <ms>',
+        'the whole request must arrive within this (responses are not limited)',
+        integer,
+        DEFAULTS.requestTimeoutMs,
+      )
+      .option(
+        '--keep-alive-timeout-ms <ms>',
+        'idle keep-alive connections are closed after this',
+        integer,
+        DEFAULTS.keepAliveTimeoutMs,
+      )
+      .option('--no-metrics', 'do not serve Prometheus metrics at /metrics')
+      .option('--metrics-port <port>', 'serve /metrics on this port (127.0.0.1) instead of the MCP port', integer)
+      .option('--no-tracing', 'do not create OpenTelemetry spans (they are no-ops unless an SDK is registered)')
+      .addOption(
+        new Option('--log-level <level>', 'operational log level (JSON on stderr, readable on a terminal)')
+          .choices(LOG_LEVELS as string[])
+          .default('info'),
+      )
+      .addHelpText(
+        'after',
+        `\nEnvironment:\n  REMOTE_MCP_REQUEST_STATE_KEY  key (>= 32 bytes) protecting requestState; share it between instances\n${AUTH_ENVIRONMENT}`,
+      )
+      .action(serve),
+  );
   program.addCommand(configCommand());
   program.addCommand(keysCommand());
   program.addCommand(tokenCommand());

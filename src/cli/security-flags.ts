@@ -44,7 +44,11 @@ function window(value: string): { points: number; durationSeconds: number } {
 
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 
-const list = (value: string) => value.split(',').map((entry) => entry.trim()).filter((entry) => entry.length > 0);
+const list = (value: string) =>
+  value
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry.length > 0);
 
 export function addAuthFlags(command: Command): Command {
   return command
@@ -54,26 +58,45 @@ export function addAuthFlags(command: Command): Command {
     .option('--jwt-issuer <list>', 'accepted JWT issuers (iss), comma-separated; required with JWTs', list)
     .option('--jwt-audience <list>', "accepted JWT audiences (aud): this server's URL; required with JWTs", list)
     .option('--required-scopes <list>', 'scopes every request needs, comma-separated', list)
-    .option('--authorization-servers <list>', 'authorization servers for /.well-known/oauth-protected-resource (default: the JWT issuers)', list)
+    .option(
+      '--authorization-servers <list>',
+      'authorization servers for /.well-known/oauth-protected-resource (default: the JWT issuers)',
+      list,
+    )
     .option('--resource <url>', "this server's canonical URL in the resource metadata (default: from the Host header)")
-    .option('--tool-scope <rule>', 'authorize tools: <pattern>=<scope>[,<scope>|subject:<sub>...], e.g. "admin_*=admin" (repeatable)', collect)
-    .option('--rate-limit <n/s>', 'per-principal (client IP without auth) rate limit: requests/seconds, e.g. 100/60', window)
+    .option(
+      '--tool-scope <rule>',
+      'authorize tools: <pattern>=<scope>[,<scope>|subject:<sub>...], e.g. "admin_*=admin" (repeatable)',
+      collect,
+    )
+    .option(
+      '--rate-limit <n/s>',
+      'per-principal (client IP without auth) rate limit: requests/seconds, e.g. 100/60',
+      window,
+    )
     .option('--global-rate-limit <n/s>', 'server-wide rate limit: requests/seconds', window)
     .option('--audit-log <dest>', 'write the audit log (one JSON line per request) to "stdout" or a file')
     .option('--audit-arguments', 'include tool arguments in the audit log (sensitive names redacted)')
-    .option('--trust-proxy <value>', 'believe X-Forwarded-For from: "true", a hop count, or comma-separated proxy addresses/CIDRs');
+    .option(
+      '--trust-proxy <value>',
+      'believe X-Forwarded-For from: "true", a hop count, or comma-separated proxy addresses/CIDRs',
+    );
 }
 
-export const AUTH_ENVIRONMENT = '  REMOTE_MCP_JWT_SECRET         accept bearer JWTs signed with this HMAC secret (>= 32 bytes)\n';
+export const AUTH_ENVIRONMENT =
+  '  REMOTE_MCP_JWT_SECRET         accept bearer JWTs signed with this HMAC secret (>= 32 bytes)\n';
 
 /** The `auth` option the flags and environment describe; undefined when they configure none. */
 export function authFromFlags(flags: AuthFlags, env: NodeJS.ProcessEnv = process.env): AuthOptions | undefined {
   const secret = env.REMOTE_MCP_JWT_SECRET === '' ? undefined : env.REMOTE_MCP_JWT_SECRET;
-  const sources = [secret !== undefined, flags.jwtPublicKey !== undefined, flags.jwksUrl !== undefined].filter(Boolean).length;
+  const sources = [secret !== undefined, flags.jwtPublicKey !== undefined, flags.jwksUrl !== undefined].filter(
+    Boolean,
+  ).length;
   if (sources > 1) throw new Error('choose one JWT key source: REMOTE_MCP_JWT_SECRET, --jwt-public-key or --jwks-url');
   const auth: AuthOptions = {};
   if (sources === 1) {
-    if (flags.jwtIssuer === undefined || flags.jwtAudience === undefined) throw new Error('JWT authentication needs --jwt-issuer and --jwt-audience');
+    if (flags.jwtIssuer === undefined || flags.jwtAudience === undefined)
+      throw new Error('JWT authentication needs --jwt-issuer and --jwt-audience');
     auth.jwt = {
       issuer: flags.jwtIssuer,
       audience: flags.jwtAudience,
@@ -82,12 +105,20 @@ export function authFromFlags(flags: AuthFlags, env: NodeJS.ProcessEnv = process
       ...(flags.jwksUrl !== undefined && { jwksUrl: flags.jwksUrl }),
     };
   } else if (flags.jwtIssuer !== undefined || flags.jwtAudience !== undefined) {
-    throw new Error('--jwt-issuer and --jwt-audience need a JWT key source: REMOTE_MCP_JWT_SECRET, --jwt-public-key or --jwks-url');
+    throw new Error(
+      '--jwt-issuer and --jwt-audience need a JWT key source: REMOTE_MCP_JWT_SECRET, --jwt-public-key or --jwks-url',
+    );
   }
   if (flags.apiKeys !== undefined) auth.apiKeys = { file: flags.apiKeys };
   if (auth.jwt === undefined && auth.apiKeys === undefined) {
-    if (flags.requiredScopes !== undefined || flags.authorizationServers !== undefined || flags.resource !== undefined) {
-      throw new Error('--required-scopes, --authorization-servers and --resource need an authentication method (--api-keys, or JWTs)');
+    if (
+      flags.requiredScopes !== undefined ||
+      flags.authorizationServers !== undefined ||
+      flags.resource !== undefined
+    ) {
+      throw new Error(
+        '--required-scopes, --authorization-servers and --resource need an authentication method (--api-keys, or JWTs)',
+      );
     }
     return undefined;
   }
@@ -102,32 +133,42 @@ export function authFromFlags(flags: AuthFlags, env: NodeJS.ProcessEnv = process
 }
 
 /** The security options (other than `auth`) the flags describe. */
-export function securityFromFlags(flags: AuthFlags): Pick<RemoteServerOptions, 'authorization' | 'rateLimits' | 'audit' | 'trustProxy'> {
+export function securityFromFlags(
+  flags: AuthFlags,
+): Pick<RemoteServerOptions, 'authorization' | 'rateLimits' | 'audit' | 'trustProxy'> {
   const options: Pick<RemoteServerOptions, 'authorization' | 'rateLimits' | 'audit' | 'trustProxy'> = {};
   if (flags.toolScope !== undefined) {
     const tools: Record<string, string[]> = {};
     for (const rule of flags.toolScope) {
       const equals = rule.indexOf('=');
-      if (equals <= 0 || equals === rule.length - 1) throw new Error(`--tool-scope must be <pattern>=<scope>[,...]; received "${rule}"`);
+      if (equals <= 0 || equals === rule.length - 1)
+        throw new Error(`--tool-scope must be <pattern>=<scope>[,...]; received "${rule}"`);
       tools[rule.slice(0, equals)] = list(rule.slice(equals + 1));
     }
     options.authorization = { tools };
   }
   if (flags.rateLimit !== undefined || flags.globalRateLimit !== undefined) {
-    options.rateLimits = { ...(flags.rateLimit !== undefined && { perPrincipal: flags.rateLimit }), ...(flags.globalRateLimit !== undefined && { global: flags.globalRateLimit }) };
+    options.rateLimits = {
+      ...(flags.rateLimit !== undefined && { perPrincipal: flags.rateLimit }),
+      ...(flags.globalRateLimit !== undefined && { global: flags.globalRateLimit }),
+    };
   }
-  if (flags.auditLog !== undefined) options.audit = { destination: flags.auditLog, includeArguments: flags.auditArguments === true };
+  if (flags.auditLog !== undefined)
+    options.audit = { destination: flags.auditLog, includeArguments: flags.auditArguments === true };
   else if (flags.auditArguments === true) throw new Error('--audit-arguments needs --audit-log');
   if (flags.trustProxy !== undefined) {
     const value = flags.trustProxy.trim();
-    options.trustProxy = value === 'true' ? true : value === 'false' ? false : /^\d+$/.test(value) ? Number(value) : list(value);
+    options.trustProxy =
+      value === 'true' ? true : value === 'false' ? false : /^\d+$/.test(value) ? Number(value) : list(value);
   }
   return options;
 }
 
 /** `remote-mcp keys create|list|revoke`: API keys in a keys file that stores only their hashes. */
 export function keysCommand(): Command {
-  const keys = new Command('keys').description('Create, list and revoke API keys (the keys file stores only their SHA-256 hashes).');
+  const keys = new Command('keys').description(
+    'Create, list and revoke API keys (the keys file stores only their SHA-256 hashes).',
+  );
   keys
     .command('create')
     .description('Mint a key and print it once; only its hash is stored.')
@@ -139,7 +180,9 @@ export function keysCommand(): Command {
       const { key, entry } = mintApiKey(flags.name, flags.scopes);
       writeKeysFile(flags.file, { version: 1, keys: [...file.keys, entry] });
       process.stdout.write(`${key}\n`);
-      process.stderr.write(`remote-mcp: key ${entry.id} "${entry.name}" (scopes: ${entry.scopes.join(' ') || 'none'}) added to ${flags.file}. It is shown only now; store it safely.\n`);
+      process.stderr.write(
+        `remote-mcp: key ${entry.id} "${entry.name}" (scopes: ${entry.scopes.join(' ') || 'none'}) added to ${flags.file}. It is shown only now; store it safely.\n`,
+      );
     });
   keys
     .command('list')
@@ -147,7 +190,9 @@ export function keysCommand(): Command {
     .option('--file <file>', 'the keys file', DEFAULT_KEYS_FILE)
     .action((flags: { file: string }) => {
       for (const entry of readKeysFile(flags.file).keys) {
-        process.stdout.write(`${entry.id}  ${entry.name}  scopes: ${entry.scopes.join(' ') || '-'}  created ${entry.createdAt}${entry.revokedAt === undefined ? '' : `  REVOKED ${entry.revokedAt}`}\n`);
+        process.stdout.write(
+          `${entry.id}  ${entry.name}  scopes: ${entry.scopes.join(' ') || '-'}  created ${entry.createdAt}${entry.revokedAt === undefined ? '' : `  REVOKED ${entry.revokedAt}`}\n`,
+        );
       }
     });
   keys
@@ -177,23 +222,32 @@ export function tokenCommand(): Command {
     .requiredOption('--issuer <iss>', 'the issuer (must be one the server accepts: --jwt-issuer)')
     .requiredOption('--audience <aud>', 'the audience (must be one the server accepts: --jwt-audience)')
     .option('--scopes <list>', 'comma-separated scopes (scope claim)', list, [])
-    .option('--expires-in <seconds>', 'lifetime in seconds', (value: string) => {
-      const seconds = Number(value);
-      if (!Number.isSafeInteger(seconds) || seconds <= 0) throw new InvalidArgumentError(`expected a whole number of seconds > 0, received "${value}"`);
-      return seconds;
-    }, 3600)
-    .action(async (flags: { subject: string; issuer: string; audience: string; scopes: string[]; expiresIn: number }) => {
-      const secret = process.env.REMOTE_MCP_JWT_SECRET;
-      if (secret === undefined || Buffer.byteLength(secret) < 32) throw new Error('set REMOTE_MCP_JWT_SECRET (at least 32 bytes) to the secret the server uses');
-      const token = await new SignJWT({ ...(flags.scopes.length > 0 && { scope: flags.scopes.join(' ') }) })
-        .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-        .setSubject(flags.subject)
-        .setIssuer(flags.issuer)
-        .setAudience(flags.audience)
-        .setIssuedAt()
-        .setJti(randomUUID())
-        .setExpirationTime(Math.floor(Date.now() / 1000) + flags.expiresIn)
-        .sign(new TextEncoder().encode(secret));
-      process.stdout.write(`${token}\n`);
-    });
+    .option(
+      '--expires-in <seconds>',
+      'lifetime in seconds',
+      (value: string) => {
+        const seconds = Number(value);
+        if (!Number.isSafeInteger(seconds) || seconds <= 0)
+          throw new InvalidArgumentError(`expected a whole number of seconds > 0, received "${value}"`);
+        return seconds;
+      },
+      3600,
+    )
+    .action(
+      async (flags: { subject: string; issuer: string; audience: string; scopes: string[]; expiresIn: number }) => {
+        const secret = process.env.REMOTE_MCP_JWT_SECRET;
+        if (secret === undefined || Buffer.byteLength(secret) < 32)
+          throw new Error('set REMOTE_MCP_JWT_SECRET (at least 32 bytes) to the secret the server uses');
+        const token = await new SignJWT({ ...(flags.scopes.length > 0 && { scope: flags.scopes.join(' ') }) })
+          .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+          .setSubject(flags.subject)
+          .setIssuer(flags.issuer)
+          .setAudience(flags.audience)
+          .setIssuedAt()
+          .setJti(randomUUID())
+          .setExpirationTime(Math.floor(Date.now() / 1000) + flags.expiresIn)
+          .sign(new TextEncoder().encode(secret));
+        process.stdout.write(`${token}\n`);
+      },
+    );
 }

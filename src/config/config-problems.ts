@@ -65,7 +65,8 @@ export function dottedKey(path: Path): string {
 }
 
 export function describeValue(value: unknown): string {
-  if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value)}`;
+  if (typeof value === 'string')
+    return `the string ${JSON.stringify(value.length > 60 ? `${value.slice(0, 57)}...` : value)}`;
   if (value === null) return 'null (an empty value)';
   if (Array.isArray(value)) return `a list of ${value.length} item${value.length === 1 ? '' : 's'}`;
   if (typeof value === 'object') return 'an object';
@@ -87,7 +88,8 @@ export function describeSchema(schema: JsonSchema): string {
     case 'integer':
     case 'number': {
       const noun = schema.type === 'integer' ? 'an integer' : 'a number';
-      if (schema.minimum !== undefined && schema.maximum !== undefined) return `${noun} from ${schema.minimum} to ${schema.maximum}`;
+      if (schema.minimum !== undefined && schema.maximum !== undefined)
+        return `${noun} from ${schema.minimum} to ${schema.maximum}`;
       return schema.minimum !== undefined ? `${noun} >= ${schema.minimum}` : noun;
     }
     case 'string':
@@ -107,7 +109,9 @@ export function describeSchema(schema: JsonSchema): string {
 }
 
 export function list(items: string[], conjunction: 'or' | 'and'): string {
-  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} ${conjunction} ${items[items.length - 1]}`;
+  return items.length <= 1
+    ? (items[0] ?? '')
+    : `${items.slice(0, -1).join(', ')} ${conjunction} ${items[items.length - 1]}`;
 }
 
 /** Levenshtein distance, case-insensitive: "did you mean" suggestions for misspelt keys. */
@@ -117,7 +121,8 @@ function distance(a: string, b: string): number {
   let previous = Array.from({ length: y.length + 1 }, (_, index) => index);
   for (let i = 1; i <= x.length; i++) {
     const current = [i];
-    for (let j = 1; j <= y.length; j++) current.push(Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (x[i - 1] === y[j - 1] ? 0 : 1)));
+    for (let j = 1; j <= y.length; j++)
+      current.push(Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (x[i - 1] === y[j - 1] ? 0 : 1)));
     previous = current;
   }
   return previous[y.length]!;
@@ -131,4 +136,3 @@ export function closest(key: string, known: string[]): string | undefined {
   }
   return best?.key;
 }
-

@@ -41,18 +41,34 @@ const integer = (minimum: number, description: string, defaultValue?: number, ma
   ...(defaultValue !== undefined && { default: defaultValue }),
 });
 
-const boolean = (description: string, defaultValue?: boolean): JsonSchema => ({ type: 'boolean', description, ...(defaultValue !== undefined && { default: defaultValue }) });
+const boolean = (description: string, defaultValue?: boolean): JsonSchema => ({
+  type: 'boolean',
+  description,
+  ...(defaultValue !== undefined && { default: defaultValue }),
+});
 
-const string = (description: string, extra: Omit<JsonSchema, 'type' | 'description'> = {}): JsonSchema => ({ type: 'string', description, minLength: 1, ...extra });
+const string = (description: string, extra: Omit<JsonSchema, 'type' | 'description'> = {}): JsonSchema => ({
+  type: 'string',
+  description,
+  minLength: 1,
+  ...extra,
+});
 
-const stringList = (description: string, extra: Omit<JsonSchema, 'type' | 'description' | 'items'> = {}): JsonSchema => ({
+const stringList = (
+  description: string,
+  extra: Omit<JsonSchema, 'type' | 'description' | 'items'> = {},
+): JsonSchema => ({
   type: 'array',
   description,
   items: { type: 'string', minLength: 1 },
   ...extra,
 });
 
-const object = (description: string, properties: Record<string, JsonSchema>, extra: Omit<JsonSchema, 'type' | 'description' | 'properties'> = {}): JsonSchema => ({
+const object = (
+  description: string,
+  properties: Record<string, JsonSchema>,
+  extra: Omit<JsonSchema, 'type' | 'description' | 'properties'> = {},
+): JsonSchema => ({
   type: 'object',
   description,
   additionalProperties: false,
@@ -62,14 +78,38 @@ const object = (description: string, properties: Record<string, JsonSchema>, ext
 
 const stringOrList = (description: string): JsonSchema => ({
   description,
-  oneOf: [{ type: 'string', minLength: 1 }, { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 }],
+  oneOf: [
+    { type: 'string', minLength: 1 },
+    { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
+  ],
 });
 
 const PORT_MAX = 65_535;
-const JWT_ALGORITHMS = ['HS256', 'HS384', 'HS512', 'RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+const JWT_ALGORITHMS = [
+  'HS256',
+  'HS384',
+  'HS512',
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+];
 
 const rateLimitWindow = (description: string): JsonSchema =>
-  object(description, { points: integer(1, 'Requests (points) allowed per window.'), durationSeconds: integer(1, 'Length of the window, in seconds.', undefined, 86_400) }, { required: ['points', 'durationSeconds'] });
+  object(
+    description,
+    {
+      points: integer(1, 'Requests (points) allowed per window.'),
+      durationSeconds: integer(1, 'Length of the window, in seconds.', undefined, 86_400),
+    },
+    { required: ['points', 'durationSeconds'] },
+  );
 
 const policyRules = (description: string): JsonSchema => ({
   type: 'object',
@@ -83,7 +123,10 @@ const auth = object(
     jwt: object(
       'Bearer JWTs, verified with exactly one key source: secret, publicKey or jwksUrl.',
       {
-        secret: string('Shared secret for HS256/384/512, at least 32 bytes; use ${VAR} interpolation rather than writing it here.', { minLength: 32 }),
+        secret: string(
+          'Shared secret for HS256/384/512, at least 32 bytes; use ${VAR} interpolation rather than writing it here.',
+          { minLength: 32 },
+        ),
         publicKey: string('PEM public key (SPKI) for RS*, PS*, ES* or EdDSA tokens.'),
         jwksUrl: string('JWKS URL of the authorization server (http or https).', { pattern: '^https?://' }),
         issuer: stringOrList('Accepted `iss` value(s). Required.'),
@@ -94,19 +137,42 @@ const auth = object(
           items: { type: 'string', enum: JWT_ALGORITHMS },
           minItems: 1,
         },
-        clockToleranceSeconds: integer(0, 'Allowed clock skew for exp/nbf/iat, in seconds.', JWT_DEFAULTS.clockToleranceSeconds, 300),
-        jwksCacheMaxAgeMs: integer(0, 'How long fetched JWKS keys are trusted before a refetch, in ms.', JWT_DEFAULTS.jwksCacheMaxAgeMs),
+        clockToleranceSeconds: integer(
+          0,
+          'Allowed clock skew for exp/nbf/iat, in seconds.',
+          JWT_DEFAULTS.clockToleranceSeconds,
+          300,
+        ),
+        jwksCacheMaxAgeMs: integer(
+          0,
+          'How long fetched JWKS keys are trusted before a refetch, in ms.',
+          JWT_DEFAULTS.jwksCacheMaxAgeMs,
+        ),
         jwksTimeoutMs: integer(1, 'Timeout of a JWKS fetch, in ms.', JWT_DEFAULTS.jwksTimeoutMs),
       },
-      { required: ['issuer', 'audience'], oneOf: [{ required: ['secret'] }, { required: ['publicKey'] }, { required: ['jwksUrl'] }] },
+      {
+        required: ['issuer', 'audience'],
+        oneOf: [{ required: ['secret'] }, { required: ['publicKey'] }, { required: ['jwksUrl'] }],
+      },
     ),
-    apiKeys: object('API keys from a keys file written by `remote-mcp keys create`.', { file: string("The keys file, relative to the config file's directory.") }, { required: ['file'] }),
-    resourceMetadata: object('OAuth 2.0 Protected Resource Metadata (RFC 9728) served at /.well-known/oauth-protected-resource.', {
-      resource: string("This server's canonical URI (RFC 8707). Default: from the request's Host header."),
-      authorizationServers: stringList('Authorization servers that issue tokens for this server. Default: the JWT issuers that are URLs.'),
-      scopesSupported: stringList('Scopes clients may request. Default: requiredScopes plus the scopes the authorization policy names.'),
-      resourceName: string('A human-readable name for the resource.'),
-    }),
+    apiKeys: object(
+      'API keys from a keys file written by `remote-mcp keys create`.',
+      { file: string("The keys file, relative to the config file's directory.") },
+      { required: ['file'] },
+    ),
+    resourceMetadata: object(
+      'OAuth 2.0 Protected Resource Metadata (RFC 9728) served at /.well-known/oauth-protected-resource.',
+      {
+        resource: string("This server's canonical URI (RFC 8707). Default: from the request's Host header."),
+        authorizationServers: stringList(
+          'Authorization servers that issue tokens for this server. Default: the JWT issuers that are URLs.',
+        ),
+        scopesSupported: stringList(
+          'Scopes clients may request. Default: requiredScopes plus the scopes the authorization policy names.',
+        ),
+        resourceName: string('A human-readable name for the resource.'),
+      },
+    ),
     requiredScopes: stringList('Scopes every request needs; advertised in the 401 challenge. Default: none.'),
   },
   { anyOf: [{ required: ['jwt'] }, { required: ['apiKeys'] }] },
@@ -128,99 +194,229 @@ export const CONFIG_SCHEMA: JsonSchema = deepFreeze({
     port: integer(0, 'TCP port to listen on; 0 picks a free one.', 8080, PORT_MAX),
     host: string('Address to bind; 0.0.0.0 accepts remote clients.', { default: '127.0.0.1' }),
     tls: {
-      description: 'Serve https/wss: a PEM certificate and key, or a development certificate generated at start. Default: plain http.',
+      description:
+        'Serve https/wss: a PEM certificate and key, or a development certificate generated at start. Default: plain http.',
       oneOf: [
-        object('Your certificate and key.', {
-          certFile: string("PEM certificate file, relative to the config file's directory."),
-          keyFile: string("PEM private key file, relative to the config file's directory."),
-        }, { required: ['certFile', 'keyFile'] }),
-        object('A self-signed development certificate.', { selfSigned: { type: 'boolean', const: true, description: 'Generate a self-signed certificate at start (development only).' } }, { required: ['selfSigned'] }),
+        object(
+          'Your certificate and key.',
+          {
+            certFile: string("PEM certificate file, relative to the config file's directory."),
+            keyFile: string("PEM private key file, relative to the config file's directory."),
+          },
+          { required: ['certFile', 'keyFile'] },
+        ),
+        object(
+          'A self-signed development certificate.',
+          {
+            selfSigned: {
+              type: 'boolean',
+              const: true,
+              description: 'Generate a self-signed certificate at start (development only).',
+            },
+          },
+          { required: ['selfSigned'] },
+        ),
       ],
     },
     path: string('The MCP endpoint path.', { default: DEFAULTS.path, pattern: '^/[^?#]*$' }),
     maxBodyBytes: integer(1, 'Largest request body in bytes; larger bodies get 413.', DEFAULTS.maxBodyBytes),
-    maxBatchLength: integer(1, 'Most messages in one JSON-RPC batch (2025-03-26 sessions); more get 413.', DEFAULTS.maxBatchLength),
-    responseMode: { type: 'string', description: 'How 2026-07-28 responses are framed: auto (JSON unless the handler streams first), json or sse.', enum: ['auto', 'json', 'sse'], default: DEFAULTS.responseMode },
+    maxBatchLength: integer(
+      1,
+      'Most messages in one JSON-RPC batch (2025-03-26 sessions); more get 413.',
+      DEFAULTS.maxBatchLength,
+    ),
+    responseMode: {
+      type: 'string',
+      description: 'How 2026-07-28 responses are framed: auto (JSON unless the handler streams first), json or sse.',
+      enum: ['auto', 'json', 'sse'],
+      default: DEFAULTS.responseMode,
+    },
     keepAliveMs: integer(0, 'Interval of keep-alive comments on SSE streams, in ms; 0 disables.', DEFAULTS.keepAliveMs),
-    maxStreamBufferBytes: integer(1024, 'Unread bytes an SSE stream may buffer before the slow client is disconnected.', DEFAULTS.maxStreamBufferBytes),
-    requestStateKey: string('Key (at least 32 characters) that integrity-protects 2026-07-28 requestState; share it between instances. Default: random per process.', { minLength: 32 }),
+    maxStreamBufferBytes: integer(
+      1024,
+      'Unread bytes an SSE stream may buffer before the slow client is disconnected.',
+      DEFAULTS.maxStreamBufferBytes,
+    ),
+    requestStateKey: string(
+      'Key (at least 32 characters) that integrity-protects 2026-07-28 requestState; share it between instances. Default: random per process.',
+      { minLength: 32 },
+    ),
     requestStateTtlMs: integer(1, 'How long a requestState stays valid, in ms.', DEFAULTS.requestStateTtlMs),
     legacy: boolean('Serve 2025-era clients (initialize, sessions) on the same endpoint.', DEFAULTS.legacy),
-    legacySse: boolean('With legacy, also serve the 2024-11-05 HTTP+SSE transport (<path>/events, /sse).', DEFAULTS.legacySse),
+    legacySse: boolean(
+      'With legacy, also serve the 2024-11-05 HTTP+SSE transport (<path>/events, /sse).',
+      DEFAULTS.legacySse,
+    ),
     websocket: boolean('Serve MCP over WebSocket (subprotocol mcp) at the endpoint path.', DEFAULTS.websocket),
-    maxWebSocketConnections: integer(1, 'Most open WebSocket connections; upgrades beyond it get 503.', DEFAULTS.maxWebSocketConnections),
-    webSocketPingIntervalMs: integer(0, 'Interval of WebSocket pings, in ms; 0 disables.', DEFAULTS.webSocketPingIntervalMs),
-    sessionIdleTimeoutMs: integer(1, 'A 2025-era session with no activity for this long is ended, in ms.', DEFAULTS.sessionIdleTimeoutMs),
+    maxWebSocketConnections: integer(
+      1,
+      'Most open WebSocket connections; upgrades beyond it get 503.',
+      DEFAULTS.maxWebSocketConnections,
+    ),
+    webSocketPingIntervalMs: integer(
+      0,
+      'Interval of WebSocket pings, in ms; 0 disables.',
+      DEFAULTS.webSocketPingIntervalMs,
+    ),
+    sessionIdleTimeoutMs: integer(
+      1,
+      'A 2025-era session with no activity for this long is ended, in ms.',
+      DEFAULTS.sessionIdleTimeoutMs,
+    ),
     maxSessions: integer(1, 'Most concurrent 2025-era sessions; initialize beyond it gets 503.', DEFAULTS.maxSessions),
     maxStreams: integer(1, 'Most open long-lived SSE streams; beyond it, 503.', DEFAULTS.maxStreams),
-    maxEventsPerStream: integer(1, 'Events kept per 2025-era stream for Last-Event-ID resumption.', DEFAULTS.maxEventsPerStream),
-    maxStreamsPerSession: integer(1, 'Streams kept per 2025-era session for resumption (newest).', DEFAULTS.maxStreamsPerSession),
-    maxIdleLegacyInstances: integer(0, 'Idle pooled 2025-era server instances kept for reuse.', DEFAULTS.maxIdleLegacyInstances),
-    dnsRebindingProtection: boolean('Check Host and Origin against the allowlists (DNS-rebinding protection).', DEFAULTS.dnsRebindingProtection),
-    allowedHosts: stringList('Host names (optionally with :port) accepted in the Host header. Default: loopback names, or any when bound to a non-loopback address.'),
-    allowedOrigins: stringList('Origins (scheme://host[:port]) accepted in the Origin header. Default: http(s) origins on loopback names.'),
-    headersTimeoutMs: integer(1, 'Complete request headers must arrive within this, in ms (slow clients get 408).', DEFAULTS.headersTimeoutMs),
-    requestTimeoutMs: integer(1, 'The whole request, body included, must arrive within this, in ms.', DEFAULTS.requestTimeoutMs),
-    keepAliveTimeoutMs: integer(1, 'An idle keep-alive connection is closed after this, in ms.', DEFAULTS.keepAliveTimeoutMs),
-    drainTimeoutMs: integer(0, 'How long shutdown waits for in-flight requests, in ms, before cutting them off.', DEFAULTS.drainTimeoutMs),
-    drainRetryMs: integer(0, 'The SSE `retry` hint (ms) on streams ended by a drain, so clients reconnect soon (to another instance).', DEFAULTS.drainRetryMs),
+    maxEventsPerStream: integer(
+      1,
+      'Events kept per 2025-era stream for Last-Event-ID resumption.',
+      DEFAULTS.maxEventsPerStream,
+    ),
+    maxStreamsPerSession: integer(
+      1,
+      'Streams kept per 2025-era session for resumption (newest).',
+      DEFAULTS.maxStreamsPerSession,
+    ),
+    maxIdleLegacyInstances: integer(
+      0,
+      'Idle pooled 2025-era server instances kept for reuse.',
+      DEFAULTS.maxIdleLegacyInstances,
+    ),
+    dnsRebindingProtection: boolean(
+      'Check Host and Origin against the allowlists (DNS-rebinding protection).',
+      DEFAULTS.dnsRebindingProtection,
+    ),
+    allowedHosts: stringList(
+      'Host names (optionally with :port) accepted in the Host header. Default: loopback names, or any when bound to a non-loopback address.',
+    ),
+    allowedOrigins: stringList(
+      'Origins (scheme://host[:port]) accepted in the Origin header. Default: http(s) origins on loopback names.',
+    ),
+    headersTimeoutMs: integer(
+      1,
+      'Complete request headers must arrive within this, in ms (slow clients get 408).',
+      DEFAULTS.headersTimeoutMs,
+    ),
+    requestTimeoutMs: integer(
+      1,
+      'The whole request, body included, must arrive within this, in ms.',
+      DEFAULTS.requestTimeoutMs,
+    ),
+    keepAliveTimeoutMs: integer(
+      1,
+      'An idle keep-alive connection is closed after this, in ms.',
+      DEFAULTS.keepAliveTimeoutMs,
+    ),
+    drainTimeoutMs: integer(
+      0,
+      'How long shutdown waits for in-flight requests, in ms, before cutting them off.',
+      DEFAULTS.drainTimeoutMs,
+    ),
+    drainRetryMs: integer(
+      0,
+      'The SSE `retry` hint (ms) on streams ended by a drain, so clients reconnect soon (to another instance).',
+      DEFAULTS.drainRetryMs,
+    ),
     auth,
-    authorization: object('Which principals may use which tools, resources and prompts: pattern → scopes, "subject:<sub>" or "principal:<key>". Needs auth.', {
-      tools: policyRules('Tool name patterns (`*` wildcard) and who may call them.'),
-      resources: policyRules('Resource URI patterns (`*` wildcard) and who may read them.'),
-      prompts: policyRules('Prompt name patterns (`*` wildcard) and who may get them.'),
-    }),
+    authorization: object(
+      'Which principals may use which tools, resources and prompts: pattern → scopes, "subject:<sub>" or "principal:<key>". Needs auth.',
+      {
+        tools: policyRules('Tool name patterns (`*` wildcard) and who may call them.'),
+        resources: policyRules('Resource URI patterns (`*` wildcard) and who may read them.'),
+        prompts: policyRules('Prompt name patterns (`*` wildcard) and who may get them.'),
+      },
+    ),
     rateLimits: object(
       'Rate limits per principal (client IP without auth), server-wide, and tool costs. Default: none.',
       {
         perPrincipal: rateLimitWindow('Window per principal (client IP without auth).'),
         global: rateLimitWindow('Server-wide window.'),
-        toolCosts: { type: 'object', description: 'Points a call of each tool costs (default 1; 0 = free).', additionalProperties: { type: 'integer', minimum: 0 } },
+        toolCosts: {
+          type: 'object',
+          description: 'Points a call of each tool costs (default 1; 0 = free).',
+          additionalProperties: { type: 'integer', minimum: 0 },
+        },
       },
       { anyOf: [{ required: ['perPrincipal'] }, { required: ['global'] }] },
     ),
     trustProxy: {
-      description: "Which proxies' X-Forwarded-For to believe: false, true (all), a hop count, or proxy addresses/CIDRs.",
+      description:
+        "Which proxies' X-Forwarded-For to believe: false, true (all), a hop count, or proxy addresses/CIDRs.",
       default: false,
-      oneOf: [{ type: 'boolean' }, { type: 'integer', minimum: 1 }, { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 }],
+      oneOf: [
+        { type: 'boolean' },
+        { type: 'integer', minimum: 1 },
+        { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 },
+      ],
     },
     cors: object(
       'CORS for browser clients. Default: none.',
       {
-        allowedOrigins: stringList('Exact origins (https://app.example.com), or ["*"] for any origin without credentials.', { minItems: 1 }),
-        allowCredentials: boolean('Let browsers send credentials (Access-Control-Allow-Credentials); not with "*".', false),
+        allowedOrigins: stringList(
+          'Exact origins (https://app.example.com), or ["*"] for any origin without credentials.',
+          { minItems: 1 },
+        ),
+        allowCredentials: boolean(
+          'Let browsers send credentials (Access-Control-Allow-Credentials); not with "*".',
+          false,
+        ),
         maxAgeSeconds: integer(0, 'How long a browser may cache a preflight, in seconds.', 600),
       },
       { required: ['allowedOrigins'] },
     ),
     securityHeaders: boolean("helmet's security headers on every response.", DEFAULTS.securityHeaders),
     audit: object('The audit log: one JSON line per request and per refused attempt. Default: off.', {
-      destination: string('"stdout" or a file path (relative to the config file\'s directory; appended to).', { default: AUDIT_DEFAULTS.destination }),
-      includeArguments: boolean('Include tools/call arguments (sensitive names redacted).', AUDIT_DEFAULTS.includeArguments),
-      sensitiveArguments: stringList('Argument names always redacted (any depth, any case).', { default: [...AUDIT_DEFAULTS.sensitiveArguments] }),
+      destination: string('"stdout" or a file path (relative to the config file\'s directory; appended to).', {
+        default: AUDIT_DEFAULTS.destination,
+      }),
+      includeArguments: boolean(
+        'Include tools/call arguments (sensitive names redacted).',
+        AUDIT_DEFAULTS.includeArguments,
+      ),
+      sensitiveArguments: stringList('Argument names always redacted (any depth, any case).', {
+        default: [...AUDIT_DEFAULTS.sensitiveArguments],
+      }),
     }),
     maxJsonDepth: integer(1, "Deepest nesting of a request's params; deeper gets -32602.", DEFAULTS.maxJsonDepth),
-    maxStringLength: integer(1, "Longest string anywhere in a request's params, in characters; longer gets -32602.", DEFAULTS.maxStringLength),
-    maxConcurrentRequestsPerPrincipal: integer(1, 'Most requests of one principal in flight at once; more get 429.', DEFAULTS.maxConcurrentRequestsPerPrincipal),
-    validateToolArguments: boolean("Check tools/call arguments against the tool's input schema before the handler runs.", DEFAULTS.validateToolArguments),
+    maxStringLength: integer(
+      1,
+      "Longest string anywhere in a request's params, in characters; longer gets -32602.",
+      DEFAULTS.maxStringLength,
+    ),
+    maxConcurrentRequestsPerPrincipal: integer(
+      1,
+      'Most requests of one principal in flight at once; more get 429.',
+      DEFAULTS.maxConcurrentRequestsPerPrincipal,
+    ),
+    validateToolArguments: boolean(
+      "Check tools/call arguments against the tool's input schema before the handler runs.",
+      DEFAULTS.validateToolArguments,
+    ),
     health: {
       description: 'Liveness and readiness endpoints: true/false, or settings. Default: on, at /health and /ready.',
       oneOf: [
         { type: 'boolean' },
         object('Health endpoint settings.', {
           path: string('Liveness endpoint path.', { default: '/health', pattern: '^/[^?#]*$' }),
-          readyPath: string('Readiness endpoint path (503 while starting or draining).', { default: '/ready', pattern: '^/[^?#]*$' }),
+          readyPath: string('Readiness endpoint path (503 while starting or draining).', {
+            default: '/ready',
+            pattern: '^/[^?#]*$',
+          }),
           requireAuth: boolean('Require the same authentication as the MCP endpoint.', false),
         }),
       ],
     },
     metrics: {
-      description: 'Prometheus metrics: true/false, or settings. Default: off in the library; `remote-mcp serve` turns them on.',
+      description:
+        'Prometheus metrics: true/false, or settings. Default: off in the library; `remote-mcp serve` turns them on.',
       oneOf: [
         { type: 'boolean' },
         object('Metrics endpoint settings.', {
           path: string('Metrics endpoint path.', { default: '/metrics', pattern: '^/[^?#]*$' }),
-          port: integer(0, 'Serve metrics on a separate listener on this port. Default: the MCP port.', undefined, PORT_MAX),
+          port: integer(
+            0,
+            'Serve metrics on a separate listener on this port. Default: the MCP port.',
+            undefined,
+            PORT_MAX,
+          ),
           host: string('Address the separate metrics listener binds.', { default: '127.0.0.1' }),
           requireAuth: boolean('Require the same authentication as the MCP endpoint.', false),
           defaultMetrics: boolean("Include Node process metrics (prom-client's default metrics).", true),
@@ -230,8 +426,12 @@ export const CONFIG_SCHEMA: JsonSchema = deepFreeze({
     tracing: boolean('OpenTelemetry spans through @opentelemetry/api (no cost without an installed SDK).', true),
     log: object('The operational log (start, stop, warnings, errors; pino), separate from the audit log.', {
       level: { type: 'string', description: 'Least severe level written.', enum: LOG_LEVELS, default: 'info' },
-      pretty: boolean('Human-readable lines (pino-pretty) instead of JSON. Default: when the destination is a terminal.'),
-      destination: string('"stderr", "stdout" or a file path (relative to the config file\'s directory).', { default: 'stderr' }),
+      pretty: boolean(
+        'Human-readable lines (pino-pretty) instead of JSON. Default: when the destination is a terminal.',
+      ),
+      destination: string('"stderr", "stdout" or a file path (relative to the config file\'s directory).', {
+        default: 'stderr',
+      }),
     }),
   },
 });

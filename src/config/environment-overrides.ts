@@ -27,10 +27,22 @@ function isScalarType(type: JsonSchema['type']): type is ScalarType {
 /** Every REMOTE_MCP_* variable that overrides a key of the configuration file. */
 export const ENVIRONMENT_OVERRIDES: readonly EnvironmentOverride[] = Object.freeze([
   ...Object.entries(CONFIG_SCHEMA.properties!).flatMap(([key, schema]) =>
-    isScalarType(schema.type) ? [{ variable: `REMOTE_MCP_${upperSnake(key)}`, key, type: schema.type, description: schema.description ?? '' }] : [],
+    isScalarType(schema.type)
+      ? [{ variable: `REMOTE_MCP_${upperSnake(key)}`, key, type: schema.type, description: schema.description ?? '' }]
+      : [],
   ),
-  { variable: 'REMOTE_MCP_LOG_LEVEL', key: 'log.level', type: 'string' as const, description: CONFIG_SCHEMA.properties!.log!.properties!.level!.description ?? '' },
-  { variable: 'REMOTE_MCP_METRICS_PORT', key: 'metrics.port', type: 'integer' as const, description: 'Serve metrics on a separate listener on this port (enables metrics).' },
+  {
+    variable: 'REMOTE_MCP_LOG_LEVEL',
+    key: 'log.level',
+    type: 'string' as const,
+    description: CONFIG_SCHEMA.properties!.log!.properties!.level!.description ?? '',
+  },
+  {
+    variable: 'REMOTE_MCP_METRICS_PORT',
+    key: 'metrics.port',
+    type: 'integer' as const,
+    description: 'Serve metrics on a separate listener on this port (enables metrics).',
+  },
 ]);
 
 export function coerce(raw: string, type: ScalarType): string | number | boolean | undefined {
@@ -50,14 +62,23 @@ export function coerce(raw: string, type: ScalarType): string | number | boolean
   }
 }
 
-const TYPE_WORDS: Record<ScalarType, string> = { string: 'a string', integer: 'an integer', number: 'a number', boolean: '"true" or "false"' };
+const TYPE_WORDS: Record<ScalarType, string> = {
+  string: 'a string',
+  integer: 'an integer',
+  number: 'a number',
+  boolean: '"true" or "false"',
+};
 
 /**
  * Applies the REMOTE_MCP_* variables (ENVIRONMENT_OVERRIDES) over the file's values; empty variables are
  * ignored. Returns a new configuration; throws ConfigError naming each variable whose value does not coerce.
  * With `positions`, records which keys the environment set, so later problems name the variable.
  */
-export function applyEnvironmentOverrides(config: unknown, env: NodeJS.ProcessEnv, positions?: ConfigPositions): unknown {
+export function applyEnvironmentOverrides(
+  config: unknown,
+  env: NodeJS.ProcessEnv,
+  positions?: ConfigPositions,
+): unknown {
   if (config === null || typeof config !== 'object' || Array.isArray(config)) return config;
   const result = structuredClone(config) as Record<string, unknown>;
   const problems: ConfigProblem[] = [];
@@ -66,7 +87,11 @@ export function applyEnvironmentOverrides(config: unknown, env: NodeJS.ProcessEn
     if (raw === undefined || raw === '') continue;
     const value = coerce(raw, override.type);
     if (value === undefined) {
-      problems.push({ file: `$${override.variable}`, key: override.key, message: `expected ${TYPE_WORDS[override.type]}; received ${describeValue(raw)}` });
+      problems.push({
+        file: `$${override.variable}`,
+        key: override.key,
+        message: `expected ${TYPE_WORDS[override.type]}; received ${describeValue(raw)}`,
+      });
       continue;
     }
     const [first, second] = override.key.split('.') as [string, string | undefined];
@@ -74,7 +99,10 @@ export function applyEnvironmentOverrides(config: unknown, env: NodeJS.ProcessEn
     else {
       const parent = result[first];
       // metrics: true/false/absent become { port }: asking for a metrics port asks for metrics.
-      const object = parent !== null && typeof parent === 'object' && !Array.isArray(parent) ? (parent as Record<string, unknown>) : {};
+      const object =
+        parent !== null && typeof parent === 'object' && !Array.isArray(parent)
+          ? (parent as Record<string, unknown>)
+          : {};
       setOwn(object, second, value);
       setOwn(result, first, object);
     }
@@ -84,4 +112,3 @@ export function applyEnvironmentOverrides(config: unknown, env: NodeJS.ProcessEn
   if (problems.length > 0) throw new ConfigError(problems);
   return result;
 }
-

@@ -24,7 +24,14 @@ import { parseConfigSource } from './parse-config.js';
 import { applyEnvironmentOverrides, ENVIRONMENT_OVERRIDES } from './environment-overrides.js';
 import { validateConfig } from './validate-config.js';
 
-export { ConfigError, dottedKey, formatProblem, type ConfigPositions, type ConfigProblem, type Position } from './config-problems.js';
+export {
+  ConfigError,
+  dottedKey,
+  formatProblem,
+  type ConfigPositions,
+  type ConfigProblem,
+  type Position,
+} from './config-problems.js';
 export { parseConfigSource, parseConfigText } from './parse-config.js';
 export { applyEnvironmentOverrides, ENVIRONMENT_OVERRIDES, type EnvironmentOverride } from './environment-overrides.js';
 export { validateConfig } from './validate-config.js';
@@ -33,7 +40,16 @@ export { validateConfig } from './validate-config.js';
 // The configuration as validated (CONFIG_SCHEMA checks it): the library's own option types, minus what a file
 // cannot hold (the factory, stores, hooks, health-check functions), plus what the CLI adds.
 
-type CodeOnly = 'server' | 'sessionStore' | 'eventStore' | 'eventBus' | 'onError' | 'requestStateKey' | 'auth' | 'rateLimits' | 'health';
+type CodeOnly =
+  | 'server'
+  | 'sessionStore'
+  | 'eventStore'
+  | 'eventBus'
+  | 'onError'
+  | 'requestStateKey'
+  | 'auth'
+  | 'rateLimits'
+  | 'health';
 
 export type ConfigFile = Omit<RemoteServerOptions, CodeOnly> & {
   module: string;
@@ -77,10 +93,17 @@ export async function loadConfigFile(path: string, env: NodeJS.ProcessEnv = proc
  * The configuration the REMOTE_MCP_* variables describe when no file is given (`remote-mcp serve <module>`), so
  * the variables work the same with or without --config; undefined when none of them is set.
  */
-export function loadEnvironmentConfig(modulePath: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig | undefined {
+export function loadEnvironmentConfig(
+  modulePath: string,
+  env: NodeJS.ProcessEnv = process.env,
+): LoadedConfig | undefined {
   if (!ENVIRONMENT_OVERRIDES.some((entry) => (env[entry.variable] ?? '') !== '')) return undefined;
   const directory = process.cwd();
-  const { config: parsed, positions } = parseConfigSource(JSON.stringify({ module: resolve(directory, modulePath) }), '(environment)', {});
+  const { config: parsed, positions } = parseConfigSource(
+    JSON.stringify({ module: resolve(directory, modulePath) }),
+    '(environment)',
+    {},
+  );
   const config = validateConfig(applyEnvironmentOverrides(parsed, env, positions), positions);
   return { file: '(environment)', directory, config, positions };
 }
@@ -104,14 +127,18 @@ export interface ServePlan {
 export async function configToServe(loaded: LoadedConfig): Promise<ServePlan> {
   const { config, directory, positions } = loaded;
   const problems: ConfigProblem[] = [];
-  const fault = (key: string, message: string) => problems.push({ file: positions.file, ...positions.values.get(key), key, message });
+  const fault = (key: string, message: string) =>
+    problems.push({ file: positions.file, ...positions.values.get(key), key, message });
   const within = (path: string) => resolve(directory, path);
 
   const modulePath = within(config.module);
   try {
     if (!(await stat(modulePath)).isFile()) fault('module', `is not a file: ${modulePath}`);
   } catch (error) {
-    fault('module', `cannot be found: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? modulePath : (error as Error).message}`);
+    fault(
+      'module',
+      `cannot be found: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? modulePath : (error as Error).message}`,
+    );
   }
 
   let tls: TlsListen | undefined;
@@ -121,7 +148,10 @@ export async function configToServe(loaded: LoadedConfig): Promise<ServePlan> {
       try {
         return await readFile(within(path));
       } catch (error) {
-        fault(`tls.${key}`, `cannot be read: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? `no such file ${within(path)}` : (error as Error).message}`);
+        fault(
+          `tls.${key}`,
+          `cannot be read: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? `no such file ${within(path)}` : (error as Error).message}`,
+        );
         return undefined;
       }
     };
@@ -132,8 +162,14 @@ export async function configToServe(loaded: LoadedConfig): Promise<ServePlan> {
 
   const { module: _module, export: _export, port: _port, host: _host, tls: _tls, ...server } = structuredClone(config);
   if (server.auth?.apiKeys !== undefined) server.auth.apiKeys.file = within(server.auth.apiKeys.file);
-  if (server.audit?.destination !== undefined && server.audit.destination !== 'stdout') server.audit.destination = within(server.audit.destination);
-  if (server.log?.destination !== undefined && server.log.destination !== 'stdout' && server.log.destination !== 'stderr') server.log.destination = within(server.log.destination);
+  if (server.audit?.destination !== undefined && server.audit.destination !== 'stdout')
+    server.audit.destination = within(server.audit.destination);
+  if (
+    server.log?.destination !== undefined &&
+    server.log.destination !== 'stdout' &&
+    server.log.destination !== 'stderr'
+  )
+    server.log.destination = within(server.log.destination);
 
   return {
     modulePath,
@@ -142,4 +178,3 @@ export async function configToServe(loaded: LoadedConfig): Promise<ServePlan> {
     listen: { port: config.port ?? 8080, host: config.host ?? '127.0.0.1', ...(tls !== undefined && { tls }) },
   };
 }
-

@@ -2,9 +2,25 @@
  * Parsing configuration text: YAML or JSON (JSON is YAML) with the position of every node, `${VAR}`
  * interpolation from the environment, duplicate keys and alias bombs refused.
  */
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
+import {
+  isAlias,
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseDocument,
+  type Document,
+  type Node as YamlNode,
+} from 'yaml';
 
-import { ConfigError, dottedKey, type ConfigPositions, type ConfigProblem, type Path, type Position } from './config-problems.js';
+import {
+  ConfigError,
+  dottedKey,
+  type ConfigPositions,
+  type ConfigProblem,
+  type Path,
+  type Position,
+} from './config-problems.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Parsing and interpolation
@@ -37,20 +53,33 @@ function interpolate(raw: string, env: NodeJS.ProcessEnv): Interpolation {
     } else if (raw.startsWith('${', dollar)) {
       const end = raw.indexOf('}', dollar + 2);
       if (end === -1) {
-        problems.push({ offset: dollar, reference: '${', message: 'has a `${` without its closing `}` (write `$${` for a literal `${`)' });
+        problems.push({
+          offset: dollar,
+          reference: '${',
+          message: 'has a `${` without its closing `}` (write `$${` for a literal `${`)',
+        });
         value += raw.slice(dollar);
         break;
       }
       const body = raw.slice(dollar + 2, end);
       const match = VARIABLE_REFERENCE.exec(body);
       if (match === null) {
-        problems.push({ offset: dollar, reference: `\${${body}}`, message: `has an invalid reference \`\${${body}}\`: expected \${NAME} or \${NAME:-fallback}` });
+        problems.push({
+          offset: dollar,
+          reference: `\${${body}}`,
+          message: `has an invalid reference \`\${${body}}\`: expected \${NAME} or \${NAME:-fallback}`,
+        });
       } else {
         const [, name, fallback] = match as unknown as [string, string, string | undefined];
         const variable = env[name];
         if (fallback !== undefined) value += variable === undefined || variable === '' ? fallback : variable;
         else if (variable !== undefined) value += variable;
-        else problems.push({ offset: dollar, reference: `\${${name}`, message: `references the environment variable ${name}, which is not set (set it, or write \${${name}:-<fallback>})` });
+        else
+          problems.push({
+            offset: dollar,
+            reference: `\${${name}`,
+            message: `references the environment variable ${name}, which is not set (set it, or write \${${name}:-<fallback>})`,
+          });
       }
       index = end + 1;
     } else {
@@ -70,7 +99,11 @@ export function setOwn(target: Record<string, unknown>, key: string, value: unkn
  * Parses YAML or JSON and interpolates `${VAR}` in string values, recording where every key and value is.
  * Throws ConfigError with every syntax error, duplicate key and unset variable.
  */
-export function parseConfigSource(text: string, file: string, env: NodeJS.ProcessEnv): { config: unknown; positions: ConfigPositions } {
+export function parseConfigSource(
+  text: string,
+  file: string,
+  env: NodeJS.ProcessEnv,
+): { config: unknown; positions: ConfigPositions } {
   const lineCounter = new LineCounter();
   const document = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false });
   const at = (offset: number | undefined): Position => {
@@ -86,7 +119,13 @@ export function parseConfigSource(text: string, file: string, env: NodeJS.Proces
   }
   if (problems.length > 0) throw new ConfigError(problems);
 
-  const positions: ConfigPositions = { file, values: new Map(), keys: new Map(), interpolated: new Map(), overrides: new Map() };
+  const positions: ConfigPositions = {
+    file,
+    values: new Map(),
+    keys: new Map(),
+    interpolated: new Map(),
+    overrides: new Map(),
+  };
   let aliasNodes = 0;
   const expanding = new Set<YamlNode>();
 
@@ -105,7 +144,12 @@ export function parseConfigSource(text: string, file: string, env: NodeJS.Proces
     if (isAlias(node)) {
       const target = node.resolve(document as Document);
       if (target === undefined || expanding.has(target)) {
-        problems.push({ file, ...at(start), key, message: `is an alias *${node.source} ${target === undefined ? 'with no anchor before it' : 'that contains itself'}` });
+        problems.push({
+          file,
+          ...at(start),
+          key,
+          message: `is an alias *${node.source} ${target === undefined ? 'with no anchor before it' : 'that contains itself'}`,
+        });
         return null;
       }
       expanding.add(target);
@@ -127,8 +171,14 @@ export function parseConfigSource(text: string, file: string, env: NodeJS.Proces
         if (result.value !== value || value.includes('${')) positions.interpolated.set(key, [...path]);
         return result.value;
       }
-      if (value === null || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value))) return value;
-      problems.push({ file, ...at(start), key, message: `is ${typeof value === 'number' ? String(value) : `a ${node.tag ?? typeof value} value`}, which a configuration cannot hold` });
+      if (value === null || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value)))
+        return value;
+      problems.push({
+        file,
+        ...at(start),
+        key,
+        message: `is ${typeof value === 'number' ? String(value) : `a ${node.tag ?? typeof value} value`}, which a configuration cannot hold`,
+      });
       return null;
     }
     if (isMap(node)) {
@@ -147,7 +197,12 @@ export function parseConfigSource(text: string, file: string, env: NodeJS.Proces
         const keyPosition = at(keyStart);
         const first = seen.get(name);
         if (first !== undefined) {
-          problems.push({ file, ...keyPosition, key: childKey, message: `is defined twice (first at line ${first.line}, column ${first.column})` });
+          problems.push({
+            file,
+            ...keyPosition,
+            key: childKey,
+            message: `is defined twice (first at line ${first.line}, column ${first.column})`,
+          });
           continue;
         }
         seen.set(name, keyPosition);
@@ -172,4 +227,3 @@ export function parseConfigSource(text: string, file: string, env: NodeJS.Proces
 export function parseConfigText(text: string, file: string, env: NodeJS.ProcessEnv): unknown {
   return parseConfigSource(text, file, env).config;
 }
-

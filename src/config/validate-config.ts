@@ -6,7 +6,19 @@ import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.
 
 import { CONFIG_SCHEMA, type JsonSchema } from './config-schema.js';
 import { coerce } from './environment-overrides.js';
-import { closest, ConfigError, describeSchema, describeValue, dottedKey, formatProblem, list, type ConfigPositions, type ConfigProblem, type Path, type Position } from './config-problems.js';
+import {
+  closest,
+  ConfigError,
+  describeSchema,
+  describeValue,
+  dottedKey,
+  formatProblem,
+  list,
+  type ConfigPositions,
+  type ConfigProblem,
+  type Path,
+  type Position,
+} from './config-problems.js';
 import type { ConfigFile } from './load-config.js';
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -17,19 +29,24 @@ let compiled: ValidateFunction | undefined;
 function validator(): ValidateFunction {
   // strictRequired is off because ajv checks `required` inside anyOf/oneOf branches before it has seen the
   // sibling `properties` that define those keys (auth: jwt or apiKeys); every other strict check is on.
-  compiled ??= new Ajv2020({ allErrors: true, strict: true, strictRequired: false, verbose: true }).compile(CONFIG_SCHEMA);
+  compiled ??= new Ajv2020({ allErrors: true, strict: true, strictRequired: false, verbose: true }).compile(
+    CONFIG_SCHEMA,
+  );
   return compiled;
 }
 
 /** The schemas that may apply at a path (through oneOf/anyOf branches). */
 function schemasAt(path: Path): JsonSchema[] {
-  const expand = (schemas: JsonSchema[]): JsonSchema[] => schemas.flatMap((schema) => [schema, ...expand([...(schema.oneOf ?? []), ...(schema.anyOf ?? [])])]);
+  const expand = (schemas: JsonSchema[]): JsonSchema[] =>
+    schemas.flatMap((schema) => [schema, ...expand([...(schema.oneOf ?? []), ...(schema.anyOf ?? [])])]);
   let current = expand([CONFIG_SCHEMA]);
   for (const segment of path) {
     current = expand(
       current.flatMap((schema) => {
         if (typeof segment === 'number') return schema.items === undefined ? [] : [schema.items];
-        const property = schema.properties?.[segment] ?? (typeof schema.additionalProperties === 'object' ? schema.additionalProperties : undefined);
+        const property =
+          schema.properties?.[segment] ??
+          (typeof schema.additionalProperties === 'object' ? schema.additionalProperties : undefined);
         return property === undefined ? [] : [property];
       }),
     );
@@ -74,7 +91,8 @@ function pathOf(instancePath: string, data: unknown): Path {
   return path;
 }
 
-const isRequiredOnly = (schema: JsonSchema) => Object.keys(schema).every((keyword) => keyword === 'required' || keyword === 'description');
+const isRequiredOnly = (schema: JsonSchema) =>
+  Object.keys(schema).every((keyword) => keyword === 'required' || keyword === 'description');
 
 /**
  * Folds the errors ajv reports for every branch of a oneOf/anyOf into the ones that matter: the errors of the
@@ -82,7 +100,9 @@ const isRequiredOnly = (schema: JsonSchema) => Object.keys(schema).every((keywor
  */
 function collapse(errors: ErrorObject[]): ErrorObject[] {
   let remaining = [...errors];
-  const combinators = errors.filter((error) => error.keyword === 'oneOf' || error.keyword === 'anyOf').sort((a, b) => a.schemaPath.length - b.schemaPath.length);
+  const combinators = errors
+    .filter((error) => error.keyword === 'oneOf' || error.keyword === 'anyOf')
+    .sort((a, b) => a.schemaPath.length - b.schemaPath.length);
   for (const combinator of combinators) {
     if (!remaining.includes(combinator)) continue;
     const prefix = `${combinator.schemaPath}/`;
@@ -96,8 +116,12 @@ function collapse(errors: ErrorObject[]): ErrorObject[] {
       byBranch.set(branch, [...(byBranch.get(branch) ?? []), error]);
     }
     const atLevel = (error: ErrorObject) => error.instancePath === combinator.instancePath;
-    const fits = [...byBranch.values()].filter((list) => !list.some((error) => atLevel(error) && ['type', 'const', 'enum'].includes(error.keyword)));
-    const belongs = fits.filter((list) => !list.some((error) => atLevel(error) && error.keyword === 'additionalProperties'));
+    const fits = [...byBranch.values()].filter(
+      (list) => !list.some((error) => atLevel(error) && ['type', 'const', 'enum'].includes(error.keyword)),
+    );
+    const belongs = fits.filter(
+      (list) => !list.some((error) => atLevel(error) && error.keyword === 'additionalProperties'),
+    );
     let chosen: ErrorObject[] | undefined;
     if (belongs.length === 1) chosen = belongs[0];
     else if (belongs.length === 0 && fits.length > 0) {
@@ -123,7 +147,8 @@ function describeError(error: ErrorObject, data: unknown): Described {
   const received = describeValue(error.data);
   switch (error.keyword) {
     case 'type':
-      if (path.length === 0 && error.data === null) return { path, message: 'is empty: expected a mapping of keys to values, with at least `module`' };
+      if (path.length === 0 && error.data === null)
+        return { path, message: 'is empty: expected a mapping of keys to values, with at least `module`' };
       return { path, message: `expected ${describeSchema(schema)}; received ${received}` };
     case 'minimum':
     case 'maximum':
@@ -133,13 +158,19 @@ function describeError(error: ErrorObject, data: unknown): Described {
       return { path, message: `expected ${describeSchema(schema)}; received ${received}` };
     case 'minLength':
       // Lengths only: the value may be a secret.
-      return { path, message: `expected ${describeSchema(schema)}; received ${String(error.data).length} character${String(error.data).length === 1 ? '' : 's'}` };
+      return {
+        path,
+        message: `expected ${describeSchema(schema)}; received ${String(error.data).length} character${String(error.data).length === 1 ? '' : 's'}`,
+      };
     case 'minItems':
       return { path, message: `expected ${describeSchema(schema)}; received ${received}` };
     case 'required': {
       const missing = String(error.params.missingProperty);
       const property = schema.properties?.[missing];
-      return { path: [...path, missing], message: `is required but missing${property === undefined ? '' : `: expected ${describeSchema(property)} (${(property.description ?? '').replace(/\.$/, '')})`}` };
+      return {
+        path: [...path, missing],
+        message: `is required but missing${property === undefined ? '' : `: expected ${describeSchema(property)} (${(property.description ?? '').replace(/\.$/, '')})`}`,
+      };
     }
     case 'additionalProperties': {
       const unknown = String(error.params.additionalProperty);
@@ -156,9 +187,14 @@ function describeError(error: ErrorObject, data: unknown): Described {
       const branches = error.schema as JsonSchema[];
       if (branches.every(isRequiredOnly)) {
         const names = branches.map((branch) => `\`${branch.required![0]}\``);
-        const present = branches.filter((branch) => Object.hasOwn((error.data ?? {}) as object, branch.required![0]!)).map((branch) => `\`${branch.required![0]}\``);
+        const present = branches
+          .filter((branch) => Object.hasOwn((error.data ?? {}) as object, branch.required![0]!))
+          .map((branch) => `\`${branch.required![0]}\``);
         const how = error.keyword === 'oneOf' ? 'exactly one of' : 'at least one of';
-        return { path, message: `expected ${how} ${list(names, 'or')}; received ${present.length === 0 ? 'none' : list(present, 'and')}` };
+        return {
+          path,
+          message: `expected ${how} ${list(names, 'or')}; received ${present.length === 0 ? 'none' : list(present, 'and')}`,
+        };
       }
       return { path, message: `expected ${describeSchema(schema)}; received ${received}` };
     }
@@ -202,8 +238,14 @@ export function validateConfig(config: unknown, positions: ConfigPositions): Con
     const described = describeError(error, value);
     const key = dottedKey(described.path);
     const variable = overrideOf(key, positions);
-    const position = variable === undefined ? positionOf(described.path, positions, described.atKey === true) : undefined;
-    const problem: ConfigProblem = { file: variable === undefined ? positions.file : `$${variable}`, ...position, key, message: described.message };
+    const position =
+      variable === undefined ? positionOf(described.path, positions, described.atKey === true) : undefined;
+    const problem: ConfigProblem = {
+      file: variable === undefined ? positions.file : `$${variable}`,
+      ...position,
+      key,
+      message: described.message,
+    };
     const text = formatProblem(problem);
     if (seen.has(text)) continue;
     seen.add(text);
@@ -212,4 +254,3 @@ export function validateConfig(config: unknown, positions: ConfigPositions): Con
   problems.sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity) || (a.column ?? 0) - (b.column ?? 0));
   throw new ConfigError(problems);
 }
-

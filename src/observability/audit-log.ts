@@ -24,7 +24,11 @@ export interface ResolvedAuditOptions {
   sensitiveArguments: Set<string>;
 }
 
-export const AUDIT_DEFAULTS = Object.freeze({ destination: 'stdout', includeArguments: false, sensitiveArguments: ['password', 'token', 'secret', 'apiKey', 'api_key', 'authorization'] });
+export const AUDIT_DEFAULTS = Object.freeze({
+  destination: 'stdout',
+  includeArguments: false,
+  sensitiveArguments: ['password', 'token', 'secret', 'apiKey', 'api_key', 'authorization'],
+});
 
 export type AuditOutcome = 'ok' | 'error' | 'denied' | 'rate-limited' | 'unauthenticated' | 'invalid' | 'cancelled';
 
@@ -59,14 +63,19 @@ function fail(name: string, expected: string, value: unknown): never {
 
 export function resolveAuditOptions(value: unknown): ResolvedAuditOptions | undefined {
   if (value === undefined) return undefined;
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new RemoteMcpOptionError(`remote-mcp: option \`audit\` must be an object; received ${JSON.stringify(value)}.`);
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new RemoteMcpOptionError(
+      `remote-mcp: option \`audit\` must be an object; received ${JSON.stringify(value)}.`,
+    );
   const options = value as AuditOptions;
   const destination = options.destination ?? AUDIT_DEFAULTS.destination;
-  if (typeof destination !== 'string' || destination.length === 0) fail('destination', '"stdout" or a file path', destination);
+  if (typeof destination !== 'string' || destination.length === 0)
+    fail('destination', '"stdout" or a file path', destination);
   const includeArguments = options.includeArguments ?? AUDIT_DEFAULTS.includeArguments;
   if (typeof includeArguments !== 'boolean') fail('includeArguments', 'a boolean', includeArguments);
   const sensitive = options.sensitiveArguments ?? AUDIT_DEFAULTS.sensitiveArguments;
-  if (!Array.isArray(sensitive) || sensitive.some((name) => typeof name !== 'string' || name.length === 0)) fail('sensitiveArguments', 'an array of argument names', sensitive);
+  if (!Array.isArray(sensitive) || sensitive.some((name) => typeof name !== 'string' || name.length === 0))
+    fail('sensitiveArguments', 'an array of argument names', sensitive);
   return { destination, includeArguments, sensitiveArguments: new Set(sensitive.map((name) => name.toLowerCase())) };
 }
 
@@ -75,12 +84,16 @@ const MAX_LOGGED_DEPTH = 8;
 
 /** A copy of tool arguments fit for a log: sensitive names redacted, long strings cut, deep nesting elided. */
 function loggable(value: unknown, sensitive: Set<string>, depth = 0): unknown {
-  if (typeof value === 'string') return value.length > MAX_LOGGED_STRING ? `${value.slice(0, MAX_LOGGED_STRING)}…[${value.length - MAX_LOGGED_STRING} more]` : value;
+  if (typeof value === 'string')
+    return value.length > MAX_LOGGED_STRING
+      ? `${value.slice(0, MAX_LOGGED_STRING)}…[${value.length - MAX_LOGGED_STRING} more]`
+      : value;
   if (value === null || typeof value !== 'object') return value;
   if (depth >= MAX_LOGGED_DEPTH) return '[nested]';
   if (Array.isArray(value)) return value.slice(0, 100).map((item) => loggable(item, sensitive, depth + 1));
   const copy: Record<string, unknown> = {};
-  for (const [key, item] of Object.entries(value)) copy[key] = sensitive.has(key.toLowerCase()) ? '[redacted]' : loggable(item, sensitive, depth + 1);
+  for (const [key, item] of Object.entries(value))
+    copy[key] = sensitive.has(key.toLowerCase()) ? '[redacted]' : loggable(item, sensitive, depth + 1);
   return copy;
 }
 
@@ -89,13 +102,24 @@ export class AuditLog {
   private readonly destination: ReturnType<typeof pino.destination>;
 
   constructor(private readonly options: ResolvedAuditOptions) {
-    this.destination = pino.destination({ dest: options.destination === 'stdout' ? 1 : options.destination, sync: false, mkdir: options.destination !== 'stdout' });
-    this.logger = pino({ base: { log: 'audit' }, timestamp: pino.stdTimeFunctions.isoTime, messageKey: 'message' }, this.destination);
+    this.destination = pino.destination({
+      dest: options.destination === 'stdout' ? 1 : options.destination,
+      sync: false,
+      mkdir: options.destination !== 'stdout',
+    });
+    this.logger = pino(
+      { base: { log: 'audit' }, timestamp: pino.stdTimeFunctions.isoTime, messageKey: 'message' },
+      this.destination,
+    );
   }
 
   record(entry: AuditEntry): void {
     const { arguments: args, ...rest } = entry;
-    this.logger.info(this.options.includeArguments && args !== undefined ? { ...rest, arguments: loggable(args, this.options.sensitiveArguments) } : rest);
+    this.logger.info(
+      this.options.includeArguments && args !== undefined
+        ? { ...rest, arguments: loggable(args, this.options.sensitiveArguments) }
+        : rest,
+    );
   }
 
   /** Writes out what is buffered, then closes a file destination. */

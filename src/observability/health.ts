@@ -41,7 +41,13 @@ export interface ResolvedHealthOptions {
   checks: HealthCheck[];
 }
 
-export const HEALTH_DEFAULTS = Object.freeze({ path: '/health', readyPath: '/ready', requireAuth: false, checkTimeoutMs: 2_000, cacheMs: 1_000 });
+export const HEALTH_DEFAULTS = Object.freeze({
+  path: '/health',
+  readyPath: '/ready',
+  requireAuth: false,
+  checkTimeoutMs: 2_000,
+  cacheMs: 1_000,
+});
 
 function fail(name: string, expected: string, value: unknown): never {
   failOption(`health${name}`, expected, value);
@@ -49,32 +55,47 @@ function fail(name: string, expected: string, value: unknown): never {
 
 function path(value: unknown, name: string, fallback: string): string {
   if (value === undefined) return fallback;
-  if (typeof value !== 'string' || !value.startsWith('/') || value.includes('?')) fail(name, 'a path starting with "/"', value);
+  if (typeof value !== 'string' || !value.startsWith('/') || value.includes('?'))
+    fail(name, 'a path starting with "/"', value);
   return value;
 }
 
 /** Validates the `health` option; undefined when it is `false` (no probe routes). */
 export function resolveHealthOptions(value: unknown): ResolvedHealthOptions | undefined {
   if (value === false) return undefined;
-  if (value === undefined || value === true) return { path: HEALTH_DEFAULTS.path, readyPath: HEALTH_DEFAULTS.readyPath, requireAuth: false, checks: [] };
+  if (value === undefined || value === true)
+    return { path: HEALTH_DEFAULTS.path, readyPath: HEALTH_DEFAULTS.readyPath, requireAuth: false, checks: [] };
   if (value === null || typeof value !== 'object' || Array.isArray(value)) fail('', 'false or an object', value);
   const options = value as HealthOptions;
   const known = new Set(['path', 'readyPath', 'requireAuth', 'checks']);
-  for (const key of Object.keys(options)) if (!known.has(key)) fail(`.${key}`, `one of ${[...known].join(', ')} (unknown key)`, key);
+  for (const key of Object.keys(options))
+    if (!known.has(key)) fail(`.${key}`, `one of ${[...known].join(', ')} (unknown key)`, key);
   const requireAuth = options.requireAuth ?? false;
   if (typeof requireAuth !== 'boolean') fail('.requireAuth', 'a boolean', requireAuth);
   const checks = options.checks ?? [];
   if (!Array.isArray(checks)) fail('.checks', 'an array of { name, check }', checks);
   const names = new Set<string>();
   for (const [index, check] of checks.entries()) {
-    if (check === null || typeof check !== 'object' || typeof check.name !== 'string' || check.name.length === 0 || typeof check.check !== 'function') {
+    if (
+      check === null ||
+      typeof check !== 'object' ||
+      typeof check.name !== 'string' ||
+      check.name.length === 0 ||
+      typeof check.check !== 'function'
+    ) {
       fail(`.checks[${index}]`, 'an object with a name (string) and check (function)', check);
     }
     if (names.has(check.name)) fail(`.checks[${index}].name`, 'unique', check.name);
     names.add(check.name);
-    if (check.timeoutMs !== undefined && (!Number.isSafeInteger(check.timeoutMs) || check.timeoutMs < 1)) fail(`.checks[${index}].timeoutMs`, 'an integer >= 1', check.timeoutMs);
+    if (check.timeoutMs !== undefined && (!Number.isSafeInteger(check.timeoutMs) || check.timeoutMs < 1))
+      fail(`.checks[${index}].timeoutMs`, 'an integer >= 1', check.timeoutMs);
   }
-  const resolved = { path: path(options.path, '.path', HEALTH_DEFAULTS.path), readyPath: path(options.readyPath, '.readyPath', HEALTH_DEFAULTS.readyPath), requireAuth, checks };
+  const resolved = {
+    path: path(options.path, '.path', HEALTH_DEFAULTS.path),
+    readyPath: path(options.readyPath, '.readyPath', HEALTH_DEFAULTS.readyPath),
+    requireAuth,
+    checks,
+  };
   if (resolved.path === resolved.readyPath) fail('.readyPath', 'different from health.path', resolved.readyPath);
   return resolved;
 }
@@ -97,7 +118,6 @@ export interface HealthReport {
   checks: CheckResult[];
 }
 
-
 async function runCheck(check: HealthCheck): Promise<CheckResult> {
   const required = check.required ?? true;
   const started = performance.now();
@@ -110,9 +130,21 @@ async function runCheck(check: HealthCheck): Promise<CheckResult> {
         timer = setTimeout(() => reject(new Error(`timed out after ${timeoutMs} ms`)), timeoutMs);
       }),
     ]);
-    return { name: check.name, status: 'ok', required, durationMs: elapsed(started), ...(details !== undefined && { details }) };
+    return {
+      name: check.name,
+      status: 'ok',
+      required,
+      durationMs: elapsed(started),
+      ...(details !== undefined && { details }),
+    };
   } catch (error) {
-    return { name: check.name, status: 'failed', required, durationMs: elapsed(started), error: error instanceof Error ? error.message : String(error) };
+    return {
+      name: check.name,
+      status: 'failed',
+      required,
+      durationMs: elapsed(started),
+      error: error instanceof Error ? error.message : String(error),
+    };
   } finally {
     clearTimeout(timer);
   }
@@ -152,8 +184,17 @@ export class HealthMonitor {
       status: failed ? 'failed' : state === 'serving' ? 'ok' : state,
       version: VERSION,
       uptimeSeconds: Math.round(process.uptime() * 1000) / 1000,
-      memory: { rssBytes: memory.rss, heapUsedBytes: memory.heapUsed, heapTotalBytes: memory.heapTotal, externalBytes: memory.external },
-      eventLoopDelayMs: { mean: delay(this.loop.mean), p99: delay(this.loop.percentile(99)), max: delay(this.loop.max) },
+      memory: {
+        rssBytes: memory.rss,
+        heapUsedBytes: memory.heapUsed,
+        heapTotalBytes: memory.heapTotal,
+        externalBytes: memory.external,
+      },
+      eventLoopDelayMs: {
+        mean: delay(this.loop.mean),
+        p99: delay(this.loop.percentile(99)),
+        max: delay(this.loop.max),
+      },
       checks,
     };
     // Recent figures, not the process's whole life: a stall an hour ago says nothing about now.

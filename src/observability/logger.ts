@@ -27,19 +27,27 @@ function fail(name: string, expected: string, value: unknown): never {
 
 /** The operational logger the `log` option describes. */
 export function createLogger(value: unknown): Logger {
-  if (value !== undefined && (value === null || typeof value !== 'object' || Array.isArray(value))) fail('', 'an object', value);
+  if (value !== undefined && (value === null || typeof value !== 'object' || Array.isArray(value)))
+    fail('', 'an object', value);
   const options = (value ?? {}) as LogOptions;
-  for (const key of Object.keys(options)) if (!['level', 'pretty', 'destination'].includes(key)) fail(`.${key}`, 'one of level, pretty, destination (unknown key)', key);
+  for (const key of Object.keys(options))
+    if (!['level', 'pretty', 'destination'].includes(key))
+      fail(`.${key}`, 'one of level, pretty, destination (unknown key)', key);
   const level = options.level ?? LOG_DEFAULTS.level;
   if (!LOG_LEVELS.includes(level)) fail('.level', `one of ${LOG_LEVELS.join(', ')}`, level);
   const destination = options.destination ?? LOG_DEFAULTS.destination;
-  if (typeof destination !== 'string' || destination.length === 0) fail('.destination', '"stderr", "stdout" or a file path', destination);
+  if (typeof destination !== 'string' || destination.length === 0)
+    fail('.destination', '"stderr", "stdout" or a file path', destination);
   const fd = destination === 'stderr' ? 2 : destination === 'stdout' ? 1 : undefined;
   const isTerminal = fd === 2 ? process.stderr.isTTY === true : fd === 1 ? process.stdout.isTTY === true : false;
   const readable = options.pretty ?? isTerminal;
   if (typeof readable !== 'boolean') fail('.pretty', 'a boolean', readable);
   const base = { level, base: { log: 'remote-mcp' }, timestamp: pino.stdTimeFunctions.isoTime };
-  if (readable) return pino(base, pretty({ destination: fd ?? destination, colorize: isTerminal, sync: true, mkdir: fd === undefined }));
+  if (readable)
+    return pino(
+      base,
+      pretty({ destination: fd ?? destination, colorize: isTerminal, sync: true, mkdir: fd === undefined }),
+    );
   // Synchronous writes: the operational log is a few lines per start, stop and problem, and the last of them
   // (the process exiting after a drain) must not be lost in a buffer.
   return pino(base, pino.destination({ dest: fd ?? destination, sync: true, mkdir: fd === undefined }));

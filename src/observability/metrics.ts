@@ -36,17 +36,42 @@ export interface MetricsSetup {
 
 /** The protocol's methods (all revisions); anything else is counted as `other`. */
 const METHODS = [
-  'initialize', 'ping', 'server/discover', 'subscriptions/listen',
-  'tools/list', 'tools/call', 'prompts/list', 'prompts/get',
-  'resources/list', 'resources/read', 'resources/templates/list', 'resources/subscribe', 'resources/unsubscribe',
-  'completion/complete', 'logging/setLevel', 'tasks/get', 'tasks/update', 'tasks/cancel', 'tasks/list', 'tasks/result',
+  'initialize',
+  'ping',
+  'server/discover',
+  'subscriptions/listen',
+  'tools/list',
+  'tools/call',
+  'prompts/list',
+  'prompts/get',
+  'resources/list',
+  'resources/read',
+  'resources/templates/list',
+  'resources/subscribe',
+  'resources/unsubscribe',
+  'completion/complete',
+  'logging/setLevel',
+  'tasks/get',
+  'tasks/update',
+  'tasks/cancel',
+  'tasks/list',
+  'tasks/result',
   'other',
 ];
 const METHOD_INDEX = new Map(METHODS.map((method, index) => [method, index]));
 const OTHER_METHOD = METHODS.length - 1;
 const TRANSPORTS: ReadonlyArray<RequestEvent['transport']> = ['http', 'sse', 'websocket'];
 const ERAS: ReadonlyArray<RequestEvent['era']> = ['modern', 'legacy'];
-const OUTCOMES: ReadonlyArray<RequestEvent['outcome']> = ['ok', 'error', 'tool-error', 'cancelled', 'denied', 'rate-limited', 'invalid', 'unauthenticated'];
+const OUTCOMES: ReadonlyArray<RequestEvent['outcome']> = [
+  'ok',
+  'error',
+  'tool-error',
+  'cancelled',
+  'denied',
+  'rate-limited',
+  'invalid',
+  'unauthenticated',
+];
 const UNREGISTERED_TOOL = Object.freeze({ name: 'unregistered', index: 0 });
 const OTHER_TOOL = Object.freeze({ name: 'other', index: 1 });
 
@@ -89,13 +114,39 @@ export class Metrics {
   constructor(private readonly setup: MetricsSetup) {
     const registry = this.registry;
     const registers = [registry];
-    this.requests = new FastCounter('mcp_requests_total', 'JSON-RPC requests ended, by method, transport, era and outcome (ok, error, tool-error, cancelled, denied, rate-limited, invalid).', registry);
-    this.durations = new FastHistogram('mcp_request_duration_seconds', 'Time from admission to answer of JSON-RPC requests.', DURATION_BUCKETS, registry);
+    this.requests = new FastCounter(
+      'mcp_requests_total',
+      'JSON-RPC requests ended, by method, transport, era and outcome (ok, error, tool-error, cancelled, denied, rate-limited, invalid).',
+      registry,
+    );
+    this.durations = new FastHistogram(
+      'mcp_request_duration_seconds',
+      'Time from admission to answer of JSON-RPC requests.',
+      DURATION_BUCKETS,
+      registry,
+    );
     this.toolCalls = new FastCounter('mcp_tool_calls_total', 'tools/call requests by tool and outcome.', registry);
-    this.toolDurations = new FastHistogram('mcp_tool_duration_seconds', 'Time tools/call requests took, by tool.', DURATION_BUCKETS, registry);
-    this.authFailures = new FastCounter('mcp_auth_failures_total', 'Attempts refused by authentication, by reason.', registry);
-    this.rateLimited = new FastCounter('mcp_rate_limited_total', 'Requests refused by a rate or concurrency limit, by scope (principal, global, tool, concurrency).', registry);
-    const bytes = new FastCounter('mcp_messages_bytes_total', 'Bytes of JSON-RPC messages received (in) and sent (out).', registry);
+    this.toolDurations = new FastHistogram(
+      'mcp_tool_duration_seconds',
+      'Time tools/call requests took, by tool.',
+      DURATION_BUCKETS,
+      registry,
+    );
+    this.authFailures = new FastCounter(
+      'mcp_auth_failures_total',
+      'Attempts refused by authentication, by reason.',
+      registry,
+    );
+    this.rateLimited = new FastCounter(
+      'mcp_rate_limited_total',
+      'Requests refused by a rate or concurrency limit, by scope (principal, global, tool, concurrency).',
+      registry,
+    );
+    const bytes = new FastCounter(
+      'mcp_messages_bytes_total',
+      'Bytes of JSON-RPC messages received (in) and sent (out).',
+      registry,
+    );
     // Both directions are exported from the start, at 0.
     this.bytesIn = bytes.add('in', { direction: 'in' });
     this.bytesOut = bytes.add('out', { direction: 'out' });
@@ -158,7 +209,10 @@ export class Metrics {
     const route = (methodIndex * TRANSPORTS.length + TRANSPORTS.indexOf(transport)) * ERAS.length + ERAS.indexOf(era);
     const outcomeIndex = OUTCOMES.indexOf(outcome);
     const requestKey = route * OUTCOMES.length + outcomeIndex;
-    (this.requests.find(requestKey) ?? this.requests.add(requestKey, { method: METHODS[methodIndex]!, transport, era, status: outcome })).value++;
+    (
+      this.requests.find(requestKey) ??
+      this.requests.add(requestKey, { method: METHODS[methodIndex]!, transport, era, status: outcome })
+    ).value++;
     if (outcome === 'rate-limited') {
       const scope = event.reason ?? 'principal';
       (this.rateLimited.find(scope) ?? this.rateLimited.add(scope, { scope })).value++;
@@ -166,12 +220,19 @@ export class Metrics {
     // Refusals never ran: they have no duration worth a bucket.
     const ran = outcome === 'ok' || outcome === 'error' || outcome === 'tool-error' || outcome === 'cancelled';
     const durationKey = methodIndex * TRANSPORTS.length + TRANSPORTS.indexOf(transport);
-    if (ran) (this.durations.find(durationKey) ?? this.durations.add(durationKey, { method: METHODS[methodIndex]!, transport })).observe(event.durationSeconds);
+    if (ran)
+      (
+        this.durations.find(durationKey) ??
+        this.durations.add(durationKey, { method: METHODS[methodIndex]!, transport })
+      ).observe(event.durationSeconds);
     if (event.tool === undefined) return;
     const tool = this.toolLabel(event.tool, outcome);
     const toolKey = tool.index * OUTCOMES.length + outcomeIndex;
     (this.toolCalls.find(toolKey) ?? this.toolCalls.add(toolKey, { tool: tool.name, outcome })).value++;
-    if (ran) (this.toolDurations.find(tool.index) ?? this.toolDurations.add(tool.index, { tool: tool.name })).observe(event.durationSeconds);
+    if (ran)
+      (this.toolDurations.find(tool.index) ?? this.toolDurations.add(tool.index, { tool: tool.name })).observe(
+        event.durationSeconds,
+      );
   }
 
   /** Built-in reasons are a fixed set; a custom authenticate hook's are its own, so they are bounded here. */
@@ -219,7 +280,12 @@ export interface ResolvedMetricsOptions {
   defaultMetrics: boolean;
 }
 
-export const METRICS_DEFAULTS = Object.freeze({ path: '/metrics', host: '127.0.0.1', requireAuth: false, defaultMetrics: true });
+export const METRICS_DEFAULTS = Object.freeze({
+  path: '/metrics',
+  host: '127.0.0.1',
+  requireAuth: false,
+  defaultMetrics: true,
+});
 
 function fail(name: string, expected: string, value: unknown): never {
   failOption(`metrics${name}`, expected, value);
@@ -232,10 +298,13 @@ export function resolveMetricsOptions(value: unknown): ResolvedMetricsOptions | 
   if (value === null || typeof value !== 'object' || Array.isArray(value)) fail('', 'a boolean or an object', value);
   const options = value as MetricsOptions;
   const known = new Set(['path', 'port', 'host', 'requireAuth', 'defaultMetrics']);
-  for (const key of Object.keys(options)) if (!known.has(key)) fail(`.${key}`, `one of ${[...known].join(', ')} (unknown key)`, key);
+  for (const key of Object.keys(options))
+    if (!known.has(key)) fail(`.${key}`, `one of ${[...known].join(', ')} (unknown key)`, key);
   const path = options.path ?? METRICS_DEFAULTS.path;
-  if (typeof path !== 'string' || !path.startsWith('/') || path.includes('?')) fail('.path', 'a path starting with "/"', path);
-  if (options.port !== undefined && (!Number.isSafeInteger(options.port) || options.port < 0 || options.port > 65_535)) fail('.port', 'an integer from 0 to 65535', options.port);
+  if (typeof path !== 'string' || !path.startsWith('/') || path.includes('?'))
+    fail('.path', 'a path starting with "/"', path);
+  if (options.port !== undefined && (!Number.isSafeInteger(options.port) || options.port < 0 || options.port > 65_535))
+    fail('.port', 'an integer from 0 to 65535', options.port);
   const host = options.host ?? METRICS_DEFAULTS.host;
   if (typeof host !== 'string' || host.length === 0) fail('.host', 'an address', host);
   const requireAuth = options.requireAuth ?? METRICS_DEFAULTS.requireAuth;

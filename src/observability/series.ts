@@ -116,9 +116,17 @@ export class FastHistogram extends SeriesMetric<HistogramSeries> {
       let cumulative = 0;
       for (const [index, bound] of this.bounds.entries()) {
         cumulative += series.counts[index]!;
-        samples.push({ metricName: `${this.name}_bucket`, labels: { le: String(bound), ...series.labels }, value: cumulative });
+        samples.push({
+          metricName: `${this.name}_bucket`,
+          labels: { le: String(bound), ...series.labels },
+          value: cumulative,
+        });
       }
-      samples.push({ metricName: `${this.name}_bucket`, labels: { le: '+Inf', ...series.labels }, value: series.count });
+      samples.push({
+        metricName: `${this.name}_bucket`,
+        labels: { le: '+Inf', ...series.labels },
+        value: series.count,
+      });
       samples.push({ metricName: `${this.name}_sum`, labels: series.labels, value: series.sum });
       samples.push({ metricName: `${this.name}_count`, labels: series.labels, value: series.count });
     }

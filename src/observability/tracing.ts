@@ -8,7 +8,18 @@
  * transport) or else the HTTP `traceparent`/`tracestate` headers. remote-mcp parses them itself rather than
  * through the globally registered propagator: the trace id must reach the audit log even when no SDK is there.
  */
-import { context, createTraceState, isSpanContextValid, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Span, type SpanContext } from '@opentelemetry/api';
+import {
+  context,
+  createTraceState,
+  isSpanContextValid,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Context,
+  type Span,
+  type SpanContext,
+} from '@opentelemetry/api';
 import type { IncomingMessage } from 'node:http';
 
 import { VERSION } from '../version.js';
@@ -29,7 +40,8 @@ export function parseTraceparent(traceparent: unknown, tracestate?: unknown): Sp
   if (version === 'ff' || (version === '00' && traceparent.trim().length !== 55)) return undefined;
   const parent: SpanContext = { traceId, spanId, traceFlags: Number.parseInt(flags, 16) & 1, isRemote: true };
   if (!isSpanContextValid(parent)) return undefined;
-  if (typeof tracestate === 'string' && tracestate.length > 0 && tracestate.length <= MAX_TRACESTATE_LENGTH) parent.traceState = createTraceState(tracestate);
+  if (typeof tracestate === 'string' && tracestate.length > 0 && tracestate.length <= MAX_TRACESTATE_LENGTH)
+    parent.traceState = createTraceState(tracestate);
   return parent;
 }
 
@@ -41,8 +53,8 @@ function header(req: IncomingMessage | undefined, name: string): string | undefi
 /** The caller's trace context: `_meta` first (it travels with the message), then the HTTP headers. */
 export function remoteParent(meta: unknown, req: IncomingMessage | undefined): SpanContext | undefined {
   const fields = meta !== null && typeof meta === 'object' ? (meta as Record<string, unknown>) : undefined;
-  if (fields?.['traceparent'] !== undefined) {
-    const parent = parseTraceparent(fields['traceparent'], fields['tracestate']);
+  if (fields?.traceparent !== undefined) {
+    const parent = parseTraceparent(fields.traceparent, fields.tracestate);
     if (parent !== undefined) return parent;
   }
   const traceparent = header(req, 'traceparent');
@@ -77,7 +89,11 @@ export function startRequestSpan(description: SpanDescription): RequestSpan {
       attributes: {
         'mcp.method.name': description.method,
         ...(description.rpcId !== null && { 'jsonrpc.request.id': String(description.rpcId) }),
-        ...(description.method === 'tools/call' && description.target !== undefined && { 'gen_ai.tool.name': description.target, 'gen_ai.operation.name': 'execute_tool' }),
+        ...(description.method === 'tools/call' &&
+          description.target !== undefined && {
+            'gen_ai.tool.name': description.target,
+            'gen_ai.operation.name': 'execute_tool',
+          }),
         'network.transport': 'tcp',
         'network.protocol.name': description.transport === 'websocket' ? 'websocket' : 'http',
         'mcp.era': description.era,
@@ -91,7 +107,10 @@ export function startRequestSpan(description: SpanDescription): RequestSpan {
 }
 
 /** Ends a request's span: errors (JSON-RPC error or a tool's isError) set the error status. */
-export function endRequestSpan(span: Span, outcome: { errorCode?: number; toolError?: boolean; cancelled?: boolean }): void {
+export function endRequestSpan(
+  span: Span,
+  outcome: { errorCode?: number; toolError?: boolean; cancelled?: boolean },
+): void {
   if (outcome.errorCode !== undefined) {
     span.setAttribute('rpc.jsonrpc.error_code', outcome.errorCode);
     span.setStatus({ code: SpanStatusCode.ERROR });

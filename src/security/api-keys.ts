@@ -40,7 +40,8 @@ export function readKeysFile(path: string): ApiKeysFile {
     throw new Error(`remote-mcp: the API keys file ${path} is not valid JSON: ${(error as Error).message}`);
   }
   const file = parsed as Partial<ApiKeysFile>;
-  if (file?.version !== 1 || !Array.isArray(file.keys)) throw new Error(`remote-mcp: the API keys file ${path} must be {"version": 1, "keys": [...]}`);
+  if (file?.version !== 1 || !Array.isArray(file.keys))
+    throw new Error(`remote-mcp: the API keys file ${path} must be {"version": 1, "keys": [...]}`);
   file.keys.forEach((entry, index) => {
     const ok =
       typeof entry?.id === 'string' &&
@@ -49,7 +50,10 @@ export function readKeysFile(path: string): ApiKeysFile {
       entry.scopes.every((scope) => typeof scope === 'string') &&
       typeof entry.hash === 'string' &&
       /^sha256:[0-9a-f]{64}$/.test(entry.hash);
-    if (!ok) throw new Error(`remote-mcp: the API keys file ${path}: keys[${index}] needs id, name, scopes (strings) and hash ("sha256:<64 hex>")`);
+    if (!ok)
+      throw new Error(
+        `remote-mcp: the API keys file ${path}: keys[${index}] needs id, name, scopes (strings) and hash ("sha256:<64 hex>")`,
+      );
   });
   return file as ApiKeysFile;
 }
@@ -65,7 +69,10 @@ export function writeKeysFile(path: string, file: ApiKeysFile): void {
 export function mintApiKey(name: string, scopes: string[], now = new Date()): { key: string; entry: ApiKeyEntry } {
   const id = randomBytes(8).toString('hex').slice(0, 12);
   const key = `rmcp_${id}_${randomBytes(32).toString('base64url')}`;
-  return { key, entry: { id, name, scopes, hash: `sha256:${sha256(key).toString('hex')}`, createdAt: now.toISOString() } };
+  return {
+    key,
+    entry: { id, name, scopes, hash: `sha256:${sha256(key).toString('hex')}`, createdAt: now.toISOString() },
+  };
 }
 
 export class ApiKeyVerifier {
@@ -89,7 +96,12 @@ export class ApiKeyVerifier {
     const expected = known?.hash ?? DUMMY_HASH;
     const equal = timingSafeEqual(sha256(presented), expected);
     if (!equal || known === undefined || known.entry.revokedAt !== undefined) return undefined;
-    return { kind: 'api-key', subject: known.entry.name, scopes: [...known.entry.scopes], credentialId: known.entry.id };
+    return {
+      kind: 'api-key',
+      subject: known.entry.name,
+      scopes: [...known.entry.scopes],
+      credentialId: known.entry.id,
+    };
   }
 
   private reloadIfChanged(): void {
@@ -110,7 +122,9 @@ export class ApiKeyVerifier {
     if (signature === this.signature) return;
     try {
       const file = readKeysFile(this.path);
-      this.entries = new Map(file.keys.map((entry) => [entry.id, { entry, hash: Buffer.from(entry.hash.slice('sha256:'.length), 'hex') }]));
+      this.entries = new Map(
+        file.keys.map((entry) => [entry.id, { entry, hash: Buffer.from(entry.hash.slice('sha256:'.length), 'hex') }]),
+      );
       this.signature = signature;
     } catch (error) {
       // At start a broken file is a configuration error; later the last good keys stay in force.

@@ -9,12 +9,22 @@ import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.
 
 export type ArgumentVerdict =
   | { ok: true }
-  | { ok: false; message: string; data: { path: string; errors: Array<{ path: string; message: string; keyword: string }> } };
+  | {
+      ok: false;
+      message: string;
+      data: { path: string; errors: Array<{ path: string; message: string; keyword: string }> };
+    };
 
 const MAX_REPORTED_ERRORS = 10;
 
 export class ArgumentValidator {
-  private readonly ajv = new Ajv2020({ allErrors: false, strict: false, coerceTypes: false, useDefaults: false, validateSchema: false });
+  private readonly ajv = new Ajv2020({
+    allErrors: false,
+    strict: false,
+    coerceTypes: false,
+    useDefaults: false,
+    validateSchema: false,
+  });
   private readonly compiled = new Map<string, ValidateFunction | null>();
 
   constructor(
@@ -32,9 +42,17 @@ export class ArgumentValidator {
       this.compiled.set(toolName, validate);
     }
     if (validate === null || validate(args ?? {})) return { ok: true };
-    const errors = (validate.errors ?? []).slice(0, MAX_REPORTED_ERRORS).map((error: ErrorObject) => ({ path: error.instancePath === '' ? '/' : error.instancePath, message: error.message ?? 'is invalid', keyword: error.keyword }));
+    const errors = (validate.errors ?? []).slice(0, MAX_REPORTED_ERRORS).map((error: ErrorObject) => ({
+      path: error.instancePath === '' ? '/' : error.instancePath,
+      message: error.message ?? 'is invalid',
+      keyword: error.keyword,
+    }));
     const first = errors[0] ?? { path: '/', message: 'is invalid', keyword: 'unknown' };
-    return { ok: false, message: `Invalid arguments for tool ${toolName}: ${first.path} ${first.message}`, data: { path: first.path, errors } };
+    return {
+      ok: false,
+      message: `Invalid arguments for tool ${toolName}: ${first.path} ${first.message}`,
+      data: { path: first.path, errors },
+    };
   }
 
   clear(): void {
@@ -47,7 +65,11 @@ export class ArgumentValidator {
       const { $schema: _ignored, ...rest } = schema;
       return this.ajv.compile(rest);
     } catch (error) {
-      this.onError(new Error(`remote-mcp: the input schema of tool ${toolName} does not compile; its arguments are left to the SDK: ${(error as Error).message}`));
+      this.onError(
+        new Error(
+          `remote-mcp: the input schema of tool ${toolName} does not compile; its arguments are left to the SDK: ${(error as Error).message}`,
+        ),
+      );
       return null;
     }
   }

@@ -43,14 +43,19 @@ export interface AuthOptions {
 export class AuthenticationError extends Error {}
 
 export interface AuthRefusal {
-  name: Extract<ErrorName, 'AUTH_REQUIRED' | 'AUTH_INVALID' | 'AUTH_QUERY_CREDENTIAL' | 'AUTH_UNAVAILABLE' | 'AUTH_INSUFFICIENT_SCOPE'>;
+  name: Extract<
+    ErrorName,
+    'AUTH_REQUIRED' | 'AUTH_INVALID' | 'AUTH_QUERY_CREDENTIAL' | 'AUTH_UNAVAILABLE' | 'AUTH_INSUFFICIENT_SCOPE'
+  >;
   /** A short machine reason for logs and metrics: missing, expired, wrong-audience, revoked-or-unknown-key... */
   reason: string;
   message?: string;
   headers: Record<string, string | string[]>;
 }
 
-export type AuthOutcome = { principal: Principal; refusal?: undefined } | { principal?: undefined; refusal: AuthRefusal };
+export type AuthOutcome =
+  | { principal: Principal; refusal?: undefined }
+  | { principal?: undefined; refusal: AuthRefusal };
 
 const QUERY_CREDENTIALS = ['access_token', 'api_key', 'apikey', 'api-key', 'token', 'key'];
 const WELL_KNOWN = '/.well-known/oauth-protected-resource';
@@ -69,20 +74,34 @@ export class Authenticator {
     onError: (error: Error) => void,
     private readonly policyScopes: () => string[] = () => [],
   ) {
-    if (options === null || typeof options !== 'object') throw new RemoteMcpOptionError(`remote-mcp: option \`auth\` must be an object; received ${String(options)}.`);
+    if (options === null || typeof options !== 'object')
+      throw new RemoteMcpOptionError(`remote-mcp: option \`auth\` must be an object; received ${String(options)}.`);
     if (options.jwt === undefined && options.apiKeys === undefined && options.authenticate === undefined) {
-      throw new RemoteMcpOptionError('remote-mcp: option `auth` must configure at least one of jwt, apiKeys, authenticate; received none.');
+      throw new RemoteMcpOptionError(
+        'remote-mcp: option `auth` must configure at least one of jwt, apiKeys, authenticate; received none.',
+      );
     }
     this.jwt = options.jwt === undefined ? undefined : new JwtVerifier(options.jwt);
-    if (options.apiKeys !== undefined && (typeof options.apiKeys?.file !== 'string' || options.apiKeys.file.length === 0)) {
-      throw new RemoteMcpOptionError(`remote-mcp: option \`auth.apiKeys.file\` must be a file path; received ${JSON.stringify(options.apiKeys?.file)}.`);
+    if (
+      options.apiKeys !== undefined &&
+      (typeof options.apiKeys?.file !== 'string' || options.apiKeys.file.length === 0)
+    ) {
+      throw new RemoteMcpOptionError(
+        `remote-mcp: option \`auth.apiKeys.file\` must be a file path; received ${JSON.stringify(options.apiKeys?.file)}.`,
+      );
     }
     this.apiKeys = options.apiKeys === undefined ? undefined : new ApiKeyVerifier(options.apiKeys.file, onError);
-    if (options.authenticate !== undefined && typeof options.authenticate !== 'function') throw new RemoteMcpOptionError('remote-mcp: option `auth.authenticate` must be a function; received something else.');
+    if (options.authenticate !== undefined && typeof options.authenticate !== 'function')
+      throw new RemoteMcpOptionError(
+        'remote-mcp: option `auth.authenticate` must be a function; received something else.',
+      );
     this.hook = options.authenticate;
     this.requiredScopes = options.requiredScopes ?? [];
     this.metadata = options.resourceMetadata;
-    this.authorizationServers = options.resourceMetadata?.authorizationServers ?? (this.jwt?.issuers.filter((issuer) => /^https?:\/\//.test(issuer)) ?? []);
+    this.authorizationServers =
+      options.resourceMetadata?.authorizationServers ??
+      this.jwt?.issuers.filter((issuer) => /^https?:\/\//.test(issuer)) ??
+      [];
   }
 
   async authenticate(req: IncomingMessage): Promise<AuthOutcome> {
@@ -90,7 +109,10 @@ export class Authenticator {
     if (query !== undefined) {
       const params = new URLSearchParams(query);
       if (QUERY_CREDENTIALS.some((name) => params.has(name))) {
-        return this.refuse(req, 'AUTH_QUERY_CREDENTIAL', 'credential-in-query', { error: 'invalid_request', quiet: true });
+        return this.refuse(req, 'AUTH_QUERY_CREDENTIAL', 'credential-in-query', {
+          error: 'invalid_request',
+          quiet: true,
+        });
       }
     }
     const authorization = req.headers.authorization;
@@ -110,12 +132,18 @@ export class Authenticator {
         if (principal !== undefined) return { principal };
       } catch (error) {
         if (!(error instanceof AuthenticationError)) throw error;
-        return this.refuse(req, 'AUTH_INVALID', 'rejected-by-hook', { error: 'invalid_token', description: error.message });
+        return this.refuse(req, 'AUTH_INVALID', 'rejected-by-hook', {
+          error: 'invalid_token',
+          description: error.message,
+        });
       }
     }
     return authorization === undefined && apiKeyHeader === undefined
       ? this.refuse(req, 'AUTH_REQUIRED', 'missing')
-      : this.refuse(req, 'AUTH_INVALID', 'unsupported-scheme', { error: 'invalid_request', description: 'The credential uses an authentication scheme this server does not accept' });
+      : this.refuse(req, 'AUTH_INVALID', 'unsupported-scheme', {
+          error: 'invalid_request',
+          description: 'The credential uses an authentication scheme this server does not accept',
+        });
   }
 
   /** The requiredScopes the principal lacks, as a 403 insufficient_scope refusal; undefined when it has them all. */
@@ -126,8 +154,18 @@ export class Authenticator {
 
   /** A 403 naming every scope the operation needs (the spec: all of them in one challenge). */
   insufficientScope(req: IncomingMessage | undefined, scopes: string[]): AuthRefusal {
-    const challenge = this.bearerChallenge(req, scopes, 'insufficient_scope', 'The credential lacks a scope this operation needs');
-    return { name: 'AUTH_INSUFFICIENT_SCOPE', reason: 'insufficient-scope', message: `Forbidden: insufficient scope (this operation needs ${scopes.join(', ')})`, headers: { 'www-authenticate': challenge } };
+    const challenge = this.bearerChallenge(
+      req,
+      scopes,
+      'insufficient_scope',
+      'The credential lacks a scope this operation needs',
+    );
+    return {
+      name: 'AUTH_INSUFFICIENT_SCOPE',
+      reason: 'insufficient-scope',
+      message: `Forbidden: insufficient scope (this operation needs ${scopes.join(', ')})`,
+      headers: { 'www-authenticate': challenge },
+    };
   }
 
   /** The Protected Resource Metadata document, or undefined when no authorization server is known. */
@@ -153,14 +191,25 @@ export class Authenticator {
       return { principal: await this.jwt!.verify(token) };
     } catch (error) {
       if (!(error instanceof TokenRejected)) throw error;
-      if (error.reason === 'key-source-unavailable') return { refusal: { name: 'AUTH_UNAVAILABLE', reason: error.reason, headers: { 'retry-after': '5' } } };
-      return this.refuse(req, 'AUTH_INVALID', error.reason, { error: 'invalid_token', description: error.description, scheme: 'bearer' });
+      if (error.reason === 'key-source-unavailable')
+        return { refusal: { name: 'AUTH_UNAVAILABLE', reason: error.reason, headers: { 'retry-after': '5' } } };
+      return this.refuse(req, 'AUTH_INVALID', error.reason, {
+        error: 'invalid_token',
+        description: error.description,
+        scheme: 'bearer',
+      });
     }
   }
 
   private apiKey(req: IncomingMessage, key: string): AuthOutcome {
     const principal = this.apiKeys!.verify(key);
-    return principal !== undefined ? { principal } : this.refuse(req, 'AUTH_INVALID', 'unknown-or-revoked-key', { error: 'invalid_token', description: 'The API key is unknown or revoked', scheme: 'apikey' });
+    return principal !== undefined
+      ? { principal }
+      : this.refuse(req, 'AUTH_INVALID', 'unknown-or-revoked-key', {
+          error: 'invalid_token',
+          description: 'The API key is unknown or revoked',
+          scheme: 'apikey',
+        });
   }
 
   /**
@@ -176,16 +225,32 @@ export class Authenticator {
     const on = (scheme: 'bearer' | 'apikey') => detail.scheme === undefined || detail.scheme === scheme;
     const challenges: string[] = [];
     if (this.jwt !== undefined || this.authorizationServers.length > 0 || this.apiKeys === undefined) {
-      challenges.push(on('bearer') ? this.bearerChallenge(req, this.requiredScopes, detail.error, detail.description) : this.bearerChallenge(req, this.requiredScopes));
+      challenges.push(
+        on('bearer')
+          ? this.bearerChallenge(req, this.requiredScopes, detail.error, detail.description)
+          : this.bearerChallenge(req, this.requiredScopes),
+      );
     }
-    if (this.apiKeys !== undefined) challenges.push(`ApiKey realm="mcp"${detail.error !== undefined && on('apikey') ? `, error="${detail.error}"` : ''}`);
-    const message = detail.description !== undefined && detail.quiet !== true ? `Unauthorized: ${detail.description}` : undefined;
-    return { refusal: { name, reason, ...(message !== undefined && { message }), headers: { 'www-authenticate': challenges } } };
+    if (this.apiKeys !== undefined)
+      challenges.push(
+        `ApiKey realm="mcp"${detail.error !== undefined && on('apikey') ? `, error="${detail.error}"` : ''}`,
+      );
+    const message =
+      detail.description !== undefined && detail.quiet !== true ? `Unauthorized: ${detail.description}` : undefined;
+    return {
+      refusal: { name, reason, ...(message !== undefined && { message }), headers: { 'www-authenticate': challenges } },
+    };
   }
 
-  private bearerChallenge(req: IncomingMessage | undefined, scopes: string[], error?: string, description?: string): string {
+  private bearerChallenge(
+    req: IncomingMessage | undefined,
+    scopes: string[],
+    error?: string,
+    description?: string,
+  ): string {
     const parts: string[] = [];
-    if (req !== undefined && this.authorizationServers.length > 0) parts.push(`resource_metadata="${this.metadataUrl(req)}"`);
+    if (req !== undefined && this.authorizationServers.length > 0)
+      parts.push(`resource_metadata="${this.metadataUrl(req)}"`);
     if (scopes.length > 0) parts.push(`scope="${scopes.join(' ')}"`);
     if (error !== undefined) parts.push(`error="${error}"`);
     if (description !== undefined) parts.push(`error_description="${description.replace(/["\\]/g, '')}"`);

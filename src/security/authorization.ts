@@ -32,7 +32,14 @@ export type Decision = { allowed: true } | { allowed: false; scopes: string[] };
 const KINDS: PolicyKind[] = ['tools', 'resources', 'prompts'];
 
 function compile(pattern: string, entries: string[]): Rule {
-  const matcher = pattern.includes('*') ? new RegExp(`^${pattern.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`) : undefined;
+  const matcher = pattern.includes('*')
+    ? new RegExp(
+        `^${pattern
+          .split('*')
+          .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+          .join('.*')}$`,
+      )
+    : undefined;
   const rule: Rule = { pattern, matcher, scopes: [], subjects: [], principals: [] };
   for (const entry of entries) {
     if (entry.startsWith('subject:')) rule.subjects.push(entry.slice('subject:'.length));
@@ -47,18 +54,33 @@ export class Authorizer {
   private readonly wildcard = new Map<PolicyKind, Rule[]>();
 
   constructor(policy: AuthorizationPolicy) {
-    if (policy === null || typeof policy !== 'object' || Array.isArray(policy)) throw new RemoteMcpOptionError(`remote-mcp: option \`authorization\` must be an object with tools, resources and/or prompts rules; received ${JSON.stringify(policy)}.`);
+    if (policy === null || typeof policy !== 'object' || Array.isArray(policy))
+      throw new RemoteMcpOptionError(
+        `remote-mcp: option \`authorization\` must be an object with tools, resources and/or prompts rules; received ${JSON.stringify(policy)}.`,
+      );
     for (const key of Object.keys(policy)) {
-      if (!KINDS.includes(key as PolicyKind)) throw new RemoteMcpOptionError(`remote-mcp: option \`authorization.${key}\` is unknown; the policy has tools, resources and prompts.`);
+      if (!KINDS.includes(key as PolicyKind))
+        throw new RemoteMcpOptionError(
+          `remote-mcp: option \`authorization.${key}\` is unknown; the policy has tools, resources and prompts.`,
+        );
     }
     for (const kind of KINDS) {
       const rules = policy[kind] ?? {};
-      if (rules === null || typeof rules !== 'object' || Array.isArray(rules)) throw new RemoteMcpOptionError(`remote-mcp: option \`authorization.${kind}\` must be an object mapping patterns to lists; received ${JSON.stringify(rules)}.`);
+      if (rules === null || typeof rules !== 'object' || Array.isArray(rules))
+        throw new RemoteMcpOptionError(
+          `remote-mcp: option \`authorization.${kind}\` must be an object mapping patterns to lists; received ${JSON.stringify(rules)}.`,
+        );
       const exact = new Map<string, Rule>();
       const wildcard: Rule[] = [];
       for (const [pattern, entries] of Object.entries(rules)) {
-        if (!Array.isArray(entries) || entries.length === 0 || entries.some((entry) => typeof entry !== 'string' || entry.length === 0)) {
-          throw new RemoteMcpOptionError(`remote-mcp: option \`authorization.${kind}["${pattern}"]\` must be a non-empty array of scopes, "subject:<sub>" or "principal:<key>" entries; received ${JSON.stringify(entries)}.`);
+        if (
+          !Array.isArray(entries) ||
+          entries.length === 0 ||
+          entries.some((entry) => typeof entry !== 'string' || entry.length === 0)
+        ) {
+          throw new RemoteMcpOptionError(
+            `remote-mcp: option \`authorization.${kind}["${pattern}"]\` must be a non-empty array of scopes, "subject:<sub>" or "principal:<key>" entries; received ${JSON.stringify(entries)}.`,
+          );
         }
         const rule = compile(pattern, entries);
         if (rule.matcher === undefined) exact.set(pattern, rule);
@@ -70,7 +92,8 @@ export class Authorizer {
   }
 
   decide(kind: PolicyKind, name: string, principal: Principal | undefined, principalKey: string | undefined): Decision {
-    const rule = this.exact.get(kind)!.get(name) ?? this.wildcard.get(kind)!.find((candidate) => candidate.matcher!.test(name));
+    const rule =
+      this.exact.get(kind)!.get(name) ?? this.wildcard.get(kind)!.find((candidate) => candidate.matcher!.test(name));
     if (rule === undefined) return { allowed: true };
     if (principal !== undefined) {
       if (rule.scopes.some((scope) => principal.scopes.includes(scope))) return { allowed: true };
@@ -84,14 +107,18 @@ export class Authorizer {
   scopes(): string[] {
     const all = new Set<string>();
     for (const kind of KINDS) {
-      for (const rule of [...this.exact.get(kind)!.values(), ...this.wildcard.get(kind)!]) for (const scope of rule.scopes) all.add(scope);
+      for (const rule of [...this.exact.get(kind)!.values(), ...this.wildcard.get(kind)!])
+        for (const scope of rule.scopes) all.add(scope);
     }
     return [...all];
   }
 }
 
 /** What a request uses that the policy governs: the tool, prompt or resource it names. */
-export function subjectOf(method: string, params: Record<string, unknown> | undefined): { kind: PolicyKind; name: string } | undefined {
+export function subjectOf(
+  method: string,
+  params: Record<string, unknown> | undefined,
+): { kind: PolicyKind; name: string } | undefined {
   switch (method) {
     case 'tools/call':
       return typeof params?.name === 'string' ? { kind: 'tools', name: params.name } : undefined;

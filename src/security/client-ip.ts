@@ -11,7 +11,11 @@ import { RemoteMcpOptionError } from '../errors.js';
 /** false: ignore X-Forwarded-For; true: trust every hop; n: trust n proxies; list: trust these addresses/CIDRs. */
 export type TrustProxy = boolean | number | string[];
 
-export type ResolvedTrustProxy = { kind: 'none' } | { kind: 'all' } | { kind: 'hops'; hops: number } | { kind: 'list'; trusted: BlockList };
+export type ResolvedTrustProxy =
+  | { kind: 'none' }
+  | { kind: 'all' }
+  | { kind: 'hops'; hops: number }
+  | { kind: 'list'; trusted: BlockList };
 
 export function resolveTrustProxy(value: unknown): ResolvedTrustProxy {
   if (value === undefined || value === false) return { kind: 'none' };
@@ -24,20 +28,25 @@ export function resolveTrustProxy(value: unknown): ResolvedTrustProxy {
       const family = address === undefined ? 0 : isIP(address);
       const bits = prefix === undefined ? (family === 6 ? 128 : 32) : Number(prefix);
       if (family === 0 || !Number.isInteger(bits) || bits < 0 || bits > (family === 6 ? 128 : 32)) {
-        throw new RemoteMcpOptionError(`remote-mcp: option \`trustProxy\` entries must be IP addresses or CIDR blocks like "10.0.0.0/8"; received ${JSON.stringify(entry)}.`);
+        throw new RemoteMcpOptionError(
+          `remote-mcp: option \`trustProxy\` entries must be IP addresses or CIDR blocks like "10.0.0.0/8"; received ${JSON.stringify(entry)}.`,
+        );
       }
       trusted.addSubnet(address!, bits, family === 6 ? 'ipv6' : 'ipv4');
     }
     return { kind: 'list', trusted };
   }
-  throw new RemoteMcpOptionError(`remote-mcp: option \`trustProxy\` must be false, true, a hop count >= 1, or an array of addresses/CIDR blocks; received ${JSON.stringify(value)}.`);
+  throw new RemoteMcpOptionError(
+    `remote-mcp: option \`trustProxy\` must be false, true, a hop count >= 1, or an array of addresses/CIDR blocks; received ${JSON.stringify(value)}.`,
+  );
 }
 
 /** `::ffff:127.0.0.1` → `127.0.0.1`; undefined for anything that is not an IP address. */
 function normalize(address: string | undefined): string | undefined {
   if (address === undefined) return undefined;
   const trimmed = address.trim();
-  const unmapped = trimmed.toLowerCase().startsWith('::ffff:') && isIP(trimmed.slice(7)) === 4 ? trimmed.slice(7) : trimmed;
+  const unmapped =
+    trimmed.toLowerCase().startsWith('::ffff:') && isIP(trimmed.slice(7)) === 4 ? trimmed.slice(7) : trimmed;
   return isIP(unmapped) === 0 ? undefined : unmapped;
 }
 

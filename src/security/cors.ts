@@ -17,8 +17,19 @@ export interface CorsOptions {
   maxAgeSeconds?: number;
 }
 
-const EXPOSED = 'Mcp-Session-Id, Mcp-Protocol-Version, WWW-Authenticate, Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, RateLimit-Policy';
-const ALLOWED_HEADERS = ['content-type', 'accept', 'authorization', 'mcp-session-id', 'mcp-protocol-version', 'mcp-method', 'mcp-name', 'last-event-id', 'x-api-key'];
+const EXPOSED =
+  'Mcp-Session-Id, Mcp-Protocol-Version, WWW-Authenticate, Retry-After, RateLimit-Limit, RateLimit-Remaining, RateLimit-Reset, RateLimit-Policy';
+const ALLOWED_HEADERS = [
+  'content-type',
+  'accept',
+  'authorization',
+  'mcp-session-id',
+  'mcp-protocol-version',
+  'mcp-method',
+  'mcp-name',
+  'last-event-id',
+  'x-api-key',
+];
 const ALLOWED_METHODS = 'GET, POST, DELETE, OPTIONS';
 
 function fail(name: string, expected: string, value: unknown): never {
@@ -32,15 +43,19 @@ export class CorsPolicy {
   private readonly maxAge: string;
 
   constructor(options: CorsOptions) {
-    if (options === null || typeof options !== 'object') fail('', 'an object { allowedOrigins, allowCredentials?, maxAgeSeconds? }', options);
+    if (options === null || typeof options !== 'object')
+      fail('', 'an object { allowedOrigins, allowCredentials?, maxAgeSeconds? }', options);
     const origins = options.allowedOrigins;
-    if (!Array.isArray(origins) || origins.length === 0) fail('.allowedOrigins', 'a non-empty array of origins', origins);
+    if (!Array.isArray(origins) || origins.length === 0)
+      fail('.allowedOrigins', 'a non-empty array of origins', origins);
     this.credentials = options.allowCredentials ?? false;
     if (typeof this.credentials !== 'boolean') fail('.allowCredentials', 'a boolean', this.credentials);
     this.any = origins.includes('*');
-    if (this.any && this.credentials) fail('.allowedOrigins', 'explicit origins when allowCredentials is true (not "*")', origins);
+    if (this.any && this.credentials)
+      fail('.allowedOrigins', 'explicit origins when allowCredentials is true (not "*")', origins);
     for (const origin of origins) {
-      if (origin !== '*' && !/^https?:\/\/[^/\s]+$/i.test(origin)) fail('.allowedOrigins', 'origins like "https://app.example.com" (scheme://host[:port], no path)', origin);
+      if (origin !== '*' && !/^https?:\/\/[^/\s]+$/i.test(origin))
+        fail('.allowedOrigins', 'origins like "https://app.example.com" (scheme://host[:port], no path)', origin);
     }
     this.origins = new Set(origins.map((origin) => origin.toLowerCase()));
     const maxAge = options.maxAgeSeconds ?? 600;

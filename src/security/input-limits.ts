@@ -25,27 +25,34 @@ interface Frame {
 
 function pointer(frame: Frame): string {
   const keys: string[] = [];
-  for (let current: Frame | undefined = frame; current?.parent !== undefined; current = current.parent) keys.push(current.key.replace(/~/g, '~0').replace(/\//g, '~1'));
+  for (let current: Frame | undefined = frame; current?.parent !== undefined; current = current.parent)
+    keys.push(current.key.replace(/~/g, '~0').replace(/\//g, '~1'));
   return keys.length === 0 ? '/' : `/${keys.reverse().join('/')}`;
 }
 
-export function checkInputLimits(value: unknown, limits: { maxJsonDepth: number; maxStringLength: number }): InputLimitProblem | undefined {
+export function checkInputLimits(
+  value: unknown,
+  limits: { maxJsonDepth: number; maxStringLength: number },
+): InputLimitProblem | undefined {
   const stack: Frame[] = [{ value, depth: 0, parent: undefined, key: '' }];
   while (stack.length > 0) {
     const frame = stack.pop()!;
     const current = frame.value;
     if (typeof current === 'string') {
-      if (current.length > limits.maxStringLength) return { problem: 'string', path: pointer(frame), limit: limits.maxStringLength };
+      if (current.length > limits.maxStringLength)
+        return { problem: 'string', path: pointer(frame), limit: limits.maxStringLength };
       continue;
     }
     if (current === null || typeof current !== 'object') continue;
     const depth = frame.depth + 1;
     if (depth > limits.maxJsonDepth) return { problem: 'depth', path: pointer(frame), limit: limits.maxJsonDepth };
     if (Array.isArray(current)) {
-      for (let index = current.length - 1; index >= 0; index--) stack.push({ value: current[index], depth, parent: frame, key: String(index) });
+      for (let index = current.length - 1; index >= 0; index--)
+        stack.push({ value: current[index], depth, parent: frame, key: String(index) });
     } else {
       for (const key of Object.keys(current)) {
-        if (key.length > limits.maxStringLength) return { problem: 'string', path: pointer(frame), limit: limits.maxStringLength };
+        if (key.length > limits.maxStringLength)
+          return { problem: 'string', path: pointer(frame), limit: limits.maxStringLength };
         stack.push({ value: (current as Record<string, unknown>)[key], depth, parent: frame, key });
       }
     }

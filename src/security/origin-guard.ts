@@ -52,8 +52,14 @@ function originAllowed(origin: string, allowed: string[] | undefined): boolean {
 /** Returns the error to answer with, or undefined when the request may proceed. */
 export function checkOrigin(req: IncomingMessage, options: OriginGuardOptions): ErrorName | undefined {
   if (!options.enabled) return undefined;
-  if (options.allowedHosts !== undefined && !hostAllowed(req.headers.host, options.allowedHosts)) return 'FORBIDDEN_HOST';
+  if (options.allowedHosts !== undefined && !hostAllowed(req.headers.host, options.allowedHosts))
+    return 'FORBIDDEN_HOST';
   const origin = req.headers.origin;
-  if (origin !== undefined && !originAllowed(origin, options.allowedOrigins) && !(options.corsOrigins?.includes(origin.toLowerCase()) ?? false)) return 'FORBIDDEN_ORIGIN';
+  if (
+    origin !== undefined &&
+    !originAllowed(origin, options.allowedOrigins) &&
+    !(options.corsOrigins?.includes(origin.toLowerCase()) ?? false)
+  )
+    return 'FORBIDDEN_ORIGIN';
   return undefined;
 }

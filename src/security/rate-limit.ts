@@ -60,7 +60,12 @@ export class InMemoryRateLimitStore implements RateLimitStore {
 }
 
 function decision(allowed: boolean, window: RateLimitWindow, result: RateLimiterRes): RateLimitDecision {
-  return { allowed, limit: window.points, remaining: Math.max(result.remainingPoints, 0), resetSeconds: Math.max(Math.ceil(result.msBeforeNext / 1000), 0) };
+  return {
+    allowed,
+    limit: window.points,
+    remaining: Math.max(result.remainingPoints, 0),
+    resetSeconds: Math.max(Math.ceil(result.msBeforeNext / 1000), 0),
+  };
 }
 
 export interface RateLimitOptions {
@@ -89,8 +94,14 @@ function resolveWindow(value: unknown, name: string): RateLimitWindow | undefine
   if (value === undefined) return undefined;
   if (value === null || typeof value !== 'object') fail(name, 'an object { points, durationSeconds }', value);
   const { points, durationSeconds } = value as Partial<RateLimitWindow>;
-  if (typeof points !== 'number' || !Number.isSafeInteger(points) || points < 1) fail(`${name}.points`, 'an integer >= 1', points);
-  if (typeof durationSeconds !== 'number' || !Number.isSafeInteger(durationSeconds) || durationSeconds < 1 || durationSeconds > 86_400) {
+  if (typeof points !== 'number' || !Number.isSafeInteger(points) || points < 1)
+    fail(`${name}.points`, 'an integer >= 1', points);
+  if (
+    typeof durationSeconds !== 'number' ||
+    !Number.isSafeInteger(durationSeconds) ||
+    durationSeconds < 1 ||
+    durationSeconds > 86_400
+  ) {
     fail(`${name}.durationSeconds`, 'an integer from 1 to 86400', durationSeconds);
   }
   return { points, durationSeconds };
@@ -100,7 +111,9 @@ function resolveWindow(value: unknown, name: string): RateLimitWindow | undefine
 export function resolveRateLimitOptions(value: unknown): ResolvedRateLimits | undefined {
   if (value === undefined) return undefined;
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new RemoteMcpOptionError(`remote-mcp: option \`rateLimits\` must be an object; received ${JSON.stringify(value)}.`);
+    throw new RemoteMcpOptionError(
+      `remote-mcp: option \`rateLimits\` must be an object; received ${JSON.stringify(value)}.`,
+    );
   }
   const options = value as RateLimitOptions;
   const perPrincipal = resolveWindow(options.perPrincipal, 'perPrincipal');
@@ -108,14 +121,17 @@ export function resolveRateLimitOptions(value: unknown): ResolvedRateLimits | un
   if (perPrincipal === undefined && global === undefined) fail('perPrincipal', 'set (or rateLimits.global)', undefined);
   const toolCosts = new Map<string, number>();
   if (options.toolCosts !== undefined) {
-    if (options.toolCosts === null || typeof options.toolCosts !== 'object') fail('toolCosts', 'an object mapping tool names to costs', options.toolCosts);
+    if (options.toolCosts === null || typeof options.toolCosts !== 'object')
+      fail('toolCosts', 'an object mapping tool names to costs', options.toolCosts);
     for (const [tool, cost] of Object.entries(options.toolCosts)) {
-      if (typeof cost !== 'number' || !Number.isSafeInteger(cost) || cost < 0) fail(`toolCosts.${tool}`, 'an integer >= 0', cost);
+      if (typeof cost !== 'number' || !Number.isSafeInteger(cost) || cost < 0)
+        fail(`toolCosts.${tool}`, 'an integer >= 0', cost);
       toolCosts.set(tool, cost);
     }
   }
   const store = options.store ?? new InMemoryRateLimitStore();
-  if (typeof store.consume !== 'function' || typeof store.close !== 'function') fail('store', 'an object with consume() and close()', '[object]');
+  if (typeof store.consume !== 'function' || typeof store.close !== 'function')
+    fail('store', 'an object with consume() and close()', '[object]');
   return { perPrincipal, global, toolCosts, store };
 }
 
@@ -152,7 +168,12 @@ export class RateLimiter {
       const decision = await this.limits.store.consume(key, cost, window);
       if (!decision.allowed) {
         const retryAfterSeconds = Math.max(decision.resetSeconds, 1);
-        return { allowed: false, scope, retryAfterSeconds, headers: { ...headersOf(window, decision), 'retry-after': String(retryAfterSeconds) } };
+        return {
+          allowed: false,
+          scope,
+          retryAfterSeconds,
+          headers: { ...headersOf(window, decision), 'retry-after': String(retryAfterSeconds) },
+        };
       }
       if (tightest === undefined || decision.remaining < tightest.decision.remaining) tightest = { window, decision };
     }

@@ -16,8 +16,19 @@ import { ERRORS, type ErrorName } from '../errors.js';
 import type { Exchange, ResponseMessage } from '../server/exchange-router.js';
 import type { AuditEntry, AuditLog } from '../observability/audit-log.js';
 import { newRequestId } from '../observability/audit-log.js';
-import { authFailureChannel, requestChannel, type AuthFailureEvent, type RequestEvent } from '../observability/channels.js';
-import { endRequestSpan, remoteParent, startRequestSpan, withSpan, type RequestSpan } from '../observability/tracing.js';
+import {
+  authFailureChannel,
+  requestChannel,
+  type AuthFailureEvent,
+  type RequestEvent,
+} from '../observability/channels.js';
+import {
+  endRequestSpan,
+  remoteParent,
+  startRequestSpan,
+  withSpan,
+  type RequestSpan,
+} from '../observability/tracing.js';
 import type { ArgumentValidator } from './argument-validator.js';
 import { FILTERED_LISTS, subjectOf, type Authorizer } from './authorization.js';
 import type { Authenticator } from './authenticator.js';
@@ -78,7 +89,17 @@ export class Ticket {
     readonly headers: Record<string, string> | undefined,
   ) {
     this.startedAt = gate.timing ? performance.now() : 0;
-    this.span = gate.tracing ? startRequestSpan({ method: request.method, target: subjectOf(request.method, request.params)?.name, rpcId: request.id, transport: context.transport, era: context.era, meta: request.params?._meta, req: context.req }) : undefined;
+    this.span = gate.tracing
+      ? startRequestSpan({
+          method: request.method,
+          target: subjectOf(request.method, request.params)?.name,
+          rpcId: request.id,
+          transport: context.transport,
+          era: context.era,
+          meta: request.params?._meta,
+          req: context.req,
+        })
+      : undefined;
   }
 
   /** Runs the instance's handling of the request with its span active. */
@@ -136,7 +157,8 @@ export class RequestGate {
     this.active.set(key, active + 1);
     const limiter = this.options.rateLimiter;
     if (limiter === undefined) return this.released(key, this.inspect(context, request, key, undefined));
-    const tool = request.method === 'tools/call' && typeof request.params?.name === 'string' ? request.params.name : undefined;
+    const tool =
+      request.method === 'tools/call' && typeof request.params?.name === 'string' ? request.params.name : undefined;
     return limiter.check(key, tool).then(
       (verdict) => {
         if (verdict.allowed) return this.released(key, this.inspect(context, request, key, verdict.headers));
@@ -153,13 +175,22 @@ export class RequestGate {
         // silently: report it and refuse with 503 so clients retry.
         this.options.onError(error as Error);
         this.decrement(key);
-        return this.refuse(context, request, 'error', 'rate-limit-store', { refused: true, name: 'RATE_LIMIT_UNAVAILABLE', headers: { 'retry-after': '1' } });
+        return this.refuse(context, request, 'error', 'rate-limit-store', {
+          refused: true,
+          name: 'RATE_LIMIT_UNAVAILABLE',
+          headers: { 'retry-after': '1' },
+        });
       },
     );
   }
 
   /** The checks on what the request says; all synchronous. */
-  private inspect(context: GateContext, request: GateRequest, key: string, headers: Record<string, string> | undefined): Ticket | GateRefusal {
+  private inspect(
+    context: GateContext,
+    request: GateRequest,
+    key: string,
+    headers: Record<string, string> | undefined,
+  ): Ticket | GateRefusal {
     const params = request.params;
     if (params !== undefined) {
       const problem = checkInputLimits(params, this.options);
@@ -168,7 +199,12 @@ export class RequestGate {
           problem.problem === 'depth'
             ? `Invalid params: nested deeper than maxJsonDepth (${problem.limit}) at ${problem.path}`
             : `Invalid params: a string longer than maxStringLength (${problem.limit}) at ${problem.path}`;
-        return this.refuse(context, request, 'invalid', `input-${problem.problem}`, { refused: true, name: 'INPUT_LIMIT', message, data: { path: problem.path, limit: problem.limit } });
+        return this.refuse(context, request, 'invalid', `input-${problem.problem}`, {
+          refused: true,
+          name: 'INPUT_LIMIT',
+          message,
+          data: { path: problem.path, limit: problem.limit },
+        });
       }
     }
     const isToolCall = request.method === 'tools/call';
@@ -179,20 +215,41 @@ export class RequestGate {
     if (authorizer !== undefined) {
       const subject = subjectOf(request.method, params);
       if (subject !== undefined) {
-        const decision = authorizer.decide(subject.kind, subject.name, context.identity?.principal, context.identity?.key);
+        const decision = authorizer.decide(
+          subject.kind,
+          subject.name,
+          context.identity?.principal,
+          context.identity?.key,
+        );
         if (!decision.allowed) {
           if (decision.scopes.length > 0 && this.options.auth !== undefined) {
             const refusal = this.options.auth.insufficientScope(context.req, decision.scopes);
-            return this.refuse(context, request, 'denied', 'insufficient-scope', { refused: true, name: 'AUTH_INSUFFICIENT_SCOPE', ...(refusal.message !== undefined && { message: refusal.message }), data: { requiredScopes: decision.scopes }, headers: refusal.headers });
+            return this.refuse(context, request, 'denied', 'insufficient-scope', {
+              refused: true,
+              name: 'AUTH_INSUFFICIENT_SCOPE',
+              ...(refusal.message !== undefined && { message: refusal.message }),
+              data: { requiredScopes: decision.scopes },
+              headers: refusal.headers,
+            });
           }
-          return this.refuse(context, request, 'denied', 'not-permitted', { refused: true, name: 'FORBIDDEN_OPERATION', message: `Forbidden: this principal may not use ${subject.name}` });
+          return this.refuse(context, request, 'denied', 'not-permitted', {
+            refused: true,
+            name: 'FORBIDDEN_OPERATION',
+            message: `Forbidden: this principal may not use ${subject.name}`,
+          });
         }
       }
     }
     const validator = this.options.validator;
     if (isToolCall && validator !== undefined) {
       const verdict = validator.validate(params!.name as string, params!.arguments);
-      if (!verdict.ok) return this.refuse(context, request, 'invalid', 'arguments', { refused: true, name: 'INVALID_ARGUMENTS', message: verdict.message, data: verdict.data });
+      if (!verdict.ok)
+        return this.refuse(context, request, 'invalid', 'arguments', {
+          refused: true,
+          name: 'INVALID_ARGUMENTS',
+          message: verdict.message,
+          data: verdict.data,
+        });
     }
     return new Ticket(this, context, request, key, headers);
   }
@@ -213,8 +270,15 @@ export class RequestGate {
   release(ticket: Ticket, response: ResponseMessage | undefined): void {
     this.decrement(ticket.limiterKey);
     const code = response?.error?.code;
-    const toolError = ticket.request.method === 'tools/call' && (response?.result as { isError?: unknown } | undefined)?.isError === true;
-    if (ticket.span !== undefined) endRequestSpan(ticket.span.span, { ...(code !== undefined && { errorCode: code }), toolError, cancelled: response === undefined });
+    const toolError =
+      ticket.request.method === 'tools/call' &&
+      (response?.result as { isError?: unknown } | undefined)?.isError === true;
+    if (ticket.span !== undefined)
+      endRequestSpan(ticket.span.span, {
+        ...(code !== undefined && { errorCode: code }),
+        toolError,
+        cancelled: response === undefined,
+      });
     const audit = this.options.audit;
     const publishing = requestChannel.hasSubscribers;
     if (audit === undefined && !publishing) return;
@@ -234,8 +298,15 @@ export class RequestGate {
     });
   }
 
-  private publish(context: GateContext, request: GateRequest, outcome: RequestEvent['outcome'], durationSeconds: number, reason?: string): void {
-    const tool = request.method === 'tools/call' && typeof request.params?.name === 'string' ? request.params.name : undefined;
+  private publish(
+    context: GateContext,
+    request: GateRequest,
+    outcome: RequestEvent['outcome'],
+    durationSeconds: number,
+    reason?: string,
+  ): void {
+    const tool =
+      request.method === 'tools/call' && typeof request.params?.name === 'string' ? request.params.name : undefined;
     requestChannel.publish({
       source: this.options.source,
       method: request.method,
@@ -256,28 +327,49 @@ export class RequestGate {
     const [field, itemKey, kind] = list;
     const items = message.result[field];
     if (!Array.isArray(items)) return message;
-    const visible = items.filter((item: Record<string, unknown>) => authorizer.decide(kind, String(item[itemKey]), context.identity?.principal, context.identity?.key).allowed);
+    const visible = items.filter(
+      (item: Record<string, unknown>) =>
+        authorizer.decide(kind, String(item[itemKey]), context.identity?.principal, context.identity?.key).allowed,
+    );
     // What a principal sees depends on who it is: a shared cache must not serve it to anyone else.
     const result: Record<string, unknown> = { ...message.result, [field]: visible };
-    if ('cacheScope' in result) result['cacheScope'] = 'private';
+    if ('cacheScope' in result) result.cacheScope = 'private';
     return { ...message, result };
   }
 
   /** Audits an attempt refused before it became a request (authentication at the HTTP or upgrade level). */
   recordRefusedAttempt(entry: Omit<AuditEntry, 'requestId'>, req?: IncomingMessage): void {
-    if (authFailureChannel.hasSubscribers) authFailureChannel.publish({ source: this.options.source, reason: entry.reason ?? 'unknown', transport: entry.transport } satisfies AuthFailureEvent);
+    if (authFailureChannel.hasSubscribers)
+      authFailureChannel.publish({
+        source: this.options.source,
+        reason: entry.reason ?? 'unknown',
+        transport: entry.transport,
+      } satisfies AuthFailureEvent);
     const audit = this.options.audit;
     if (audit === undefined) return;
     const traceId = this.options.tracing ? remoteParent(undefined, req)?.traceId : undefined;
     audit.record({ requestId: newRequestId(), ...entry, ...(traceId !== undefined && { traceId }) });
   }
 
-  private refuse(context: GateContext, request: GateRequest, outcome: AuditEntry['outcome'], reason: string, refusal: GateRefusal): GateRefusal {
+  private refuse(
+    context: GateContext,
+    request: GateRequest,
+    outcome: AuditEntry['outcome'],
+    reason: string,
+    refusal: GateRefusal,
+  ): GateRefusal {
     if (requestChannel.hasSubscribers) this.publish(context, request, outcome, 0, reason);
     const audit = this.options.audit;
     if (audit === undefined) return refusal;
     const traceId = this.options.tracing ? remoteParent(request.params?._meta, context.req)?.traceId : undefined;
-    audit.record({ ...this.entry(context, request), outcome, reason, status: ERRORS[refusal.name].status, errorCode: ERRORS[refusal.name].rpcCode, ...(traceId !== undefined && { traceId }) });
+    audit.record({
+      ...this.entry(context, request),
+      outcome,
+      reason,
+      status: ERRORS[refusal.name].status,
+      errorCode: ERRORS[refusal.name].rpcCode,
+      ...(traceId !== undefined && { traceId }),
+    });
     return refusal;
   }
 
@@ -285,7 +377,10 @@ export class RequestGate {
     const subject = subjectOf(request.method, request.params);
     return {
       requestId: newRequestId(),
-      ...(context.identity !== undefined && { principal: context.identity.key, subject: context.identity.principal.subject }),
+      ...(context.identity !== undefined && {
+        principal: context.identity.key,
+        subject: context.identity.principal.subject,
+      }),
       clientIp: context.clientIp,
       transport: context.transport,
       era: context.era,

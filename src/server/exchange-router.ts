@@ -8,7 +8,13 @@
  * server-to-client requests) carry `relatedRequestId` and are routed to that request's exchange; messages with
  * no relation go to `onUnrelated`.
  */
-import type { JSONRPCMessage, MessageExtraInfo, RequestId, Transport, TransportSendOptions } from '@modelcontextprotocol/server';
+import type {
+  JSONRPCMessage,
+  MessageExtraInfo,
+  RequestId,
+  Transport,
+  TransportSendOptions,
+} from '@modelcontextprotocol/server';
 
 /** The HTTP side of one in-flight request. */
 export interface Exchange {
@@ -53,12 +59,21 @@ export class ExchangeRouter {
   constructor(private readonly transport: { onmessage?: InstanceInbound | undefined }) {}
 
   /** Delivers a client request to the instance; returns the internal id it was given. */
-  request(message: { method: string; params?: unknown; id: RequestId }, exchange: Exchange, extra?: MessageExtraInfo): number {
+  request(
+    message: { method: string; params?: unknown; id: RequestId },
+    exchange: Exchange,
+    extra?: MessageExtraInfo,
+  ): number {
     const internalId = ++this.nextId;
     this.pending.set(internalId, { exchange, clientId: message.id });
     this.delivering = internalId;
     try {
-      const inbound = { jsonrpc: '2.0', id: internalId, method: message.method, params: message.params } as JSONRPCMessage;
+      const inbound = {
+        jsonrpc: '2.0',
+        id: internalId,
+        method: message.method,
+        params: message.params,
+      } as JSONRPCMessage;
       if (this.deliverRequest !== undefined) this.deliverRequest(inbound, extra);
       else this.deliver(inbound, extra);
     } finally {
@@ -78,7 +93,8 @@ export class ExchangeRouter {
    */
   cancel(internalId: number, reason: string, extra?: MessageExtraInfo, meta?: Record<string, unknown>): void {
     if (!this.pending.delete(internalId)) return;
-    const params = meta === undefined ? { requestId: internalId, reason } : { requestId: internalId, reason, _meta: meta };
+    const params =
+      meta === undefined ? { requestId: internalId, reason } : { requestId: internalId, reason, _meta: meta };
     this.deliver({ jsonrpc: '2.0', method: 'notifications/cancelled', params } as JSONRPCMessage, extra);
   }
 
@@ -103,7 +119,11 @@ export class ExchangeRouter {
       if (m.method !== undefined && m.id !== undefined) {
         // A server-to-client request for a request that has ended: fail it now rather than let the handler
         // wait for its timeout.
-        this.deliver({ jsonrpc: '2.0', id: m.id, error: { code: -32603, message: 'The request this message belongs to has ended' } } as JSONRPCMessage);
+        this.deliver({
+          jsonrpc: '2.0',
+          id: m.id,
+          error: { code: -32603, message: 'The request this message belongs to has ended' },
+        } as JSONRPCMessage);
       }
       return;
     }

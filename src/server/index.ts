@@ -1,6 +1,12 @@
 /** remote-mcp/server: serve an MCP server factory over Streamable HTTP, HTTP+SSE and WebSocket, for every era. */
 export { createRemoteServer, type Listening, type ListenOptions, type RemoteServer } from './remote-server.js';
-export { DEFAULTS, type FactoryContext, type Notifier, type RemoteServerOptions, type ServerFactory } from './options.js';
+export {
+  DEFAULTS,
+  type FactoryContext,
+  type Notifier,
+  type RemoteServerOptions,
+  type ServerFactory,
+} from './options.js';
 export { InMemoryEventBus, type EventBus, type ServerEvent } from '../state/event-bus.js';
 export { InMemoryEventStore, type EventStore, type StoredEvent } from '../state/event-store.js';
 export { InMemorySessionStore, type SessionRecord, type SessionStore } from '../state/session-store.js';
@@ -9,7 +15,13 @@ export { AuthenticationError, type AuthOptions } from '../security/authenticator
 export type { JwtOptions } from '../security/jwt-verifier.js';
 export type { Principal } from '../security/principal.js';
 export type { AuthorizationPolicy } from '../security/authorization.js';
-export { InMemoryRateLimitStore, type RateLimitDecision, type RateLimitOptions, type RateLimitStore, type RateLimitWindow } from '../security/rate-limit.js';
+export {
+  InMemoryRateLimitStore,
+  type RateLimitDecision,
+  type RateLimitOptions,
+  type RateLimitStore,
+  type RateLimitWindow,
+} from '../security/rate-limit.js';
 export type { TrustProxy } from '../security/client-ip.js';
 export type { TlsOptions } from '../security/tls.js';
 export type { AuditEntry, AuditOptions } from '../observability/audit-log.js';

@@ -77,7 +77,10 @@ export class LegacyPool {
     }
     this.idle.set(instance, true);
     let list = this.idleByIdentity.get(instance.identity);
-    if (list === undefined) this.idleByIdentity.set(instance.identity, (list = []));
+    if (list === undefined) {
+      list = [];
+      this.idleByIdentity.set(instance.identity, list);
+    }
     list.push(instance);
     if (this.idle.size > this.options.maxIdle) {
       const oldest = this.idle.keys().next().value as PooledInstance;
@@ -107,7 +110,8 @@ export class LegacyPool {
     const response = await new Promise<ResponseMessage>((resolve) => {
       instance.transport.router.request({ id: 0, method: 'initialize', params }, new SeedExchange(resolve));
     });
-    if (response.error !== undefined) throw new Error(`remote-mcp: replaying initialize on a new instance failed: ${response.error.message}`);
+    if (response.error !== undefined)
+      throw new Error(`remote-mcp: replaying initialize on a new instance failed: ${response.error.message}`);
     instance.transport.router.forward({ jsonrpc: '2.0', method: 'notifications/initialized' } as JSONRPCMessage);
   }
 

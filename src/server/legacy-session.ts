@@ -11,9 +11,18 @@ import type { AuthInfo, JSONRPCMessage } from '@modelcontextprotocol/server';
 import type { EventStore } from '../state/event-store.js';
 import type { SessionRecord, SessionStore } from '../state/session-store.js';
 import { eventOfNotification, type ServerEvent } from '../state/event-bus.js';
-import { LegacyPool, type PooledInstance } from './legacy-pool.js';
+import type { LegacyPool, PooledInstance } from './legacy-pool.js';
 
-const LOG_SEVERITY: Record<string, number> = { debug: 0, info: 1, notice: 2, warning: 3, error: 4, critical: 5, alert: 6, emergency: 7 };
+const LOG_SEVERITY: Record<string, number> = {
+  debug: 0,
+  info: 1,
+  notice: 2,
+  warning: 3,
+  error: 4,
+  critical: 5,
+  alert: 6,
+  emergency: 7,
+};
 
 /** Whether a notifications/message at `level` passes a session's logging/setLevel threshold. */
 export function logLevelPasses(message: JSONRPCMessage, threshold: string | undefined): boolean {
@@ -267,7 +276,11 @@ export class LiveSession {
     }
     if (isRequest) {
       // A server-to-client request with no stream to travel on would wait for its timeout; fail it now.
-      this.instance?.transport.router.forward({ jsonrpc: '2.0', id: m.id, error: { code: -32603, message: 'The session has no open stream to deliver the request on' } } as JSONRPCMessage);
+      this.instance?.transport.router.forward({
+        jsonrpc: '2.0',
+        id: m.id,
+        error: { code: -32603, message: 'The session has no open stream to deliver the request on' },
+      } as JSONRPCMessage);
     }
   }
 }

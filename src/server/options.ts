@@ -180,7 +180,25 @@ export const DEFAULTS = Object.freeze({
   tracing: true,
 });
 
-export type ResolvedOptions = Omit<Required<RemoteServerOptions>, 'allowedHosts' | 'allowedOrigins' | 'requestStateKey' | 'sessionStore' | 'eventStore' | 'eventBus' | 'auth' | 'authorization' | 'rateLimits' | 'trustProxy' | 'audit' | 'cors' | 'health' | 'metrics' | 'log' | 'onError'> & {
+export type ResolvedOptions = Omit<
+  Required<RemoteServerOptions>,
+  | 'allowedHosts'
+  | 'allowedOrigins'
+  | 'requestStateKey'
+  | 'sessionStore'
+  | 'eventStore'
+  | 'eventBus'
+  | 'auth'
+  | 'authorization'
+  | 'rateLimits'
+  | 'trustProxy'
+  | 'audit'
+  | 'cors'
+  | 'health'
+  | 'metrics'
+  | 'log'
+  | 'onError'
+> & {
   health: HealthOptions | boolean | undefined;
   metrics: MetricsOptions | boolean | undefined;
   log: LogOptions | undefined;
@@ -200,7 +218,26 @@ export type ResolvedOptions = Omit<Required<RemoteServerOptions>, 'allowedHosts'
   eventBus: EventBus | undefined;
 };
 
-const KNOWN = new Set<string>([...Object.keys(DEFAULTS), 'server', 'requestStateKey', 'allowedHosts', 'allowedOrigins', 'sessionStore', 'eventStore', 'eventBus', 'onError', 'auth', 'authorization', 'rateLimits', 'trustProxy', 'audit', 'cors', 'health', 'metrics', 'log']);
+const KNOWN = new Set<string>([
+  ...Object.keys(DEFAULTS),
+  'server',
+  'requestStateKey',
+  'allowedHosts',
+  'allowedOrigins',
+  'sessionStore',
+  'eventStore',
+  'eventBus',
+  'onError',
+  'auth',
+  'authorization',
+  'rateLimits',
+  'trustProxy',
+  'audit',
+  'cors',
+  'health',
+  'metrics',
+  'log',
+]);
 
 function describe(value: unknown): string {
   if (typeof value === 'string') return `the string ${JSON.stringify(value)}`;
@@ -215,7 +252,8 @@ function fail(name: string, expected: string, value: unknown, received = describ
 
 function integer(options: Record<string, unknown>, name: keyof typeof DEFAULTS, min: number): number {
   const value = options[name] ?? DEFAULTS[name];
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) fail(name, `an integer >= ${min}`, value);
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min)
+    fail(name, `an integer >= ${min}`, value);
   return value;
 }
 
@@ -228,14 +266,19 @@ function boolean(options: Record<string, unknown>, name: keyof typeof DEFAULTS):
 function stringList(options: Record<string, unknown>, name: string): string[] | undefined {
   const value = options[name];
   if (value === undefined) return undefined;
-  if (!Array.isArray(value) || value.some((entry) => typeof entry !== 'string' || entry.length === 0)) fail(name, 'an array of non-empty strings', value);
+  if (!Array.isArray(value) || value.some((entry) => typeof entry !== 'string' || entry.length === 0))
+    fail(name, 'an array of non-empty strings', value);
   return value.map((entry: string) => entry.toLowerCase());
 }
 
 function store<T>(options: Record<string, unknown>, name: string, methods: string[]): T | undefined {
   const value = options[name];
   if (value === undefined) return undefined;
-  if (value === null || typeof value !== 'object' || methods.some((method) => typeof (value as Record<string, unknown>)[method] !== 'function')) {
+  if (
+    value === null ||
+    typeof value !== 'object' ||
+    methods.some((method) => typeof (value as Record<string, unknown>)[method] !== 'function')
+  ) {
     fail(name, `an object with methods ${methods.join(', ')}`, value);
   }
   return value as T;
@@ -246,22 +289,28 @@ export function resolveOptions(input: RemoteServerOptions): ResolvedOptions {
   if (input === null || typeof input !== 'object') fail('options', 'an object', input);
   const options = input as unknown as Record<string, unknown>;
   for (const key of Object.keys(options)) {
-    if (!KNOWN.has(key)) throw new RemoteMcpOptionError(`remote-mcp: unknown option \`${key}\`; known options: ${[...KNOWN].sort().join(', ')}.`);
+    if (!KNOWN.has(key))
+      throw new RemoteMcpOptionError(
+        `remote-mcp: unknown option \`${key}\`; known options: ${[...KNOWN].sort().join(', ')}.`,
+      );
   }
   if (typeof input.server !== 'function') fail('server', 'a function returning an McpServer or Server', input.server);
 
   const path = input.path ?? DEFAULTS.path;
-  if (typeof path !== 'string' || !path.startsWith('/') || path.includes('?') || path.includes('#')) fail('path', 'a path starting with "/" without query or fragment', path);
+  if (typeof path !== 'string' || !path.startsWith('/') || path.includes('?') || path.includes('#'))
+    fail('path', 'a path starting with "/" without query or fragment', path);
 
   const responseMode = input.responseMode ?? DEFAULTS.responseMode;
-  if (responseMode !== 'auto' && responseMode !== 'json' && responseMode !== 'sse') fail('responseMode', '"auto", "json" or "sse"', responseMode);
+  if (responseMode !== 'auto' && responseMode !== 'json' && responseMode !== 'sse')
+    fail('responseMode', '"auto", "json" or "sse"', responseMode);
 
   let requestStateKey: Buffer;
   if (input.requestStateKey === undefined) requestStateKey = randomBytes(32);
   else if (typeof input.requestStateKey === 'string') requestStateKey = Buffer.from(input.requestStateKey, 'utf8');
   else if (input.requestStateKey instanceof Uint8Array) requestStateKey = Buffer.from(input.requestStateKey);
   else fail('requestStateKey', 'a string or Uint8Array of at least 32 bytes', input.requestStateKey);
-  if (requestStateKey.length < 32) fail('requestStateKey', 'at least 32 bytes long', undefined, `${requestStateKey.length} bytes`);
+  if (requestStateKey.length < 32)
+    fail('requestStateKey', 'at least 32 bytes long', undefined, `${requestStateKey.length} bytes`);
 
   if (input.onError !== undefined && typeof input.onError !== 'function') fail('onError', 'a function', input.onError);
 
@@ -294,7 +343,16 @@ export function resolveOptions(input: RemoteServerOptions): ResolvedOptions {
     headersTimeoutMs: integer(options, 'headersTimeoutMs', 1),
     requestTimeoutMs: integer(options, 'requestTimeoutMs', 1),
     keepAliveTimeoutMs: integer(options, 'keepAliveTimeoutMs', 1),
-    sessionStore: store<SessionStore>(options, 'sessionStore', ['create', 'get', 'touch', 'update', 'delete', 'count', 'sweep', 'close']),
+    sessionStore: store<SessionStore>(options, 'sessionStore', [
+      'create',
+      'get',
+      'touch',
+      'update',
+      'delete',
+      'count',
+      'sweep',
+      'close',
+    ]),
     eventStore: store<EventStore>(options, 'eventStore', ['append', 'replay', 'dropSession', 'close']),
     eventBus: store<EventBus>(options, 'eventBus', ['publish', 'subscribe', 'close']),
     // Validated by the classes built from them in createRemoteServer (src/security, src/observability).

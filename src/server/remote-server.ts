@@ -12,7 +12,13 @@ import { DrainTracker, StreamRegistry, type RuntimeContext } from './runtime-con
 import { LegacyPool } from './legacy-pool.js';
 import { RequestStateSealer } from './request-state.js';
 import { resolveOptions, type Notifier, type RemoteServerOptions, type ResolvedOptions } from './options.js';
-import { eventKey, eventOfNotification, InMemoryEventBus, type EventBus, type ServerEvent } from '../state/event-bus.js';
+import {
+  eventKey,
+  eventOfNotification,
+  InMemoryEventBus,
+  type EventBus,
+  type ServerEvent,
+} from '../state/event-bus.js';
 import { InMemoryEventStore } from '../state/event-store.js';
 import { InMemorySessionStore } from '../state/session-store.js';
 import { loopbackHosts } from '../security/origin-guard.js';
@@ -27,7 +33,12 @@ import { RateLimiter, resolveRateLimitOptions } from '../security/rate-limit.js'
 import { RequestGate } from '../security/request-gate.js';
 import { AuditLog, resolveAuditOptions } from '../observability/audit-log.js';
 import { createLogger } from '../observability/logger.js';
-import { HealthMonitor, resolveHealthOptions, type HealthCheck, type ResolvedHealthOptions } from '../observability/health.js';
+import {
+  HealthMonitor,
+  resolveHealthOptions,
+  type HealthCheck,
+  type ResolvedHealthOptions,
+} from '../observability/health.js';
 import { Metrics, resolveMetricsOptions, type ResolvedMetricsOptions } from '../observability/metrics.js';
 import { bindResponseSource, bytesChannel } from '../observability/channels.js';
 import { OpsEndpoints } from '../transport/ops-routes.js';
@@ -109,7 +120,11 @@ function coalescingPublisher(bus: EventBus, onError: (error: Error) => void): (e
 }
 
 /** The probe and metrics paths must differ from the endpoint and from each other (checked before anything starts). */
-function checkOperatorPaths(endpoint: string, health: ResolvedHealthOptions | undefined, metrics: ResolvedMetricsOptions | undefined): void {
+function checkOperatorPaths(
+  endpoint: string,
+  health: ResolvedHealthOptions | undefined,
+  metrics: ResolvedMetricsOptions | undefined,
+): void {
   const taken = new Map<string, string>([[endpoint, 'path']]);
   const routes: Array<[string, string | undefined]> = [
     ['health.path', health?.path],
@@ -120,7 +135,10 @@ function checkOperatorPaths(endpoint: string, health: ResolvedHealthOptions | un
   for (const [option, path] of routes) {
     if (path === undefined) continue;
     const other = taken.get(path);
-    if (other !== undefined) throw new RemoteMcpOptionError(`remote-mcp: option \`${option}\` must differ from \`${other}\`; both are ${JSON.stringify(path)}.`);
+    if (other !== undefined)
+      throw new RemoteMcpOptionError(
+        `remote-mcp: option \`${option}\` must differ from \`${other}\`; both are ${JSON.stringify(path)}.`,
+      );
     taken.set(path, option);
   }
 }
@@ -158,7 +176,8 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
     resourceUpdated: (uri) => publish({ kind: 'resource_updated', uri }),
   };
   const sessionStore = options.sessionStore ?? new InMemorySessionStore();
-  const eventStore = options.eventStore ?? new InMemoryEventStore(options.maxEventsPerStream, options.maxStreamsPerSession);
+  const eventStore =
+    options.eventStore ?? new InMemoryEventStore(options.maxEventsPerStream, options.maxStreamsPerSession);
   const cors = options.cors === undefined ? undefined : new CorsPolicy(options.cors);
   const headers = options.securityHeaders ? securityHeaders() : [];
   const guard: HandlerState['guard'] = {
@@ -170,10 +189,15 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
 
   // Built now so a bad security configuration throws from createRemoteServer, like every other option.
   if (options.authorization !== undefined && options.auth === undefined) {
-    throw new RemoteMcpOptionError('remote-mcp: option `authorization` needs `auth`: a policy decides by principal, and without authentication there is none.');
+    throw new RemoteMcpOptionError(
+      'remote-mcp: option `authorization` needs `auth`: a policy decides by principal, and without authentication there is none.',
+    );
   }
   const authorizer = options.authorization === undefined ? undefined : new Authorizer(options.authorization);
-  const auth = options.auth === undefined ? undefined : new Authenticator(options.auth, options.path, options.onError, () => authorizer?.scopes() ?? []);
+  const auth =
+    options.auth === undefined
+      ? undefined
+      : new Authenticator(options.auth, options.path, options.onError, () => authorizer?.scopes() ?? []);
   const rateLimits = resolveRateLimitOptions(options.rateLimits);
   const rateLimiter = rateLimits === undefined ? undefined : new RateLimiter(rateLimits);
   const trust = resolveTrustProxy(options.trustProxy ?? false);
@@ -182,7 +206,9 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
   const metricsOptions = resolveMetricsOptions(options.metrics);
   checkOperatorPaths(options.path, healthOptions, metricsOptions);
   if (options.auth === undefined && (healthOptions?.requireAuth === true || metricsOptions?.requireAuth === true)) {
-    throw new RemoteMcpOptionError(`remote-mcp: option \`${healthOptions?.requireAuth === true ? 'health' : 'metrics'}.requireAuth\` needs \`auth\`: there is no credential to ask for without it.`);
+    throw new RemoteMcpOptionError(
+      `remote-mcp: option \`${healthOptions?.requireAuth === true ? 'health' : 'metrics'}.requireAuth\` needs \`auth\`: there is no credential to ask for without it.`,
+    );
   }
   const audit = auditOptions === undefined ? undefined : new AuditLog(auditOptions);
   let state: HandlerState | undefined;
@@ -193,18 +219,25 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
   const drain = new DrainTracker();
   /** TCP connections of the server listen() started (a gauge). */
   let tcpConnections = 0;
-  const lifecycle = (): 'starting' | 'serving' | 'draining' => (closed !== undefined ? 'draining' : state === undefined ? 'starting' : 'serving');
+  const lifecycle = (): 'starting' | 'serving' | 'draining' =>
+    closed !== undefined ? 'draining' : state === undefined ? 'starting' : 'serving';
   // The state stores report on /health too (required: a store that is down makes the server unready).
   const storeChecks: HealthCheck[] = [
     ['sessionStore', sessionStore.check?.bind(sessionStore)],
     ['eventStore', eventStore.check?.bind(eventStore)],
     ['eventBus', bus.check?.bind(bus)],
     ['rateLimitStore', rateLimiter?.storeCheck],
-  ].flatMap(([name, check]) => (typeof check === 'function' ? [{ name: name as string, check: check as () => unknown }] : []));
+  ].flatMap(([name, check]) =>
+    typeof check === 'function' ? [{ name: name as string, check: check as () => unknown }] : [],
+  );
   for (const check of healthOptions?.checks ?? []) {
-    if (storeChecks.some((store) => store.name === check.name)) throw new RemoteMcpOptionError(`remote-mcp: option \`health.checks\` must not reuse the name ${JSON.stringify(check.name)}: it is the built-in check of that store.`);
+    if (storeChecks.some((store) => store.name === check.name))
+      throw new RemoteMcpOptionError(
+        `remote-mcp: option \`health.checks\` must not reuse the name ${JSON.stringify(check.name)}: it is the built-in check of that store.`,
+      );
   }
-  const health = healthOptions === undefined ? undefined : new HealthMonitor([...storeChecks, ...healthOptions.checks], lifecycle);
+  const health =
+    healthOptions === undefined ? undefined : new HealthMonitor([...storeChecks, ...healthOptions.checks], lifecycle);
   const metrics =
     metricsOptions === undefined
       ? undefined
@@ -238,11 +271,18 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
     transport.router.onUnrelated = unrelated;
     const server = lowLevelServer(product);
     const shared = product;
-    const validator = options.validateToolArguments ? new ArgumentValidator((name) => toolInputSchema(shared, name), options.onError) : undefined;
+    const validator = options.validateToolArguments
+      ? new ArgumentValidator((name) => toolInputSchema(shared, name), options.onError)
+      : undefined;
     const runtime: RuntimeContext = {
       options,
       source,
-      modern: { product, router: transport.router, capabilities: server.getCapabilities(), serverInfo: serverInfoOf(product) },
+      modern: {
+        product,
+        router: transport.router,
+        capabilities: server.getCapabilities(),
+        serverInfo: serverInfoOf(product),
+      },
       sealer: new RequestStateSealer(options.requestStateKey, options.requestStateTtlMs),
       bus,
       notify,
@@ -272,12 +312,20 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
     });
     let legacy: LegacyEndpoint | undefined;
     if (options.legacy) {
-      const pool = new LegacyPool({ factory: options.server, context: { era: 'legacy', notify }, maxIdle: options.maxIdleLegacyInstances, onError: options.onError });
+      const pool = new LegacyPool({
+        factory: options.server,
+        context: { era: 'legacy', notify },
+        maxIdle: options.maxIdleLegacyInstances,
+        onError: options.onError,
+      });
       pool.onUnleasedMessage = unrelated;
       legacy = new LegacyEndpoint(runtime, pool, sessionStore, eventStore);
     }
     const websocket = options.websocket
-      ? new WebSocketEndpoint(runtime, legacy, { maxConnections: options.maxWebSocketConnections, pingIntervalMs: options.webSocketPingIntervalMs })
+      ? new WebSocketEndpoint(runtime, legacy, {
+          maxConnections: options.maxWebSocketConnections,
+          pingIntervalMs: options.webSocketPingIntervalMs,
+        })
       : undefined;
     state = { runtime, legacy, websocket, guard, auth, closing: false };
   })();
@@ -315,7 +363,7 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
     const opsRoute = route === undefined ? ops.routeOf(req.url) : undefined;
     if (route === undefined && opsRoute === undefined && next !== undefined) return next();
     for (const [name, value] of headers) res.setHeader(name, value);
-    if (cors !== undefined && cors.apply(req, res)) return; // a preflight, answered
+    if (cors?.apply(req, res)) return; // a preflight, answered
     if (opsRoute !== undefined) return ops.serve(opsRoute, req, res);
     if (route === undefined) return writeError(res, 'NOT_FOUND');
     if (bytesChannel.hasSubscribers) bindResponseSource(res, source);
@@ -328,7 +376,11 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
     if (routeOf(req.url, options)?.kind !== 'mcp') return false;
     const current = state;
     if (current !== undefined) handleUpgrade(current, req, socket, head);
-    else ready.then(() => handleUpgrade(state!, req, socket, head), () => refuseUpgrade(socket, 'INTERNAL'));
+    else
+      ready.then(
+        () => handleUpgrade(state!, req, socket, head),
+        () => refuseUpgrade(socket, 'INTERNAL'),
+      );
     return true;
   };
 
@@ -336,7 +388,10 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
 
   async function shutdown(): Promise<void> {
     const started = performance.now();
-    logger.info({ drainTimeoutMs: options.drainTimeoutMs }, 'draining: readiness is 503, new connections and requests are refused');
+    logger.info(
+      { drainTimeoutMs: options.drainTimeoutMs },
+      'draining: readiness is 503, new connections and requests are refused',
+    );
     if (state !== undefined) state.closing = true;
     // Answers still to come close their connection: a client that sent its next request on a kept-alive
     // connection just as the server closed it would lose that request.
@@ -349,7 +404,11 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
     streams.endAll(options.drainRetryMs);
     state?.websocket?.drain();
     const drained = await drain.idle(options.drainTimeoutMs);
-    if (!drained) logger.warn({ inFlight: drain.size, drainTimeoutMs: options.drainTimeoutMs }, 'drain timed out: cutting off the requests still in flight');
+    if (!drained)
+      logger.warn(
+        { inFlight: drain.size, drainTimeoutMs: options.drainTimeoutMs },
+        'drain timed out: cutting off the requests still in flight',
+      );
     state?.websocket?.close();
     if (state?.legacy !== undefined) await state.legacy.close();
     if (product !== undefined) await product.close().catch((error: unknown) => options.onError(error as Error));
@@ -378,7 +437,8 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
     // the MCP endpoint's host and port, not this one.
     const metricsGuard = { ...guard, allowedHosts: LOOPBACK_BINDS.has(host) ? loopbackHosts() : undefined };
     const server = createServer((req, res) => {
-      if (ops.routeOf(req.url) === undefined && (req.url ?? '/').split('?')[0] === path) return ops.serve('metrics', req, res, metricsGuard);
+      if (ops.routeOf(req.url) === undefined && (req.url ?? '/').split('?')[0] === path)
+        return ops.serve('metrics', req, res, metricsGuard);
       writeError(res, 'NOT_FOUND');
     });
     metricsServer = server;
@@ -410,9 +470,15 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
         requestTimeout: options.requestTimeoutMs,
         keepAliveTimeout: options.keepAliveTimeoutMs,
         // How often Node checks the two timeouts above (its default, 30 s, would let a small timeout run long).
-        connectionsCheckingInterval: Math.max(Math.min(Math.floor(Math.min(options.headersTimeoutMs, options.requestTimeoutMs) / 2), 1_000), 50),
+        connectionsCheckingInterval: Math.max(
+          Math.min(Math.floor(Math.min(options.headersTimeoutMs, options.requestTimeoutMs) / 2), 1_000),
+          50,
+        ),
       };
-      const server = tls === undefined ? createServer(timeouts, handler) : createHttpsServer({ ...timeouts, cert: tls.cert, key: tls.key }, handler);
+      const server =
+        tls === undefined
+          ? createServer(timeouts, handler)
+          : createHttpsServer({ ...timeouts, cert: tls.cert, key: tls.key }, handler);
       server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
         if (!upgrade(req, socket, head)) refuseUpgrade(socket, 'NOT_FOUND');
       });
@@ -423,12 +489,23 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
       httpServer = server;
       const address = await listenOn(server, port, host);
       const url = `${tls === undefined ? 'http' : 'https'}://${shownHost(address)}:${address.port}${options.path}`;
-      const metricsUrl = metricsOptions?.port === undefined ? undefined : await listenMetrics(metricsOptions.port, metricsOptions.host, metricsOptions.path);
+      const metricsUrl =
+        metricsOptions?.port === undefined
+          ? undefined
+          : await listenMetrics(metricsOptions.port, metricsOptions.host, metricsOptions.path);
       logger.info({ url, ...(metricsUrl !== undefined && { metricsUrl }), tls: tls !== undefined }, 'listening');
       if (!LOOPBACK_BINDS.has(host)) {
         // Reachable from the network: say what is missing, once, where operators look.
-        if (auth === undefined) logger.warn({ host }, 'listening beyond loopback without authentication: anyone who reaches this port can call every tool (configure auth)');
-        else if (tls === undefined && options.trustProxy === undefined) logger.warn({ host }, 'credentials travel over plain http: serve TLS (tls option) or terminate it at a proxy (then set trustProxy)');
+        if (auth === undefined)
+          logger.warn(
+            { host },
+            'listening beyond loopback without authentication: anyone who reaches this port can call every tool (configure auth)',
+          );
+        else if (tls === undefined && options.trustProxy === undefined)
+          logger.warn(
+            { host },
+            'credentials travel over plain http: serve TLS (tls option) or terminate it at a proxy (then set trustProxy)',
+          );
       }
       return {
         url,

@@ -48,7 +48,11 @@ export class RequestStateSealer {
 }
 
 /** What a requestState is bound to: the method and the name of what it acts on. */
-export function requestStateBinding(method: string, params: Record<string, unknown> | undefined, principalKey: string | undefined): string {
+export function requestStateBinding(
+  method: string,
+  params: Record<string, unknown> | undefined,
+  principalKey: string | undefined,
+): string {
   const target = params?.name ?? params?.uri ?? '';
   // Bound to the principal too (when auth is on): a state issued to one caller is worthless to another.
   return `${method}\0${typeof target === 'string' ? target : ''}\0${principalKey ?? ''}`;

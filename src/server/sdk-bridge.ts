@@ -17,14 +17,24 @@
  * checked for shape at start-up and fail with {@link RemoteMcpSdkError} rather than misbehave, and the result
  * is verified through the public `getNegotiatedProtocolVersion()`.
  */
-import type { Implementation, JSONRPCMessage, MessageClassification, MessageExtraInfo, Transport, TransportSendOptions } from '@modelcontextprotocol/server';
-import { McpServer, PerRequestHTTPServerTransport, Server } from '@modelcontextprotocol/server';
+import type {
+  Implementation,
+  JSONRPCMessage,
+  MessageClassification,
+  MessageExtraInfo,
+  Transport,
+  TransportSendOptions,
+} from '@modelcontextprotocol/server';
+import { McpServer, PerRequestHTTPServerTransport, type Server } from '@modelcontextprotocol/server';
 
 import { RemoteMcpSdkError } from '../errors.js';
 import { ExchangeRouter } from './exchange-router.js';
 
 export const MODERN_REVISION = '2026-07-28';
-export const MODERN_CLASSIFICATION: MessageClassification = { era: 'modern', revision: MODERN_REVISION } as MessageClassification;
+export const MODERN_CLASSIFICATION: MessageClassification = {
+  era: 'modern',
+  revision: MODERN_REVISION,
+} as MessageClassification;
 export const MODERN_EXTRA: MessageExtraInfo = { classification: MODERN_CLASSIFICATION };
 
 /** What a server factory may return. */
@@ -89,12 +99,15 @@ interface ServerInternals {
  */
 function attachDirectDelivery(server: Server, router: ExchangeRouter): void {
   const onrequest = (server as unknown as ServerInternals)._onrequest;
-  if (typeof onrequest === 'function') router.deliverRequest = (message, extra) => onrequest.call(server, message, extra);
+  if (typeof onrequest === 'function')
+    router.deliverRequest = (message, extra) => onrequest.call(server, message, extra);
 }
 
 function assertFresh(server: Server): void {
   if (server.transport !== undefined) {
-    throw new RemoteMcpSdkError('The server factory returned an instance that is already connected to a transport; return a new instance from each call.');
+    throw new RemoteMcpSdkError(
+      'The server factory returned an instance that is already connected to a transport; return a new instance from each call.',
+    );
   }
 }
 

@@ -58,8 +58,16 @@ const NOTIFICATION_OF: Record<ServerEvent['kind'], string> = {
 };
 
 /** The JSON-RPC notification that carries an event to a client. */
-export function eventNotification(event: ServerEvent): { jsonrpc: '2.0'; method: string; params: Record<string, unknown> } {
-  return { jsonrpc: '2.0', method: NOTIFICATION_OF[event.kind], params: event.kind === 'resource_updated' ? { uri: event.uri } : {} };
+export function eventNotification(event: ServerEvent): {
+  jsonrpc: '2.0';
+  method: string;
+  params: Record<string, unknown>;
+} {
+  return {
+    jsonrpc: '2.0',
+    method: NOTIFICATION_OF[event.kind],
+    params: event.kind === 'resource_updated' ? { uri: event.uri } : {},
+  };
 }
 
 /** The event a server instance's unrelated notification stands for, if it is one the bus carries. */

@@ -60,7 +60,10 @@ export class InMemoryEventStore implements EventStore {
     return id;
   }
 
-  async replay(sessionId: string, lastEventId: string): Promise<{ streamId: string; events: StoredEvent[] } | undefined> {
+  async replay(
+    sessionId: string,
+    lastEventId: string,
+  ): Promise<{ streamId: string; events: StoredEvent[] } | undefined> {
     const dot = lastEventId.lastIndexOf('.');
     if (dot <= 0) return undefined;
     const streamId = lastEventId.slice(0, dot);

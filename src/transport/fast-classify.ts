@@ -16,15 +16,18 @@ import { MODERN_REVISION } from '../server/sdk-bridge.js';
 const PROTOCOL_VERSION = 'io.modelcontextprotocol/protocolVersion';
 const CLIENT_CAPABILITIES = 'io.modelcontextprotocol/clientCapabilities';
 
-const isPlainObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value);
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  value !== null && typeof value === 'object' && !Array.isArray(value);
 
 /** A message body that is plainly a 2026-07-28 request (no transport headers to agree with: WebSocket). */
 export function plainModernMessage(body: unknown): JSONRPCMessage | undefined {
   if (!isPlainObject(body) || body.jsonrpc !== '2.0') return undefined;
   const { id, method, params } = body;
-  if (typeof method !== 'string' || (typeof id !== 'number' && typeof id !== 'string') || !isPlainObject(params)) return undefined;
+  if (typeof method !== 'string' || (typeof id !== 'number' && typeof id !== 'string') || !isPlainObject(params))
+    return undefined;
   const meta = params._meta;
-  if (!isPlainObject(meta) || meta[PROTOCOL_VERSION] !== MODERN_REVISION || !isPlainObject(meta[CLIENT_CAPABILITIES])) return undefined;
+  if (!isPlainObject(meta) || meta[PROTOCOL_VERSION] !== MODERN_REVISION || !isPlainObject(meta[CLIENT_CAPABILITIES]))
+    return undefined;
   return body as unknown as JSONRPCMessage;
 }
 
@@ -32,6 +35,10 @@ export function plainModernMessage(body: unknown): JSONRPCMessage | undefined {
 export function plainModernRequest(req: IncomingMessage, body: unknown): JSONRPCMessage | undefined {
   const message = plainModernMessage(body);
   if (message === undefined) return undefined;
-  if (req.headers['mcp-protocol-version'] !== MODERN_REVISION || req.headers['mcp-method'] !== (message as { method: string }).method) return undefined;
+  if (
+    req.headers['mcp-protocol-version'] !== MODERN_REVISION ||
+    req.headers['mcp-method'] !== (message as { method: string }).method
+  )
+    return undefined;
   return message;
 }

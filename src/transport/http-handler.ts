@@ -17,7 +17,16 @@ import type { RuntimeContext } from '../server/runtime-context.js';
 import { checkOrigin, type OriginGuardOptions } from '../security/origin-guard.js';
 import type { Authenticator, AuthRefusal } from '../security/authenticator.js';
 import { identityOf, setIdentity, type Identity } from '../security/request-principal.js';
-import { accepts, echoableId, headerValue, mediaType, readBody, writeError, writeJson, writeRpcError } from './http-io.js';
+import {
+  accepts,
+  echoableId,
+  headerValue,
+  mediaType,
+  readBody,
+  writeError,
+  writeJson,
+  writeRpcError,
+} from './http-io.js';
 import type { LegacyEndpoint } from './legacy-http.js';
 import { plainModernRequest } from './fast-classify.js';
 import { serveModern } from './modern-http.js';
@@ -34,17 +43,25 @@ export interface HandlerState {
 }
 
 /** What a request path reaches: the MCP endpoint, or the 2024-11-05 HTTP+SSE stream or messages URL. */
-export type Route = { kind: 'mcp' } | { kind: 'sse-events'; messagesPath: string } | { kind: 'sse-messages' } | { kind: 'resource-metadata' };
+export type Route =
+  | { kind: 'mcp' }
+  | { kind: 'sse-events'; messagesPath: string }
+  | { kind: 'sse-messages' }
+  | { kind: 'resource-metadata' };
 
 const WELL_KNOWN_RESOURCE = '/.well-known/oauth-protected-resource';
 
 /** The route of a request target (query string ignored), or undefined when it is not remote-mcp's. */
-export function routeOf(url: string | undefined, options: { path: string; legacy: boolean; legacySse: boolean; auth?: unknown }): Route | undefined {
+export function routeOf(
+  url: string | undefined,
+  options: { path: string; legacy: boolean; legacySse: boolean; auth?: unknown },
+): Route | undefined {
   const target = url ?? '/';
   const query = target.indexOf('?');
   const path = query === -1 ? target : target.slice(0, query);
   if (path === options.path) return { kind: 'mcp' };
-  if (options.auth !== undefined && (path === WELL_KNOWN_RESOURCE || path === `${WELL_KNOWN_RESOURCE}${options.path}`)) return { kind: 'resource-metadata' };
+  if (options.auth !== undefined && (path === WELL_KNOWN_RESOURCE || path === `${WELL_KNOWN_RESOURCE}${options.path}`))
+    return { kind: 'resource-metadata' };
   if (!options.legacy || !options.legacySse) return undefined;
   if (path === `${options.path}/events`) return { kind: 'sse-events', messagesPath: `${options.path}/messages` };
   if (path === '/sse') return { kind: 'sse-events', messagesPath: '/messages' };
@@ -52,7 +69,12 @@ export function routeOf(url: string | undefined, options: { path: string; legacy
   return undefined;
 }
 
-export async function handleRequest(state: HandlerState, req: IncomingMessage, res: ServerResponse, route: Route): Promise<void> {
+export async function handleRequest(
+  state: HandlerState,
+  req: IncomingMessage,
+  res: ServerResponse,
+  route: Route,
+): Promise<void> {
   const { legacy } = state;
   if (state.closing) return writeError(res, 'SERVER_CLOSING', { headers: { connection: 'close' } });
   const refused = checkOrigin(req, state.guard);
@@ -73,7 +95,8 @@ export async function handleRequest(state: HandlerState, req: IncomingMessage, r
       return legacy.openSseSession(req, res, route.messagesPath);
     }
     if (req.method !== 'POST') return writeError(res, 'METHOD_NOT_ALLOWED', { headers: { allow: 'POST' } });
-    if (mediaType(headerValue(req, 'content-type')) !== 'application/json') return writeError(res, 'UNSUPPORTED_MEDIA_TYPE');
+    if (mediaType(headerValue(req, 'content-type')) !== 'application/json')
+      return writeError(res, 'UNSUPPORTED_MEDIA_TYPE');
     const body = await readJsonBody(state, req, res);
     if (body !== NO_BODY) return legacy.postToSseSession(req, res, body);
     return;
@@ -89,7 +112,9 @@ export async function handleRequest(state: HandlerState, req: IncomingMessage, r
       if (legacy === undefined) return writeError(res, 'METHOD_NOT_ALLOWED', { headers: { allow: 'POST' } });
       return legacy.delete(req, res);
     default:
-      return writeError(res, 'METHOD_NOT_ALLOWED', { headers: { allow: legacy === undefined ? 'POST' : 'GET, POST, DELETE' } });
+      return writeError(res, 'METHOD_NOT_ALLOWED', {
+        headers: { allow: legacy === undefined ? 'POST' : 'GET, POST, DELETE' },
+      });
   }
 }
 
@@ -101,27 +126,42 @@ async function authenticate(auth: Authenticator, req: IncomingMessage): Promise<
 }
 
 /** An attempt refused before it became a JSON-RPC request still leaves an audit line. */
-function auditRefusal(state: HandlerState, req: IncomingMessage, refusal: AuthRefusal, transport: 'http' | 'sse' | 'websocket'): void {
-  state.runtime.gate.recordRefusedAttempt({
-    clientIp: state.runtime.clientIp(req),
-    transport,
-    // The era of an HTTP+SSE attempt is known from its path; others were refused before their body was read.
-    ...(transport === 'sse' && { era: 'legacy' as const }),
-    outcome: refusal.name === 'AUTH_INSUFFICIENT_SCOPE' ? 'denied' : 'unauthenticated',
-    reason: refusal.reason,
-    status: ERRORS[refusal.name].status,
-  }, req);
+function auditRefusal(
+  state: HandlerState,
+  req: IncomingMessage,
+  refusal: AuthRefusal,
+  transport: 'http' | 'sse' | 'websocket',
+): void {
+  state.runtime.gate.recordRefusedAttempt(
+    {
+      clientIp: state.runtime.clientIp(req),
+      transport,
+      // The era of an HTTP+SSE attempt is known from its path; others were refused before their body was read.
+      ...(transport === 'sse' && { era: 'legacy' as const }),
+      outcome: refusal.name === 'AUTH_INSUFFICIENT_SCOPE' ? 'denied' : 'unauthenticated',
+      reason: refusal.reason,
+      status: ERRORS[refusal.name].status,
+    },
+    req,
+  );
 }
 
 export function writeAuthRefusal(res: ServerResponse, refusal: AuthRefusal): void {
-  writeError(res, refusal.name, { ...(refusal.message !== undefined && { message: refusal.message }), headers: refusal.headers });
+  writeError(res, refusal.name, {
+    ...(refusal.message !== undefined && { message: refusal.message }),
+    headers: refusal.headers,
+  });
 }
 
 /** RFC 9728 metadata: unauthenticated by design (it is how a client learns to authenticate). */
 function serveResourceMetadata(auth: Authenticator, req: IncomingMessage, res: ServerResponse): void {
-  if (req.method !== 'GET' && req.method !== 'HEAD') return writeError(res, 'METHOD_NOT_ALLOWED', { headers: { allow: 'GET' } });
+  if (req.method !== 'GET' && req.method !== 'HEAD')
+    return writeError(res, 'METHOD_NOT_ALLOWED', { headers: { allow: 'GET' } });
   const document = auth.resourceMetadata(req);
-  if (document === undefined) return writeError(res, 'NOT_FOUND', { message: 'Not Found: no authorization server is configured (auth.resourceMetadata.authorizationServers)' });
+  if (document === undefined)
+    return writeError(res, 'NOT_FOUND', {
+      message: 'Not Found: no authorization server is configured (auth.resourceMetadata.authorizationServers)',
+    });
   writeJson(res, 200, document, { 'cache-control': 'max-age=3600' });
 }
 
@@ -133,7 +173,10 @@ async function readJsonBody(state: HandlerState, req: IncomingMessage, res: Serv
   const read = await readBody(req, maxBodyBytes);
   if (read.kind === 'aborted') return NO_BODY;
   if (read.kind === 'too-large') {
-    writeError(res, 'BODY_TOO_LARGE', { message: `Payload Too Large: the body exceeds maxBodyBytes (${maxBodyBytes} bytes)`, headers: { connection: 'close' } });
+    writeError(res, 'BODY_TOO_LARGE', {
+      message: `Payload Too Large: the body exceeds maxBodyBytes (${maxBodyBytes} bytes)`,
+      headers: { connection: 'close' },
+    });
     return NO_BODY;
   }
   publishResponseBytes(res, 'in', read.bytes);
@@ -147,9 +190,11 @@ async function readJsonBody(state: HandlerState, req: IncomingMessage, res: Serv
 
 async function handlePost(state: HandlerState, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const { runtime, legacy } = state;
-  if (mediaType(headerValue(req, 'content-type')) !== 'application/json') return writeError(res, 'UNSUPPORTED_MEDIA_TYPE');
+  if (mediaType(headerValue(req, 'content-type')) !== 'application/json')
+    return writeError(res, 'UNSUPPORTED_MEDIA_TYPE');
   const accept = headerValue(req, 'accept');
-  if (!accepts(accept, 'application/json') || !accepts(accept, 'text/event-stream')) return writeError(res, 'NOT_ACCEPTABLE_POST');
+  if (!accepts(accept, 'application/json') || !accepts(accept, 'text/event-stream'))
+    return writeError(res, 'NOT_ACCEPTABLE_POST');
   const body = await readJsonBody(state, req, res);
   if (body === NO_BODY) return;
 
@@ -170,20 +215,28 @@ async function handlePost(state: HandlerState, req: IncomingMessage, res: Server
       // The classifier routes every envelope claim here, whatever revision it names; only 2026-07-28 is served.
       const requested = outcome.classification.revision;
       if (requested !== MODERN_REVISION) {
-        const error = new UnsupportedProtocolVersionError({ supported: [MODERN_REVISION], requested: requested ?? 'unknown' });
+        const error = new UnsupportedProtocolVersionError({
+          supported: [MODERN_REVISION],
+          requested: requested ?? 'unknown',
+        });
         return writeRpcError(res, 400, error.code, error.message, echoableId(body), error.data);
       }
       return serveModern(runtime, req, res, outcome.message, outcome.messageKind);
     }
     case 'legacy':
-      if (legacy === undefined) return writeError(res, 'LEGACY_DISABLED', { id: echoableId(body), data: { supported: ['2026-07-28'], requested: outcome.requestedVersion ?? null } });
+      if (legacy === undefined)
+        return writeError(res, 'LEGACY_DISABLED', {
+          id: echoableId(body),
+          data: { supported: ['2026-07-28'], requested: outcome.requestedVersion ?? null },
+        });
       return legacy.post(req, res, body);
   }
 }
 
 /** An HTTP upgrade to WebSocket on the endpoint path: the same shutdown and Host/Origin checks as requests. */
 export function handleUpgrade(state: HandlerState, req: IncomingMessage, socket: Duplex, head: Buffer): void {
-  if (state.websocket === undefined) return refuseUpgrade(socket, 'NOT_FOUND', 'Not Found: WebSocket is not enabled on this server');
+  if (state.websocket === undefined)
+    return refuseUpgrade(socket, 'NOT_FOUND', 'Not Found: WebSocket is not enabled on this server');
   if (state.closing) return refuseUpgrade(socket, 'SERVER_CLOSING');
   const refused = checkOrigin(req, state.guard);
   if (refused !== undefined) return refuseUpgrade(socket, refused);

@@ -67,7 +67,12 @@ export function readBody(req: IncomingMessage, limit: number): Promise<BodyReadR
       }
       chunks.push(chunk);
     };
-    const onEnd = () => finish({ kind: 'ok', text: chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8'), bytes: size });
+    const onEnd = () =>
+      finish({
+        kind: 'ok',
+        text: chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8'),
+        bytes: size,
+      });
     const onAbort = () => finish({ kind: 'aborted' });
     req.on('data', onData);
     req.on('end', onEnd);
@@ -77,7 +82,12 @@ export function readBody(req: IncomingMessage, limit: number): Promise<BodyReadR
 }
 
 /** Writes a JSON body with an exact Content-Length. */
-export function writeJson(res: ServerResponse, status: number, body: unknown, headers?: Record<string, string | string[]>): void {
+export function writeJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers?: Record<string, string | string[]>,
+): void {
   if (res.headersSent) {
     res.end();
     return;
@@ -99,7 +109,15 @@ export function writeError(
   options: { id?: JsonRpcId; message?: string; data?: unknown; headers?: Record<string, string | string[]> } = {},
 ): void {
   const spec = ERRORS[name];
-  writeRpcError(res, spec.status, spec.rpcCode, options.message ?? spec.message, options.id ?? null, options.data, options.headers);
+  writeRpcError(
+    res,
+    spec.status,
+    spec.rpcCode,
+    options.message ?? spec.message,
+    options.id ?? null,
+    options.data,
+    options.headers,
+  );
 }
 
 export function writeRpcError(

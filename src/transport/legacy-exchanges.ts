@@ -17,8 +17,14 @@ export interface StreamOpener {
   primes(session: LiveSession): boolean;
 }
 
-export type Message = { jsonrpc?: unknown; id?: string | number | null; method?: unknown; params?: Record<string, unknown>; result?: unknown; error?: unknown };
-
+export type Message = {
+  jsonrpc?: unknown;
+  id?: string | number | null;
+  method?: unknown;
+  params?: Record<string, unknown>;
+  result?: unknown;
+  error?: unknown;
+};
 
 export function isMessage(value: unknown): value is Message {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;

@@ -9,19 +9,32 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SUPPORTED_PROTOCOL_VERSIONS, type JSONRPCMessage, type MessageExtraInfo } from '@modelcontextprotocol/server';
 
 import { requestIdentity, type Identity } from '../security/request-principal.js';
-import { isRefusal, type GateContext, type GateRefusal, type GateRequest, type Ticket } from '../security/request-gate.js';
+import {
+  isRefusal,
+  type GateContext,
+  type GateRefusal,
+  type GateRequest,
+  type Ticket,
+} from '../security/request-gate.js';
 import type { Principal } from '../security/principal.js';
 
 import { ERRORS, JsonRpcCode, type ErrorName } from '../errors.js';
 import type { Exchange, ResponseMessage } from '../server/exchange-router.js';
-import { LegacyPool } from '../server/legacy-pool.js';
+import type { LegacyPool } from '../server/legacy-pool.js';
 import { LiveSession, newSessionId, type LegacyStream, type StreamSink } from '../server/legacy-session.js';
 import type { RuntimeContext } from '../server/runtime-context.js';
 import { eventNotification, type ServerEvent } from '../state/event-bus.js';
 import type { EventStore } from '../state/event-store.js';
 import type { SessionRecord, SessionStore } from '../state/session-store.js';
 import { accepts, headerValue, writeError, writeJson, writeRpcError } from './http-io.js';
-import { isMessage, isNotification, isRequest, PostExchange, RequestExchange, type Message } from './legacy-exchanges.js';
+import {
+  isMessage,
+  isNotification,
+  isRequest,
+  PostExchange,
+  RequestExchange,
+  type Message,
+} from './legacy-exchanges.js';
 import { SseStream } from './sse-stream.js';
 
 const LEGACY_VERSIONS: readonly string[] = SUPPORTED_PROTOCOL_VERSIONS;
@@ -63,19 +76,40 @@ export class LegacyEndpoint {
     const batch = Array.isArray(body);
     const messages = (batch ? body : [body]) as unknown[];
     if (messages.length === 0 || !messages.every(isMessage)) return writeError(res, 'INVALID_MESSAGE');
-    if (messages.length > this.runtime.options.maxBatchLength) return writeError(res, 'BATCH_TOO_LARGE', { message: `${ERRORS.BATCH_TOO_LARGE.message} (${this.runtime.options.maxBatchLength})` });
+    if (messages.length > this.runtime.options.maxBatchLength)
+      return writeError(res, 'BATCH_TOO_LARGE', {
+        message: `${ERRORS.BATCH_TOO_LARGE.message} (${this.runtime.options.maxBatchLength})`,
+      });
     const list = messages as Message[];
     if (list.some((m) => m.method === 'initialize')) {
-      if (batch) return writeError(res, 'INVALID_MESSAGE', { message: 'Invalid Request: initialize must not be part of a batch' });
-      if (headerValue(req, 'mcp-session-id') !== undefined && (await this.session(headerValue(req, 'mcp-session-id')!)) !== undefined) {
-        return writeError(res, 'INVALID_MESSAGE', { id: list[0]!.id ?? null, message: 'Invalid Request: this session is already initialized' });
+      if (batch)
+        return writeError(res, 'INVALID_MESSAGE', {
+          message: 'Invalid Request: initialize must not be part of a batch',
+        });
+      if (
+        headerValue(req, 'mcp-session-id') !== undefined &&
+        (await this.session(headerValue(req, 'mcp-session-id')!)) !== undefined
+      ) {
+        return writeError(res, 'INVALID_MESSAGE', {
+          id: list[0]!.id ?? null,
+          message: 'Invalid Request: this session is already initialized',
+        });
       }
       const identity = requestIdentity(req);
-      const admitted = await this.runtime.gate.admit({ identity, clientIp: this.runtime.clientIp(req), transport: 'http', era: 'legacy' }, list[0]! as GateRequest);
+      const admitted = await this.runtime.gate.admit(
+        { identity, clientIp: this.runtime.clientIp(req), transport: 'http', era: 'legacy' },
+        list[0]! as GateRequest,
+      );
       if (isRefusal(admitted)) {
-        return writeError(res, admitted.name, { id: list[0]!.id ?? null, ...(admitted.message !== undefined && { message: admitted.message }), data: admitted.data, ...(admitted.headers !== undefined && { headers: admitted.headers }) });
+        return writeError(res, admitted.name, {
+          id: list[0]!.id ?? null,
+          ...(admitted.message !== undefined && { message: admitted.message }),
+          data: admitted.data,
+          ...(admitted.headers !== undefined && { headers: admitted.headers }),
+        });
       }
-      if (admitted.headers !== undefined) for (const [name, value] of Object.entries(admitted.headers)) res.setHeader(name, value);
+      if (admitted.headers !== undefined)
+        for (const [name, value] of Object.entries(admitted.headers)) res.setHeader(name, value);
       return this.initialize(res, list[0]!, identity, this.runtime.clientIp(req), admitted);
     }
     const session = await this.sessionFor(req, res);
@@ -89,7 +123,14 @@ export class LegacyEndpoint {
   }
 
   /** Delivers a POST's messages: notifications and answers to server requests first, then the requests. */
-  private async messages(session: LiveSession, res: ServerResponse | undefined, list: Message[], batch: boolean, sessionStream: LegacyStream | undefined, req?: IncomingMessage): Promise<void> {
+  private async messages(
+    session: LiveSession,
+    res: ServerResponse | undefined,
+    list: Message[],
+    batch: boolean,
+    sessionStream: LegacyStream | undefined,
+    req?: IncomingMessage,
+  ): Promise<void> {
     await this.store.touch(session.id, Date.now());
     const requests = list.filter(isRequest);
     for (const m of list) {
@@ -100,13 +141,24 @@ export class LegacyEndpoint {
       res?.writeHead(202).end();
       return;
     }
-    const context: GateContext = { identity: this.identityOf(session), clientIp: session.clientIp, transport: session.record.transport ?? 'http', era: 'legacy', ...(req !== undefined && { req }) };
+    const context: GateContext = {
+      identity: this.identityOf(session),
+      clientIp: session.clientIp,
+      transport: session.record.transport ?? 'http',
+      era: 'legacy',
+      ...(req !== undefined && { req }),
+    };
     const admitted: Array<Ticket | GateRefusal> = [];
     for (const request of requests) admitted.push(await this.runtime.gate.admit(context, request as GateRequest));
     const first = admitted[0]!;
     if (!batch && res !== undefined && isRefusal(first)) {
       // A single refused request over HTTP gets the refusal's own status (429 with Retry-After, 403...).
-      return writeError(res, first.name, { id: requests[0]!.id ?? null, ...(first.message !== undefined && { message: first.message }), data: first.data, ...(first.headers !== undefined && { headers: first.headers }) });
+      return writeError(res, first.name, {
+        id: requests[0]!.id ?? null,
+        ...(first.message !== undefined && { message: first.message }),
+        data: first.data,
+        ...(first.headers !== undefined && { headers: first.headers }),
+      });
     }
     for (const outcome of admitted) {
       if (!isRefusal(outcome) && outcome.headers !== undefined && res !== undefined && !res.headersSent) {
@@ -118,7 +170,15 @@ export class LegacyEndpoint {
       const outcome = admitted[index]!;
       if (isRefusal(outcome)) {
         const spec = ERRORS[outcome.name];
-        post.answer({ jsonrpc: '2.0', id: request.id!, error: { code: spec.rpcCode, message: outcome.message ?? spec.message, ...(outcome.data !== undefined && { data: outcome.data }) } });
+        post.answer({
+          jsonrpc: '2.0',
+          id: request.id!,
+          error: {
+            code: spec.rpcCode,
+            message: outcome.message ?? spec.message,
+            ...(outcome.data !== undefined && { data: outcome.data }),
+          },
+        });
       } else {
         await this.request(session, post, request, outcome);
       }
@@ -128,7 +188,9 @@ export class LegacyEndpoint {
   /** The session's principal as the gate sees it (the latest credential), or undefined when auth is off. */
   private identityOf(session: LiveSession): Identity | undefined {
     const principal = (session.authInfo?.extra as { principal?: Principal } | undefined)?.principal;
-    return principal === undefined ? undefined : { principal, key: session.record.principal!, authInfo: session.authInfo! };
+    return principal === undefined
+      ? undefined
+      : { principal, key: session.record.principal!, authInfo: session.authInfo! };
   }
 
   /**
@@ -140,7 +202,11 @@ export class LegacyEndpoint {
     let stream: LegacyStream | undefined;
     const end = (retryMs?: number) => stream?.end(retryMs);
     if (!this.runtime.streams.add(end, 'http-sse')) return writeError(res, 'STREAM_LIMIT');
-    const sse = new SseStream(res, { keepAliveMs: this.runtime.options.keepAliveMs, maxBufferedBytes: this.runtime.options.maxStreamBufferBytes }, false);
+    const sse = new SseStream(
+      res,
+      { keepAliveMs: this.runtime.options.keepAliveMs, maxBufferedBytes: this.runtime.options.maxStreamBufferBytes },
+      false,
+    );
     const session = await this.openBoundSession('sse', sse, requestIdentity(req), this.runtime.clientIp(req));
     if (session === undefined) {
       this.runtime.streams.delete(end);
@@ -158,7 +224,10 @@ export class LegacyEndpoint {
   /** POST of the 2024-11-05 HTTP+SSE transport: answered 202, the answers travel on the session's stream. */
   async postToSseSession(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
     const sessionId = new URLSearchParams((req.url ?? '').split('?')[1] ?? '').get('sessionId');
-    if (sessionId === null || sessionId === '') return writeError(res, 'SESSION_ID_REQUIRED', { message: 'Bad Request: the sessionId query parameter is required' });
+    if (sessionId === null || sessionId === '')
+      return writeError(res, 'SESSION_ID_REQUIRED', {
+        message: 'Bad Request: the sessionId query parameter is required',
+      });
     const session = await this.session(sessionId);
     if (session === undefined || session.record.transport !== 'sse' || !this.admits(session, req)) {
       if (session !== undefined) this.settle(session);
@@ -172,9 +241,22 @@ export class LegacyEndpoint {
    * A session bound to one stream (HTTP+SSE, WebSocket): every answer travels on `sink`, and the session ends
    * with it (call endBoundSession). undefined when maxSessions sessions exist.
    */
-  async openBoundSession(transport: 'sse' | 'websocket', sink: StreamSink, identity: Identity | undefined, clientIp: string): Promise<LiveSession | undefined> {
+  async openBoundSession(
+    transport: 'sse' | 'websocket',
+    sink: StreamSink,
+    identity: Identity | undefined,
+    clientIp: string,
+  ): Promise<LiveSession | undefined> {
     const now = Date.now();
-    const record: SessionRecord = { id: newSessionId(), protocolVersion: '', identity: '', transport, ...(identity !== undefined && { principal: identity.key }), createdAt: now, lastSeenAt: now };
+    const record: SessionRecord = {
+      id: newSessionId(),
+      protocolVersion: '',
+      identity: '',
+      transport,
+      ...(identity !== undefined && { principal: identity.key }),
+      createdAt: now,
+      lastSeenAt: now,
+    };
     if (!(await this.store.create(record, this.runtime.options.maxSessions))) return undefined;
     this.eras.set(record.id, `initializing ${transport}`);
     const session = new LiveSession(record, this.deps);
@@ -191,22 +273,42 @@ export class LegacyEndpoint {
    * Messages for a stream-bound session (one message or a batch). The first must be initialize, sent alone
    * and once. Answers travel on the session's stream; a refusal is returned for the caller to frame.
    */
-  async boundMessages(session: LiveSession, body: unknown, res?: ServerResponse, req?: IncomingMessage): Promise<{ name: ErrorName; id: string | number | null; message?: string } | undefined> {
+  async boundMessages(
+    session: LiveSession,
+    body: unknown,
+    res?: ServerResponse,
+    req?: IncomingMessage,
+  ): Promise<{ name: ErrorName; id: string | number | null; message?: string } | undefined> {
     const stream = session.standalone;
     if (stream === undefined || stream.finished) return { name: 'SESSION_NOT_FOUND', id: null };
     const batch = Array.isArray(body);
     const list = (batch ? body : [body]) as unknown[];
     if (list.length === 0 || !list.every(isMessage)) return { name: 'INVALID_MESSAGE', id: null };
-    if (list.length > this.runtime.options.maxBatchLength) return { name: 'BATCH_TOO_LARGE', id: null, message: `${ERRORS.BATCH_TOO_LARGE.message} (${this.runtime.options.maxBatchLength})` };
+    if (list.length > this.runtime.options.maxBatchLength)
+      return {
+        name: 'BATCH_TOO_LARGE',
+        id: null,
+        message: `${ERRORS.BATCH_TOO_LARGE.message} (${this.runtime.options.maxBatchLength})`,
+      };
     const messages = list as Message[];
     const initialize = messages.find((m) => m.method === 'initialize');
     if (initialize !== undefined) {
-      if (batch || session.record.identity !== '') return { name: 'INVALID_MESSAGE', id: initialize.id ?? null, message: 'Invalid Request: initialize must be sent once, alone' };
+      if (batch || session.record.identity !== '')
+        return {
+          name: 'INVALID_MESSAGE',
+          id: initialize.id ?? null,
+          message: 'Invalid Request: initialize must be sent once, alone',
+        };
       res?.writeHead(202).end();
       await this.initializeBoundSession(session, stream, initialize);
       return undefined;
     }
-    if (session.record.identity === '') return { name: 'INVALID_MESSAGE', id: messages[0]!.id ?? null, message: 'Invalid Request: the first message of a session must be initialize' };
+    if (session.record.identity === '')
+      return {
+        name: 'INVALID_MESSAGE',
+        id: messages[0]!.id ?? null,
+        message: 'Invalid Request: the first message of a session must be initialize',
+      };
     if (batch && session.record.protocolVersion !== '2025-03-26') return { name: 'BATCH_NOT_ALLOWED', id: null };
     await this.messages(session, res, messages, batch, stream, req);
     return undefined;
@@ -222,23 +324,28 @@ export class LegacyEndpoint {
     const instance = await session.lease(true);
     const drain = this.runtime.drain;
     drain.begin();
-    instance.transport.router.request({ id: message.id as string | number, method: 'initialize', params: message.params }, {
-      related: () => {},
-      respond: (response) => {
-        drain.end();
-        const version = (response.result as { protocolVersion?: unknown } | undefined)?.protocolVersion;
-        if (response.error === undefined && typeof version === 'string') {
-          session.record = { ...session.record, protocolVersion: version };
-          if (this.eras.has(session.id)) this.eras.set(session.id, `${version} ${session.record.transport ?? 'http'}`);
-          void this.store.update(session.record).catch(this.runtime.options.onError);
-        } else {
-          session.discardInstance();
-          session.record = { ...session.record, identity: '' };
-        }
-        stream.send(response as unknown as JSONRPCMessage);
-        session.done();
+    instance.transport.router.request(
+      { id: message.id as string | number, method: 'initialize', params: message.params },
+      {
+        related: () => {},
+        respond: (response) => {
+          drain.end();
+          const version = (response.result as { protocolVersion?: unknown } | undefined)?.protocolVersion;
+          if (response.error === undefined && typeof version === 'string') {
+            session.record = { ...session.record, protocolVersion: version };
+            if (this.eras.has(session.id))
+              this.eras.set(session.id, `${version} ${session.record.transport ?? 'http'}`);
+            void this.store.update(session.record).catch(this.runtime.options.onError);
+          } else {
+            session.discardInstance();
+            session.record = { ...session.record, identity: '' };
+          }
+          stream.send(response as unknown as JSONRPCMessage);
+          session.done();
+        },
       },
-    }, extraOf(session));
+      extraOf(session),
+    );
   }
 
   /** Forgets the in-process side of a session that holds nothing any more (its record stays in the store). */
@@ -299,7 +406,6 @@ export class LegacyEndpoint {
     res.writeHead(200).end();
   }
 
-
   /** Opens an SSE response for a session. */
   openSse(res: ServerResponse, session: LiveSession): SseStream {
     return new SseStream(res, {
@@ -331,10 +437,20 @@ export class LegacyEndpoint {
     await this.pool.close();
   }
 
-  private async initialize(res: ServerResponse, message: Message, identity: Identity | undefined, clientIp: string, ticket: Ticket): Promise<void> {
+  private async initialize(
+    res: ServerResponse,
+    message: Message,
+    identity: Identity | undefined,
+    clientIp: string,
+    ticket: Ticket,
+  ): Promise<void> {
     const id = message.id ?? null;
     if ((await this.store.count()) >= this.runtime.options.maxSessions) {
-      ticket.finish({ jsonrpc: '2.0', id: id ?? 0, error: { code: ERRORS.SESSION_LIMIT.rpcCode, message: ERRORS.SESSION_LIMIT.message } });
+      ticket.finish({
+        jsonrpc: '2.0',
+        id: id ?? 0,
+        error: { code: ERRORS.SESSION_LIMIT.rpcCode, message: ERRORS.SESSION_LIMIT.message },
+      });
       return writeError(res, 'SESSION_LIMIT', { id });
     }
     const now = Date.now();
@@ -363,7 +479,13 @@ export class LegacyEndpoint {
         });
       },
     };
-    ticket.run(() => instance.transport.router.request({ id: id as string | number, method: 'initialize', params: message.params }, exchange, extraOf(session)));
+    ticket.run(() =>
+      instance.transport.router.request(
+        { id: id as string | number, method: 'initialize', params: message.params },
+        exchange,
+        extraOf(session),
+      ),
+    );
   }
 
   private async initialized(session: LiveSession, res: ServerResponse, response: ResponseMessage): Promise<void> {
@@ -393,8 +515,15 @@ export class LegacyEndpoint {
       // Levels are per session, but a pooled instance serves many sessions: the runtime keeps the level and
       // filters notifications/message itself.
       const level = request.params?.level;
-      if (typeof level !== 'string' || !(level in { debug: 1, info: 1, notice: 1, warning: 1, error: 1, critical: 1, alert: 1, emergency: 1 })) {
-        const refusal: ResponseMessage = { jsonrpc: '2.0', id: request.id!, error: { code: JsonRpcCode.InvalidParams, message: 'Invalid params: level must be a logging level' } };
+      if (
+        typeof level !== 'string' ||
+        !(level in { debug: 1, info: 1, notice: 1, warning: 1, error: 1, critical: 1, alert: 1, emergency: 1 })
+      ) {
+        const refusal: ResponseMessage = {
+          jsonrpc: '2.0',
+          id: request.id!,
+          error: { code: JsonRpcCode.InvalidParams, message: 'Invalid params: level must be a logging level' },
+        };
         ticket.finish(refusal);
         post.answer(refusal);
         return;
@@ -406,19 +535,27 @@ export class LegacyEndpoint {
       post.answer(done);
       return;
     }
-    if ((method === 'resources/subscribe' || method === 'resources/unsubscribe') && typeof request.params?.uri === 'string') {
+    if (
+      (method === 'resources/subscribe' || method === 'resources/unsubscribe') &&
+      typeof request.params?.uri === 'string'
+    ) {
       const uri = request.params.uri;
       const current = session.record.subscriptions ?? [];
-      const subscriptions = method === 'resources/subscribe' ? [...new Set([...current, uri])] : current.filter((entry) => entry !== uri);
+      const subscriptions =
+        method === 'resources/subscribe' ? [...new Set([...current, uri])] : current.filter((entry) => entry !== uri);
       session.record = { ...session.record, subscriptions };
       await this.store.update(session.record);
     }
-    let instance;
+    let instance: Awaited<ReturnType<typeof session.lease>>;
     try {
       instance = await session.lease();
     } catch (error) {
       this.runtime.options.onError(error as Error);
-      const failure: ResponseMessage = { jsonrpc: '2.0', id: request.id!, error: { code: ERRORS.INTERNAL.rpcCode, message: ERRORS.INTERNAL.message } };
+      const failure: ResponseMessage = {
+        jsonrpc: '2.0',
+        id: request.id!,
+        error: { code: ERRORS.INTERNAL.rpcCode, message: ERRORS.INTERNAL.message },
+      };
       ticket.finish(failure);
       post.answer(failure);
       return;
@@ -432,13 +569,21 @@ export class LegacyEndpoint {
     // Registered before delivery: a gate error is answered synchronously, during request().
     session.inflight.set(key, exchange);
     const wrapped = ticket.wrap(exchange);
-    exchange.internalId = ticket.run(() => instance.transport.router.request(request as { id: string | number; method: string; params?: unknown }, wrapped, extraOf(session)));
+    exchange.internalId = ticket.run(() =>
+      instance.transport.router.request(
+        request as { id: string | number; method: string; params?: unknown },
+        wrapped,
+        extraOf(session),
+      ),
+    );
   }
 
   private async notification(session: LiveSession, message: Message): Promise<void> {
     if (message.method === 'notifications/cancelled') {
       const reason = message.params?.reason;
-      session.inflight.get(JSON.stringify(message.params?.requestId))?.cancel(typeof reason === 'string' ? reason : 'Cancelled by the client');
+      session.inflight
+        .get(JSON.stringify(message.params?.requestId))
+        ?.cancel(typeof reason === 'string' ? reason : 'Cancelled by the client');
       return;
     }
     try {
@@ -478,7 +623,14 @@ export class LegacyEndpoint {
     const version = headerValue(req, 'mcp-protocol-version');
     if (version !== undefined && !LEGACY_VERSIONS.includes(version)) {
       this.settle(session);
-      writeRpcError(res, 400, JsonRpcCode.UnsupportedProtocolVersion, `Unsupported protocol version: ${version}`, null, { supported: [...LEGACY_VERSIONS], requested: version });
+      writeRpcError(
+        res,
+        400,
+        JsonRpcCode.UnsupportedProtocolVersion,
+        `Unsupported protocol version: ${version}`,
+        null,
+        { supported: [...LEGACY_VERSIONS], requested: version },
+      );
       return undefined;
     }
     return session;

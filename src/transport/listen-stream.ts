@@ -36,12 +36,21 @@ export function parseFilter(params: Record<string, unknown> | undefined): Listen
 }
 
 /** What of `requested` the server's capabilities can deliver. */
-export function honoredFilter(requested: ListenFilter, capabilities: RuntimeContext['modern']['capabilities']): ListenFilter {
+export function honoredFilter(
+  requested: ListenFilter,
+  capabilities: RuntimeContext['modern']['capabilities'],
+): ListenFilter {
   const honored: ListenFilter = {};
   if (requested.toolsListChanged === true && capabilities.tools?.listChanged === true) honored.toolsListChanged = true;
-  if (requested.promptsListChanged === true && capabilities.prompts?.listChanged === true) honored.promptsListChanged = true;
-  if (requested.resourcesListChanged === true && capabilities.resources?.listChanged === true) honored.resourcesListChanged = true;
-  if (requested.resourceSubscriptions !== undefined && requested.resourceSubscriptions.length > 0 && capabilities.resources?.subscribe === true) {
+  if (requested.promptsListChanged === true && capabilities.prompts?.listChanged === true)
+    honored.promptsListChanged = true;
+  if (requested.resourcesListChanged === true && capabilities.resources?.listChanged === true)
+    honored.resourcesListChanged = true;
+  if (
+    requested.resourceSubscriptions !== undefined &&
+    requested.resourceSubscriptions.length > 0 &&
+    capabilities.resources?.subscribe === true
+  ) {
     honored.resourceSubscriptions = [...requested.resourceSubscriptions];
   }
   return honored;
@@ -63,22 +72,35 @@ export function filterAccepts(filter: ListenFilter, event: ServerEvent): boolean
 export const INVALID_FILTER = "Invalid params: 'notifications' is required and must be a SubscriptionFilter";
 
 /** A notification tagged with the subscription it belongs to. */
-export function stampSubscription(message: { jsonrpc: '2.0'; method: string; params: Record<string, unknown> }, subscriptionId: string | number) {
+export function stampSubscription(
+  message: { jsonrpc: '2.0'; method: string; params: Record<string, unknown> },
+  subscriptionId: string | number,
+) {
   return { ...message, params: { ...message.params, _meta: { [SUBSCRIPTION_ID]: subscriptionId } } };
 }
 
 /** The listen request's result, which ends a subscription gracefully. */
 export function listenResult(runtime: RuntimeContext, subscriptionId: string | number) {
-  const meta = { [SUBSCRIPTION_ID]: subscriptionId, ...(runtime.modern.serverInfo && { [SERVER_INFO]: runtime.modern.serverInfo }) };
+  const meta = {
+    [SUBSCRIPTION_ID]: subscriptionId,
+    ...(runtime.modern.serverInfo && { [SERVER_INFO]: runtime.modern.serverInfo }),
+  };
   return { jsonrpc: '2.0' as const, id: subscriptionId, result: { resultType: 'complete', _meta: meta } };
 }
 
 /** The acknowledgement that opens a subscription. */
 export function listenAck(honored: ListenFilter, subscriptionId: string | number) {
-  return stampSubscription({ jsonrpc: '2.0', method: 'notifications/subscriptions/acknowledged', params: { notifications: honored } }, subscriptionId);
+  return stampSubscription(
+    { jsonrpc: '2.0', method: 'notifications/subscriptions/acknowledged', params: { notifications: honored } },
+    subscriptionId,
+  );
 }
 
-export function serveListen(runtime: RuntimeContext, res: ServerResponse, request: { id: string | number; params?: Record<string, unknown> }): void {
+export function serveListen(
+  runtime: RuntimeContext,
+  res: ServerResponse,
+  request: { id: string | number; params?: Record<string, unknown> },
+): void {
   const requested = parseFilter(request.params);
   if (requested === undefined) {
     writeRpcError(res, 200, -32602, INVALID_FILTER, request.id);
@@ -86,7 +108,8 @@ export function serveListen(runtime: RuntimeContext, res: ServerResponse, reques
   }
   const subscriptionId = request.id;
   const honored = honoredFilter(requested, runtime.modern.capabilities);
-  const stamp = (message: { jsonrpc: '2.0'; method: string; params: Record<string, unknown> }) => stampSubscription(message, subscriptionId);
+  const stamp = (message: { jsonrpc: '2.0'; method: string; params: Record<string, unknown> }) =>
+    stampSubscription(message, subscriptionId);
   const closing = listenResult(runtime, subscriptionId);
 
   let stream: SseStream | undefined;
@@ -97,10 +120,19 @@ export function serveListen(runtime: RuntimeContext, res: ServerResponse, reques
     stream?.end(retryMs);
   };
   if (!runtime.streams.add(end, 'listen')) {
-    writeRpcError(res, 200, -32603, `Subscription limit reached (maxStreams ${runtime.options.maxStreams})`, request.id);
+    writeRpcError(
+      res,
+      200,
+      -32603,
+      `Subscription limit reached (maxStreams ${runtime.options.maxStreams})`,
+      request.id,
+    );
     return;
   }
-  stream = new SseStream(res, { keepAliveMs: runtime.options.keepAliveMs, maxBufferedBytes: runtime.options.maxStreamBufferBytes });
+  stream = new SseStream(res, {
+    keepAliveMs: runtime.options.keepAliveMs,
+    maxBufferedBytes: runtime.options.maxStreamBufferBytes,
+  });
   stream.onClose(() => {
     runtime.streams.delete(end);
     unsubscribe?.();

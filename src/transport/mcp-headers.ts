@@ -22,7 +22,14 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 /** Decodes a `=?base64?…?=` value; plain values pass through. undefined when the encoding is invalid. */
 export function decodeHeaderValue(raw: string): string | undefined {
   const value = raw.trim();
-  if (!(value.startsWith(SENTINEL_PREFIX) && value.endsWith(SENTINEL_SUFFIX) && value.length >= SENTINEL_PREFIX.length + SENTINEL_SUFFIX.length)) return value;
+  if (
+    !(
+      value.startsWith(SENTINEL_PREFIX) &&
+      value.endsWith(SENTINEL_SUFFIX) &&
+      value.length >= SENTINEL_PREFIX.length + SENTINEL_SUFFIX.length
+    )
+  )
+    return value;
   const encoded = value.slice(SENTINEL_PREFIX.length, value.length - SENTINEL_SUFFIX.length);
   if (!CANONICAL_BASE64.test(encoded)) return undefined;
   try {
@@ -51,15 +58,28 @@ function nameField(method: string): 'name' | 'uri' | 'taskId' | undefined {
   }
 }
 
-const missing = (header: string, what: string): HeaderProblem => ({ name: 'HEADER_MISSING', message: `Header mismatch: the required ${header} header is absent (${what})`, data: { header } });
-const mismatch = (header: string, message: string, body?: unknown): HeaderProblem => ({ name: 'HEADER_MISMATCH', message: `Header mismatch: ${message}`, data: { header, body } });
+const missing = (header: string, what: string): HeaderProblem => ({
+  name: 'HEADER_MISSING',
+  message: `Header mismatch: the required ${header} header is absent (${what})`,
+  data: { header },
+});
+const mismatch = (header: string, message: string, body?: unknown): HeaderProblem => ({
+  name: 'HEADER_MISMATCH',
+  message: `Header mismatch: ${message}`,
+  data: { header, body },
+});
 
 /**
  * Presence and Mcp-Name checks for a 2026-07-28 request. Version and method *mismatches* are already refused by
  * the SDK's classifier; this adds what it leaves to the HTTP entry.
  */
-export function checkStandardHeaders(req: IncomingMessage, method: string, params: Record<string, unknown> | undefined): HeaderProblem | undefined {
-  if (headerValue(req, 'mcp-protocol-version') === undefined) return missing('MCP-Protocol-Version', 'every 2026-07-28 request carries it');
+export function checkStandardHeaders(
+  req: IncomingMessage,
+  method: string,
+  params: Record<string, unknown> | undefined,
+): HeaderProblem | undefined {
+  if (headerValue(req, 'mcp-protocol-version') === undefined)
+    return missing('MCP-Protocol-Version', 'every 2026-07-28 request carries it');
   if (headerValue(req, 'mcp-method') === undefined) return missing('Mcp-Method', `the body names method ${method}`);
   const field = nameField(method);
   if (field === undefined) return undefined;
@@ -71,7 +91,11 @@ export function checkStandardHeaders(req: IncomingMessage, method: string, param
   const decoded = decodeHeaderValue(header);
   if (decoded === undefined) return mismatch('Mcp-Name', 'the Mcp-Name header carries an invalid base64 value');
   if (typeof bodyValue === 'string' && decoded !== bodyValue) {
-    return mismatch('Mcp-Name', `the body carries params.${field}=${JSON.stringify(bodyValue)} but Mcp-Name names ${JSON.stringify(decoded)}`, bodyValue);
+    return mismatch(
+      'Mcp-Name',
+      `the body carries params.${field}=${JSON.stringify(bodyValue)} but Mcp-Name names ${JSON.stringify(decoded)}`,
+      bodyValue,
+    );
   }
   return undefined;
 }
@@ -110,10 +134,15 @@ function primitiveText(value: unknown): string | undefined {
 }
 
 /** Checks each declared Mcp-Param-{Name} header against the argument it mirrors. */
-export function checkParamHeaders(req: IncomingMessage, declarations: ParamHeaderDeclaration[], args: unknown): HeaderProblem | undefined {
+export function checkParamHeaders(
+  req: IncomingMessage,
+  declarations: ParamHeaderDeclaration[],
+  args: unknown,
+): HeaderProblem | undefined {
   for (const declaration of declarations) {
     let value: unknown = args;
-    for (const key of declaration.path) value = value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined;
+    for (const key of declaration.path)
+      value = value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined;
     const text = primitiveText(value);
     if (text === undefined) continue; // absent or not a primitive: nothing for a header to mirror
     const headerName = `Mcp-Param-${declaration.header}`;
@@ -121,8 +150,14 @@ export function checkParamHeaders(req: IncomingMessage, declarations: ParamHeade
     if (raw === undefined) return missing(headerName, `the body carries ${declaration.path.join('.')}`);
     const decoded = decodeHeaderValue(raw);
     if (decoded === undefined) return mismatch(headerName, `the ${headerName} header carries an invalid base64 value`);
-    const equal = typeof value === 'number' && /^-?\d+(\.\d+)?$/.test(decoded) ? Number(decoded) === value : decoded === text;
-    if (!equal) return mismatch(headerName, `the ${headerName} header decodes to ${JSON.stringify(decoded)} but the body carries ${JSON.stringify(value)}`, value);
+    const equal =
+      typeof value === 'number' && /^-?\d+(\.\d+)?$/.test(decoded) ? Number(decoded) === value : decoded === text;
+    if (!equal)
+      return mismatch(
+        headerName,
+        `the ${headerName} header decodes to ${JSON.stringify(decoded)} but the body carries ${JSON.stringify(value)}`,
+        value,
+      );
   }
   return undefined;
 }

@@ -17,7 +17,12 @@ import { requestStateBinding } from '../server/request-state.js';
 import { MODERN_EXTRA, toolInputSchema } from '../server/sdk-bridge.js';
 import { serveListen } from './listen-stream.js';
 import { writeError, writeJson } from './http-io.js';
-import { checkParamHeaders, checkStandardHeaders, paramHeaderDeclarations, type ParamHeaderDeclaration } from './mcp-headers.js';
+import {
+  checkParamHeaders,
+  checkStandardHeaders,
+  paramHeaderDeclarations,
+  type ParamHeaderDeclaration,
+} from './mcp-headers.js';
 import { SseStream } from './sse-stream.js';
 
 /** HTTP status of errors the protocol layer raises before any handler runs (the spec's status table). */
@@ -69,7 +74,14 @@ class ModernExchange implements Exchange {
     const code = message.error?.code;
     // Errors from the gates that run before a handler map to the spec's statuses; a handler's own errors stay
     // in-band on 200, except -32021, whose 400 the spec ties to the error itself.
-    const status = code === undefined ? 200 : gate ? (GATE_STATUS[code] ?? 200) : code === JsonRpcCode.MissingRequiredClientCapability ? 400 : 200;
+    const status =
+      code === undefined
+        ? 200
+        : gate
+          ? (GATE_STATUS[code] ?? 200)
+          : code === JsonRpcCode.MissingRequiredClientCapability
+            ? 400
+            : 200;
     writeJson(this.res, status, message);
   }
 
@@ -78,11 +90,19 @@ class ModernExchange implements Exchange {
     if (this.done) return;
     this.done = true;
     this.finished();
-    this.runtime.modern.router.cancel(this.internalId, 'The client closed the response stream', MODERN_EXTRA, cancelMeta);
+    this.runtime.modern.router.cancel(
+      this.internalId,
+      'The client closed the response stream',
+      MODERN_EXTRA,
+      cancelMeta,
+    );
   }
 
   openStream(): SseStream {
-    this.sse ??= new SseStream(this.res, { keepAliveMs: this.runtime.options.keepAliveMs, maxBufferedBytes: this.runtime.options.maxStreamBufferBytes });
+    this.sse ??= new SseStream(this.res, {
+      keepAliveMs: this.runtime.options.keepAliveMs,
+      maxBufferedBytes: this.runtime.options.maxStreamBufferBytes,
+    });
     return this.sse;
   }
 
@@ -92,10 +112,19 @@ class ModernExchange implements Exchange {
 }
 
 /** The envelope the cancellation notification needs to pass the instance's era checks. */
-const cancelMeta = { 'io.modelcontextprotocol/protocolVersion': '2026-07-28', 'io.modelcontextprotocol/clientCapabilities': {} };
+const cancelMeta = {
+  'io.modelcontextprotocol/protocolVersion': '2026-07-28',
+  'io.modelcontextprotocol/clientCapabilities': {},
+};
 
 /** Serves one classified 2026-07-28 message. */
-export function serveModern(runtime: RuntimeContext, req: IncomingMessage, res: ServerResponse, message: JSONRPCMessage, kind: 'request' | 'notification'): void {
+export function serveModern(
+  runtime: RuntimeContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  message: JSONRPCMessage,
+  kind: 'request' | 'notification',
+): void {
   if (kind === 'notification') {
     const { method } = message as { method: string };
     // notifications/cancelled names the client's request id, which means nothing on a shared instance;
@@ -112,7 +141,10 @@ export function serveModern(runtime: RuntimeContext, req: IncomingMessage, res: 
     return;
   }
   const identity = requestIdentity(req);
-  const admitted = runtime.gate.admit({ identity, clientIp: runtime.clientIp(req), transport: 'http', era: 'modern', req }, request);
+  const admitted = runtime.gate.admit(
+    { identity, clientIp: runtime.clientIp(req), transport: 'http', era: 'modern', req },
+    request,
+  );
   if (admitted instanceof Promise) {
     admitted.then(
       (outcome) => serveAdmitted(runtime, req, res, request, identity, outcome),
@@ -126,13 +158,26 @@ export function serveModern(runtime: RuntimeContext, req: IncomingMessage, res: 
   }
 }
 
-function serveAdmitted(runtime: RuntimeContext, req: IncomingMessage, res: ServerResponse, request: ModernRequest, identity: Identity | undefined, admitted: Ticket | GateRefusal): void {
+function serveAdmitted(
+  runtime: RuntimeContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  request: ModernRequest,
+  identity: Identity | undefined,
+  admitted: Ticket | GateRefusal,
+): void {
   if (isRefusal(admitted)) {
-    writeError(res, admitted.name, { id: request.id, ...(admitted.message !== undefined && { message: admitted.message }), data: admitted.data, ...(admitted.headers !== undefined && { headers: admitted.headers }) });
+    writeError(res, admitted.name, {
+      id: request.id,
+      ...(admitted.message !== undefined && { message: admitted.message }),
+      data: admitted.data,
+      ...(admitted.headers !== undefined && { headers: admitted.headers }),
+    });
     return;
   }
   const ticket = admitted;
-  if (ticket.headers !== undefined) for (const [name, value] of Object.entries(ticket.headers)) res.setHeader(name, value);
+  if (ticket.headers !== undefined)
+    for (const [name, value] of Object.entries(ticket.headers)) res.setHeader(name, value);
   const params = request.params;
   if (request.method === 'subscriptions/listen') {
     ticket.finish({ jsonrpc: '2.0', id: request.id, result: {} });
@@ -144,7 +189,11 @@ function serveAdmitted(runtime: RuntimeContext, req: IncomingMessage, res: Serve
     if (declarations.length > 0) {
       const problem = checkParamHeaders(req, declarations, params.arguments);
       if (problem !== undefined) {
-        ticket.finish({ jsonrpc: '2.0', id: request.id, error: { code: ERRORS[problem.name].rpcCode, message: problem.message ?? ERRORS[problem.name].message } });
+        ticket.finish({
+          jsonrpc: '2.0',
+          id: request.id,
+          error: { code: ERRORS[problem.name].rpcCode, message: problem.message ?? ERRORS[problem.name].message },
+        });
         writeError(res, problem.name, { id: request.id, message: problem.message, data: problem.data });
         return;
       }
@@ -152,30 +201,61 @@ function serveAdmitted(runtime: RuntimeContext, req: IncomingMessage, res: Serve
   }
   const outbound = openRequestState(runtime, request, identity?.key);
   if (outbound === undefined) {
-    ticket.finish({ jsonrpc: '2.0', id: request.id, error: { code: ERRORS.INVALID_REQUEST_STATE.rpcCode, message: ERRORS.INVALID_REQUEST_STATE.message } });
+    ticket.finish({
+      jsonrpc: '2.0',
+      id: request.id,
+      error: { code: ERRORS.INVALID_REQUEST_STATE.rpcCode, message: ERRORS.INVALID_REQUEST_STATE.message },
+    });
     writeError(res, 'INVALID_REQUEST_STATE', { id: request.id });
     return;
   }
-  dispatch(runtime, res, outbound, identity === undefined ? MODERN_EXTRA : { ...MODERN_EXTRA, authInfo: identity.authInfo }, ticket);
+  dispatch(
+    runtime,
+    res,
+    outbound,
+    identity === undefined ? MODERN_EXTRA : { ...MODERN_EXTRA, authInfo: identity.authInfo },
+    ticket,
+  );
 }
 
 /** The request with its sealed requestState opened; undefined when the state is not valid. */
-export function openRequestState(runtime: RuntimeContext, request: ModernRequest, principalKey: string | undefined): ModernRequest | undefined {
+export function openRequestState(
+  runtime: RuntimeContext,
+  request: ModernRequest,
+  principalKey: string | undefined,
+): ModernRequest | undefined {
   const params = request.params;
   if (params === undefined || params.requestState === undefined) return request;
-  const opened = typeof params.requestState === 'string' ? runtime.sealer.open(params.requestState, requestStateBinding(request.method, params, principalKey)) : undefined;
+  const opened =
+    typeof params.requestState === 'string'
+      ? runtime.sealer.open(params.requestState, requestStateBinding(request.method, params, principalKey))
+      : undefined;
   return opened === undefined ? undefined : { ...request, params: { ...params, requestState: opened } };
 }
 
 /** The answer with the requestState of an input_required result sealed. */
-export function sealRequestState(runtime: RuntimeContext, request: ModernRequest, message: ResponseMessage, principalKey: string | undefined): ResponseMessage {
+export function sealRequestState(
+  runtime: RuntimeContext,
+  request: ModernRequest,
+  message: ResponseMessage,
+  principalKey: string | undefined,
+): ResponseMessage {
   const result = message.result as { resultType?: unknown; requestState?: unknown } | undefined;
   if (result?.resultType !== 'input_required' || typeof result.requestState !== 'string') return message;
-  const sealed = runtime.sealer.seal(result.requestState, requestStateBinding(request.method, request.params, principalKey));
+  const sealed = runtime.sealer.seal(
+    result.requestState,
+    requestStateBinding(request.method, request.params, principalKey),
+  );
   return { ...message, result: { ...result, requestState: sealed } };
 }
 
-function dispatch(runtime: RuntimeContext, res: ServerResponse, request: ModernRequest, extra: MessageExtraInfo, ticket: Ticket): void {
+function dispatch(
+  runtime: RuntimeContext,
+  res: ServerResponse,
+  request: ModernRequest,
+  extra: MessageExtraInfo,
+  ticket: Ticket,
+): void {
   const drain = runtime.drain;
   drain.begin();
   const exchange = new ModernExchange(
@@ -194,7 +274,11 @@ function dispatch(runtime: RuntimeContext, res: ServerResponse, request: ModernR
     exchange.internalId = ticket.run(() => runtime.modern.router.request(request, wrapped, extra));
   } catch (error) {
     runtime.options.onError(error as Error);
-    if (!exchange.answered) exchange.respond({ jsonrpc: '2.0', id: request.id, error: { code: ERRORS.INTERNAL.rpcCode, message: ERRORS.INTERNAL.message } }, false);
+    if (!exchange.answered)
+      exchange.respond(
+        { jsonrpc: '2.0', id: request.id, error: { code: ERRORS.INTERNAL.rpcCode, message: ERRORS.INTERNAL.message } },
+        false,
+      );
     return;
   }
   if (!exchange.answered && runtime.options.responseMode === 'sse') exchange.openStream();
@@ -211,4 +295,3 @@ function paramDeclarations(runtime: RuntimeContext, toolName: string): ParamHead
   }
   return declarations;
 }
-

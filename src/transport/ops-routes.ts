@@ -33,7 +33,8 @@ export class OpsEndpoints {
       this.routes.set(setup.health.options.readyPath, 'ready');
     }
     // Metrics on their own port are not served on the MCP port.
-    if (setup.metrics !== undefined && setup.metrics.options.port === undefined) this.routes.set(setup.metrics.options.path, 'metrics');
+    if (setup.metrics !== undefined && setup.metrics.options.port === undefined)
+      this.routes.set(setup.metrics.options.path, 'metrics');
   }
 
   /** The operator route a request target names (query ignored), if any. */
@@ -49,23 +50,38 @@ export class OpsEndpoints {
     return [...this.routes.keys()];
   }
 
-  serve(route: OpsRoute, req: IncomingMessage, res: ServerResponse, guard: OriginGuardOptions = this.setup.guard): void {
+  serve(
+    route: OpsRoute,
+    req: IncomingMessage,
+    res: ServerResponse,
+    guard: OriginGuardOptions = this.setup.guard,
+  ): void {
     this.answer(route, req, res, guard).catch((error: unknown) => {
       this.setup.onError(error as Error);
       writeError(res, 'INTERNAL');
     });
   }
 
-  private async answer(route: OpsRoute, req: IncomingMessage, res: ServerResponse, guard: OriginGuardOptions): Promise<void> {
-    if (req.method !== 'GET' && req.method !== 'HEAD') return writeError(res, 'METHOD_NOT_ALLOWED', { headers: { allow: 'GET, HEAD' } });
+  private async answer(
+    route: OpsRoute,
+    req: IncomingMessage,
+    res: ServerResponse,
+    guard: OriginGuardOptions,
+  ): Promise<void> {
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      return writeError(res, 'METHOD_NOT_ALLOWED', { headers: { allow: 'GET, HEAD' } });
     const refused = checkOrigin(req, guard);
     if (refused !== undefined) return writeError(res, refused);
-    const requireAuth = route === 'metrics' ? this.setup.metrics!.options.requireAuth : this.setup.health!.options.requireAuth;
+    const requireAuth =
+      route === 'metrics' ? this.setup.metrics!.options.requireAuth : this.setup.health!.options.requireAuth;
     if (requireAuth && this.setup.auth !== undefined) {
       const outcome = await this.setup.auth.authenticate(req);
       if (outcome.refusal !== undefined) {
         const refusal = outcome.refusal;
-        return writeError(res, refusal.name, { ...(refusal.message !== undefined && { message: refusal.message }), headers: refusal.headers });
+        return writeError(res, refusal.name, {
+          ...(refusal.message !== undefined && { message: refusal.message }),
+          headers: refusal.headers,
+        });
       }
     }
     switch (route) {
@@ -80,7 +96,11 @@ export class OpsEndpoints {
       case 'metrics': {
         const { metrics } = this.setup.metrics!;
         const text = await metrics.render();
-        res.writeHead(200, { 'content-type': metrics.contentType, 'content-length': Buffer.byteLength(text), ...NO_STORE });
+        res.writeHead(200, {
+          'content-type': metrics.contentType,
+          'content-length': Buffer.byteLength(text),
+          ...NO_STORE,
+        });
         res.end(req.method === 'HEAD' ? undefined : text);
         return;
       }

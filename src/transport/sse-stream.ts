@@ -101,5 +101,7 @@ export class SseStream {
 
 /** An SSE frame for one JSON text; `id:` first so a client records it before dispatching the data. */
 export function frame(json: string, eventId?: string): string {
-  return eventId === undefined ? `event: message\ndata: ${json}\n\n` : `id: ${eventId}\nevent: message\ndata: ${json}\n\n`;
+  return eventId === undefined
+    ? `event: message\ndata: ${json}\n\n`
+    : `id: ${eventId}\nevent: message\ndata: ${json}\n\n`;
 }

@@ -16,7 +16,12 @@
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 
-import { classifyInboundRequest, UnsupportedProtocolVersionError, type JSONRPCMessage, type MessageExtraInfo } from '@modelcontextprotocol/server';
+import {
+  classifyInboundRequest,
+  UnsupportedProtocolVersionError,
+  type JSONRPCMessage,
+  type MessageExtraInfo,
+} from '@modelcontextprotocol/server';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
 
 import { ERRORS, type ErrorName } from '../errors.js';
@@ -26,7 +31,15 @@ import type { Identity } from '../security/request-principal.js';
 import { isRefusal, type GateContext, type GateRefusal, type Ticket } from '../security/request-gate.js';
 import { MODERN_EXTRA, MODERN_REVISION } from '../server/sdk-bridge.js';
 import type { LegacyEndpoint } from './legacy-http.js';
-import { filterAccepts, honoredFilter, INVALID_FILTER, listenAck, listenResult, parseFilter, stampSubscription } from './listen-stream.js';
+import {
+  filterAccepts,
+  honoredFilter,
+  INVALID_FILTER,
+  listenAck,
+  listenResult,
+  parseFilter,
+  stampSubscription,
+} from './listen-stream.js';
 import { eventNotification } from '../state/event-bus.js';
 import { plainModernMessage } from './fast-classify.js';
 import { publishBytes } from '../observability/channels.js';
@@ -40,7 +53,10 @@ export interface WebSocketOptions {
 }
 
 /** The envelope a cancellation notification needs to pass the shared instance's era checks. */
-const CANCEL_META = { 'io.modelcontextprotocol/protocolVersion': MODERN_REVISION, 'io.modelcontextprotocol/clientCapabilities': {} };
+const CANCEL_META = {
+  'io.modelcontextprotocol/protocolVersion': MODERN_REVISION,
+  'io.modelcontextprotocol/clientCapabilities': {},
+};
 
 type Refusal = { name: ErrorName; id: string | number | null; message?: string; data?: unknown };
 
@@ -73,7 +89,10 @@ class Connection {
     const expiresAt = identity?.principal.expiresAt;
     if (expiresAt !== undefined) {
       // The credential was checked at the upgrade; the connection must not outlive it.
-      const timer = setTimeout(() => ws.close(WS_CLOSE.policy, 'The credential has expired'), Math.min(Math.max(expiresAt * 1000 - Date.now(), 0), 2 ** 31 - 1));
+      const timer = setTimeout(
+        () => ws.close(WS_CLOSE.policy, 'The credential has expired'),
+        Math.min(Math.max(expiresAt * 1000 - Date.now(), 0), 2 ** 31 - 1),
+      );
       timer.unref();
       ws.once('close', () => clearTimeout(timer));
     }
@@ -108,7 +127,11 @@ class Connection {
 
   private refuse(refusal: Refusal): void {
     const spec = ERRORS[refusal.name];
-    const error = { code: spec.rpcCode, message: refusal.message ?? spec.message, ...(refusal.data !== undefined && { data: refusal.data }) };
+    const error = {
+      code: spec.rpcCode,
+      message: refusal.message ?? spec.message,
+      ...(refusal.data !== undefined && { data: refusal.data }),
+    };
     this.send({ jsonrpc: '2.0', id: refusal.id, error });
   }
 
@@ -165,15 +188,30 @@ class Connection {
     }
     const outcome = classifyInboundRequest({ httpMethod: 'POST', body });
     if (outcome.kind === 'reject') {
-      this.send({ jsonrpc: '2.0', id: idOf(body), error: { code: outcome.code, message: outcome.message, ...(outcome.data !== undefined && { data: outcome.data }) } });
+      this.send({
+        jsonrpc: '2.0',
+        id: idOf(body),
+        error: {
+          code: outcome.code,
+          message: outcome.message,
+          ...(outcome.data !== undefined && { data: outcome.data }),
+        },
+      });
       return true;
     }
     if (outcome.kind === 'modern') {
       if (this.mode === 'unknown') this.mode = 'modern';
       const requested = outcome.classification.revision;
       if (requested !== MODERN_REVISION) {
-        const error = new UnsupportedProtocolVersionError({ supported: [MODERN_REVISION], requested: requested ?? 'unknown' });
-        this.send({ jsonrpc: '2.0', id: idOf(body), error: { code: error.code, message: error.message, data: error.data } });
+        const error = new UnsupportedProtocolVersionError({
+          supported: [MODERN_REVISION],
+          requested: requested ?? 'unknown',
+        });
+        this.send({
+          jsonrpc: '2.0',
+          id: idOf(body),
+          error: { code: error.code, message: error.message, data: error.data },
+        });
         return true;
       }
       if (outcome.messageKind === 'request') this.modernRequest(outcome.message as unknown as ModernRequest);
@@ -193,7 +231,12 @@ class Connection {
     if (this.handleStateless(body)) return;
     const isInitialize = (body as { method?: unknown }).method === 'initialize';
     if (this.mode === 'unknown' && isInitialize && legacy !== undefined) {
-      const session = await legacy.openBoundSession('websocket', new SocketSink(this), this.identity, this.context.clientIp);
+      const session = await legacy.openBoundSession(
+        'websocket',
+        new SocketSink(this),
+        this.identity,
+        this.context.clientIp,
+      );
       if (session === undefined) {
         this.refuse({ name: 'SESSION_LIMIT', id: idOf(body) });
         return;
@@ -217,7 +260,11 @@ class Connection {
     const runtime = this.endpoint.runtime;
     const key = JSON.stringify(request.id);
     if (this.inflight.has(key) || this.listens.has(key)) {
-      this.refuse({ name: 'INVALID_MESSAGE', id: request.id, message: 'Invalid Request: a request with this id is still in flight on this connection' });
+      this.refuse({
+        name: 'INVALID_MESSAGE',
+        id: request.id,
+        message: 'Invalid Request: a request with this id is still in flight on this connection',
+      });
       return;
     }
     const admitted = runtime.gate.admit(this.context, request);
@@ -235,7 +282,12 @@ class Connection {
     const runtime = this.endpoint.runtime;
     if (isRefusal(admitted)) {
       // Over a rate limit or refused by policy: the JSON-RPC error only; the socket stays open.
-      this.refuse({ name: admitted.name, id: request.id, ...(admitted.message !== undefined && { message: admitted.message }), data: admitted.data });
+      this.refuse({
+        name: admitted.name,
+        id: request.id,
+        ...(admitted.message !== undefined && { message: admitted.message }),
+        data: admitted.data,
+      });
       return;
     }
     const ticket = admitted;
@@ -246,7 +298,11 @@ class Connection {
     }
     const opened = openRequestState(runtime, request, this.identity?.key);
     if (opened === undefined) {
-      ticket.finish({ jsonrpc: '2.0', id: request.id, error: { code: ERRORS.INVALID_REQUEST_STATE.rpcCode, message: ERRORS.INVALID_REQUEST_STATE.message } });
+      ticket.finish({
+        jsonrpc: '2.0',
+        id: request.id,
+        error: { code: ERRORS.INVALID_REQUEST_STATE.rpcCode, message: ERRORS.INVALID_REQUEST_STATE.message },
+      });
       this.refuse({ name: 'INVALID_REQUEST_STATE', id: request.id });
       return;
     }
@@ -348,7 +404,8 @@ class Connection {
     for (const key of [...this.inflight.keys()]) this.cancel(key, 'The client closed the WebSocket');
     for (const stop of [...this.listens.values()]) stop();
     const session = this.session;
-    if (session !== undefined) void this.endpoint.legacy?.endBoundSession(session.id).catch(this.endpoint.runtime.options.onError);
+    if (session !== undefined)
+      void this.endpoint.legacy?.endBoundSession(session.id).catch(this.endpoint.runtime.options.onError);
   }
 }
 
@@ -370,7 +427,9 @@ class SocketSink implements StreamSink {
 function isRequest(body: unknown): boolean {
   if (Array.isArray(body)) return body.some(isRequest);
   const message = body as { id?: unknown; method?: unknown } | null;
-  return message !== null && typeof message === 'object' && typeof message.method === 'string' && message.id !== undefined;
+  return (
+    message !== null && typeof message === 'object' && typeof message.method === 'string' && message.id !== undefined
+  );
 }
 
 function idOf(body: unknown): string | number | null {
@@ -379,13 +438,24 @@ function idOf(body: unknown): string | number | null {
 }
 
 /** Answers an upgrade request with an HTTP error and closes the socket. */
-export function refuseUpgrade(socket: Duplex, name: ErrorName, message?: string, headers: Record<string, string | string[]> = {}): void {
+export function refuseUpgrade(
+  socket: Duplex,
+  name: ErrorName,
+  message?: string,
+  headers: Record<string, string | string[]> = {},
+): void {
   const spec = ERRORS[name];
-  const body = JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: spec.rpcCode, message: message ?? spec.message } });
+  const body = JSON.stringify({
+    jsonrpc: '2.0',
+    id: null,
+    error: { code: spec.rpcCode, message: message ?? spec.message },
+  });
   const extra = Object.entries(headers)
     .flatMap(([header, value]) => (Array.isArray(value) ? value : [value]).map((one) => `${header}: ${one}\r\n`))
     .join('');
-  socket.end(`HTTP/1.1 ${spec.status} ${STATUS_CODES[spec.status]}\r\nConnection: close\r\n${extra}Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  socket.end(
+    `HTTP/1.1 ${spec.status} ${STATUS_CODES[spec.status]}\r\nConnection: close\r\n${extra}Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
 }
 
 export class WebSocketEndpoint {
@@ -418,7 +488,11 @@ export class WebSocketEndpoint {
   /** Completes a WebSocket upgrade for the endpoint (path, Host/Origin and shutdown were checked by the caller). */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, identity: Identity | undefined): void {
     if (this.connections.size >= this.options.maxConnections) {
-      refuseUpgrade(socket, 'STREAM_LIMIT', `Service Unavailable: the WebSocket connection limit (maxWebSocketConnections ${this.options.maxConnections}) is reached`);
+      refuseUpgrade(
+        socket,
+        'STREAM_LIMIT',
+        `Service Unavailable: the WebSocket connection limit (maxWebSocketConnections ${this.options.maxConnections}) is reached`,
+      );
       return;
     }
     const offered = req.headers['sec-websocket-protocol'];
@@ -426,7 +500,9 @@ export class WebSocketEndpoint {
       refuseUpgrade(socket, 'INVALID_MESSAGE', 'Bad Request: the WebSocket subprotocol must be "mcp"');
       return;
     }
-    this.server.handleUpgrade(req, socket, head, (ws) => this.connections.add(new Connection(this, ws, socket, identity, this.runtime.clientIp(req))));
+    this.server.handleUpgrade(req, socket, head, (ws) =>
+      this.connections.add(new Connection(this, ws, socket, identity, this.runtime.clientIp(req))),
+    );
   }
 
   forget(connection: Connection): void {
