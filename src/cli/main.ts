@@ -8,7 +8,7 @@ import { pathToFileURL } from 'node:url';
 
 import { Command, InvalidArgumentError, Option } from 'commander';
 
-import { createRemoteServer, type ListenOptions } from '../server/remote-server.js';
+import { createRemoteServer, type ListenOptions } from '../remote-server.js';
 import { DEFAULTS, type RemoteServerOptions, type ServerFactory } from '../server/options.js';
 import {
   addAuthFlags,

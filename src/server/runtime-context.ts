@@ -9,11 +9,17 @@ import type { Implementation, ServerCapabilities } from '@modelcontextprotocol/s
 import type { RequestGate } from '../security/request-gate.js';
 
 import type { EventBus, ServerEvent } from '../state/event-bus.js';
-import type { ParamHeaderDeclaration } from '../transport/mcp-headers.js';
 import type { ExchangeRouter } from './exchange-router.js';
 import type { Notifier, ResolvedOptions } from './options.js';
 import type { RequestStateSealer } from './request-state.js';
 import type { ServerProduct } from './sdk-bridge.js';
+
+/** A tool argument declared with `x-mcp-header`: where it sits in the arguments and its header name. */
+export interface ParamHeaderDeclaration {
+  path: string[];
+  header: string;
+  type: string;
+}
 
 export interface ModernInstance {
   product: ServerProduct;

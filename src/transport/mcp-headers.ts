@@ -6,6 +6,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 
+import type { ParamHeaderDeclaration } from '../server/runtime-context.js';
 import { headerValue } from './http-io.js';
 
 export interface HeaderProblem {
@@ -98,13 +99,6 @@ export function checkStandardHeaders(
     );
   }
   return undefined;
-}
-
-/** A tool argument declared with `x-mcp-header`: where it sits in the arguments and its header name. */
-export interface ParamHeaderDeclaration {
-  path: string[];
-  header: string;
-  type: string;
 }
 
 /** The `x-mcp-header` declarations reachable through `properties` chains of a tool's input schema. */

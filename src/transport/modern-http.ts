@@ -17,12 +17,8 @@ import { requestStateBinding } from '../server/request-state.js';
 import { MODERN_EXTRA, toolInputSchema } from '../server/sdk-bridge.js';
 import { serveListen } from './listen-stream.js';
 import { writeError, writeJson } from './http-io.js';
-import {
-  checkParamHeaders,
-  checkStandardHeaders,
-  paramHeaderDeclarations,
-  type ParamHeaderDeclaration,
-} from './mcp-headers.js';
+import type { ParamHeaderDeclaration } from '../server/runtime-context.js';
+import { checkParamHeaders, checkStandardHeaders, paramHeaderDeclarations } from './mcp-headers.js';
 import { SseStream } from './sse-stream.js';
 
 /** HTTP status of errors the protocol layer raises before any handler runs (the spec's status table). */

@@ -7,49 +7,49 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from 'n
 import type { Duplex } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 
-import { connectModern, lowLevelServer, serverInfoOf, toolInputSchema, type ServerProduct } from './sdk-bridge.js';
-import { DrainTracker, StreamRegistry, type RuntimeContext } from './runtime-context.js';
-import { LegacyPool } from './legacy-pool.js';
-import { RequestStateSealer } from './request-state.js';
-import { resolveOptions, type Notifier, type RemoteServerOptions, type ResolvedOptions } from './options.js';
 import {
-  eventKey,
-  eventOfNotification,
-  InMemoryEventBus,
-  type EventBus,
-  type ServerEvent,
-} from '../state/event-bus.js';
-import { InMemoryEventStore } from '../state/event-store.js';
-import { InMemorySessionStore } from '../state/session-store.js';
-import { loopbackHosts } from '../security/origin-guard.js';
-import { Authenticator } from '../security/authenticator.js';
-import { tlsMaterial, type TlsOptions } from '../security/tls.js';
-import { CorsPolicy } from '../security/cors.js';
-import { securityHeaders } from '../security/security-headers.js';
-import { Authorizer } from '../security/authorization.js';
-import { ArgumentValidator } from '../security/argument-validator.js';
-import { clientIp, resolveTrustProxy } from '../security/client-ip.js';
-import { RateLimiter, resolveRateLimitOptions } from '../security/rate-limit.js';
-import { RequestGate } from '../security/request-gate.js';
-import { AuditLog, resolveAuditOptions } from '../observability/audit-log.js';
-import { createLogger } from '../observability/logger.js';
+  connectModern,
+  lowLevelServer,
+  serverInfoOf,
+  toolInputSchema,
+  type ServerProduct,
+} from './server/sdk-bridge.js';
+import { DrainTracker, StreamRegistry, type RuntimeContext } from './server/runtime-context.js';
+import { LegacyPool } from './server/legacy-pool.js';
+import { RequestStateSealer } from './server/request-state.js';
+import { resolveOptions, type Notifier, type RemoteServerOptions, type ResolvedOptions } from './server/options.js';
+import { eventKey, eventOfNotification, InMemoryEventBus, type EventBus, type ServerEvent } from './state/event-bus.js';
+import { InMemoryEventStore } from './state/event-store.js';
+import { InMemorySessionStore } from './state/session-store.js';
+import { loopbackHosts } from './security/origin-guard.js';
+import { Authenticator } from './security/authenticator.js';
+import { tlsMaterial, type TlsOptions } from './security/tls.js';
+import { CorsPolicy } from './security/cors.js';
+import { securityHeaders } from './security/security-headers.js';
+import { Authorizer } from './security/authorization.js';
+import { ArgumentValidator } from './security/argument-validator.js';
+import { clientIp, resolveTrustProxy } from './security/client-ip.js';
+import { RateLimiter, resolveRateLimitOptions } from './security/rate-limit.js';
+import { RequestGate } from './security/request-gate.js';
+import { AuditLog, resolveAuditOptions } from './observability/audit-log.js';
+import { createLogger } from './observability/logger.js';
 import {
   HealthMonitor,
   resolveHealthOptions,
   type HealthCheck,
   type ResolvedHealthOptions,
-} from '../observability/health.js';
-import { Metrics, resolveMetricsOptions, type ResolvedMetricsOptions } from '../observability/metrics.js';
-import { bindResponseSource, bytesChannel } from '../observability/channels.js';
-import { OpsEndpoints } from '../transport/ops-routes.js';
+} from './observability/health.js';
+import { Metrics, resolveMetricsOptions, type ResolvedMetricsOptions } from './observability/metrics.js';
+import { bindResponseSource, bytesChannel } from './observability/channels.js';
+import { OpsEndpoints } from './transport/ops-routes.js';
 import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { Server as NetServer, type Socket } from 'node:net';
-import { RemoteMcpOptionError } from '../errors.js';
-import { LegacyEndpoint } from '../transport/legacy-http.js';
-import { handleRequest, handleUpgrade, routeOf, type HandlerState, type Route } from '../transport/http-handler.js';
-import { refuseUpgrade, WebSocketEndpoint } from '../transport/websocket.js';
-import { writeError } from '../transport/http-io.js';
+import { RemoteMcpOptionError } from './errors.js';
+import { LegacyEndpoint } from './transport/legacy-http.js';
+import { handleRequest, handleUpgrade, routeOf, type HandlerState, type Route } from './transport/http-handler.js';
+import { refuseUpgrade, WebSocketEndpoint } from './transport/websocket.js';
+import { writeError } from './transport/http-io.js';
 
 export interface ListenOptions {
   /** TCP port; 0 picks a free one. Default 8080. */

@@ -1,0 +1,37 @@
+/** The layering docs/architecture.md describes: the runtime core imports no transport; only entry points import the composition root. */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory()
+      ? sourceFiles(join(dir, entry.name))
+      : entry.name.endsWith('.ts')
+        ? [join(dir, entry.name)]
+        : [],
+  );
+}
+
+/** Every module specifier a file imports or re-exports. */
+function importsOf(file: string): string[] {
+  const text = readFileSync(file, 'utf8');
+  return [...text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^'";]*?from\s+'([^']+)'/g)].map((match) => match[1]!);
+}
+
+test('src/server/ (the runtime core) imports nothing from src/transport/', () => {
+  const offenders = sourceFiles('src/server').flatMap((file) =>
+    importsOf(file)
+      .filter((spec) => spec.includes('/transport/'))
+      .map((spec) => `${file} imports ${spec}`),
+  );
+  assert.deepEqual(offenders, []);
+});
+
+test('only the public barrel and the CLI import the composition root', () => {
+  const importers = sourceFiles('src')
+    .filter((file) => importsOf(file).some((spec) => spec.endsWith('/remote-server.js')))
+    .sort();
+  assert.deepEqual(importers, ['src/cli/main.ts', 'src/index.ts']);
+});
