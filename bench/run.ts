@@ -7,9 +7,12 @@
  *
  * Environment: BENCH_ROUNDS (3), BENCH_SECONDS (5), BENCH_CONNECTIONS (32), BENCH_SESSIONS (10000),
  * BENCH_WS_CONNECTIONS (10000, idle WebSockets for the memory figure), BENCH_ONLY (a comma list of sections:
- * http, sessions, websocket; all by default).
+ * http, sessions, websocket; all by default), BENCH_BASELINE (the root of another built remote-mcp checkout, e.g. a
+ * `git worktree` of the last release after `npm run build`: its remote-mcp target joins the HTTP and WebSocket
+ * rounds as `baseline`, so a change is measured before/after in the same run).
  */
 import { fork, execFile, spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
@@ -34,15 +37,21 @@ for (const name of SECTIONS)
   if (!ALL_SECTIONS.includes(name))
     throw new Error(`BENCH_ONLY takes a comma list of ${ALL_SECTIONS.join(', ')}; got ${name}`);
 
+const BASELINE = process.env.BENCH_BASELINE;
+/** A target of this checkout, or `baseline`: the remote-mcp target of the BENCH_BASELINE checkout. */
+type Name = TargetName | 'baseline';
+const withBaseline = (names: Name[]): Name[] => (BASELINE === undefined ? names : [...names, 'baseline']);
+
 interface Target {
-  name: TargetName;
+  name: Name;
   url: string;
   child: ChildProcess;
   memory(): Promise<{ heapUsed: number; rss: number }>;
 }
 
-async function startTarget(name: TargetName): Promise<Target> {
-  const child = fork(here('./targets.js'), [name], {
+async function startTarget(name: Name): Promise<Target> {
+  const script = name === 'baseline' ? join(BASELINE!, 'build/bench/targets.js') : here('./targets.js');
+  const child = fork(script, [name === 'baseline' ? 'remote-mcp' : name], {
     execArgv: ['--expose-gc'],
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
@@ -87,9 +96,9 @@ const rotated = <T>(items: T[], round: number): T[] => [
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
 
-async function measureCalls(era: 'modern' | 'legacy', names: TargetName[]) {
+async function measureCalls(era: 'modern' | 'legacy', names: Name[]) {
   const targets = await Promise.all(names.map(startTarget));
-  const sessionIds = new Map<TargetName, string[]>();
+  const sessionIds = new Map<Name, string[]>();
   if (era === 'legacy') {
     for (const target of targets) {
       const { sessionIds: ids } = await load<{ sessionIds: string[] }>({
@@ -112,8 +121,8 @@ async function measureCalls(era: 'modern' | 'legacy', names: TargetName[]) {
       durationSeconds: 2,
       sessionIds: sessionIds.get(target.name),
     });
-  const samples = new Map<TargetName, CallResult[]>(names.map((name) => [name, []]));
-  const rss = new Map<TargetName, number>();
+  const samples = new Map<Name, CallResult[]>(names.map((name) => [name, []]));
+  const rss = new Map<Name, number>();
   for (let round = 1; round <= ROUNDS; round++) {
     for (const target of rotated(targets, round)) {
       const result = await load<CallResult>({
@@ -196,7 +205,7 @@ interface WsResult {
 
 /** WebSocket tools/call: one connection with 64 requests in flight, and 64 connections with 4 each. */
 async function measureWebSocket() {
-  const targets = await Promise.all((['remote-mcp', 'ws-ceiling'] as const).map(startTarget));
+  const targets = await Promise.all(withBaseline(['remote-mcp', 'ws-ceiling']).map(startTarget));
   const shapes = [
     { label: '1 connection x 64 in flight', connections: 1, inFlight: 64 },
     { label: '64 connections x 4 in flight', connections: 64, inFlight: 4 },
@@ -287,7 +296,10 @@ console.log(
 const checks: Array<readonly [string, boolean]> = [];
 
 if (SECTIONS.has('http')) {
-  const modern = await measureCalls('modern', ['remote-mcp', 'remote-mcp-metrics', 'sdk-modern', 'ceiling']);
+  const modern = await measureCalls(
+    'modern',
+    withBaseline(['remote-mcp', 'remote-mcp-metrics', 'sdk-modern', 'ceiling']),
+  );
   console.log('2026-07-28 tools/call (stateless; remote-mcp-metrics is remote-mcp with metrics: true)');
   table(modern, 'sdk-modern', 'ceiling');
   const metricsCost = 1 - ratio(modern, 'remote-mcp-metrics', 'remote-mcp');
@@ -295,9 +307,14 @@ if (SECTIONS.has('http')) {
     `  metrics on cost ${(metricsCost * 100).toFixed(1)}% of remote-mcp's throughput (median of per-round ratios)`,
   );
 
-  const legacy = await measureCalls('legacy', ['remote-mcp', 'sdk-sessions']);
+  const legacy = await measureCalls('legacy', withBaseline(['remote-mcp', 'sdk-sessions']));
   console.log('\n2025-era tools/call (one session per connection, protocol 2025-11-25)');
   table(legacy, 'sdk-sessions');
+  if (BASELINE !== undefined) {
+    console.log(
+      `\nremote-mcp / baseline (${BASELINE}), median of per-round ratios: 2026-07-28 ${ratio(modern, 'remote-mcp', 'baseline').toFixed(3)}, 2025-era ${ratio(legacy, 'remote-mcp', 'baseline').toFixed(3)}`,
+    );
+  }
   checks.push(
     ['2026-07-28 tools/call >= 3x the SDK', ratio(modern, 'remote-mcp', 'sdk-modern') >= 3],
     ['2026-07-28 tools/call >= 50% of the ceiling', ratio(modern, 'remote-mcp', 'ceiling') >= 0.5],
@@ -324,6 +341,14 @@ if (SECTIONS.has('websocket')) {
     for (const row of rows) {
       console.log(
         `  ${shape.padEnd(30)}${row.name.padEnd(12)}${row.rate.toFixed(0).padStart(9)} msg/s  p50 ${String(row.p50).padStart(6)}  p99 ${String(row.p99).padStart(6)}  ${(ratio(rows, row.name, 'ws-ceiling') * 100).toFixed(0).padStart(4)}% of ceiling`,
+      );
+    }
+  }
+  if (BASELINE !== undefined) {
+    for (const shape of [...new Set(webSocket.map((row) => row.shape))]) {
+      const rows = webSocket.filter((r) => r.shape === shape);
+      console.log(
+        `  remote-mcp / baseline, ${shape}: ${ratio(rows, 'remote-mcp', 'baseline').toFixed(3)} (median of per-round ratios)`,
       );
     }
   }
