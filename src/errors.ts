@@ -106,6 +106,11 @@ export const ERRORS = {
     rpcCode: JsonRpcCode.InternalError,
     message: 'Service Unavailable: the open stream limit (maxStreams) is reached',
   },
+  LISTEN_LIMIT: {
+    status: 429,
+    rpcCode: JsonRpcCode.RateLimited,
+    message: 'Too Many Requests: this connection has maxListensPerConnection subscriptions open',
+  },
   STREAM_CONFLICT: {
     status: 409,
     rpcCode: JsonRpcCode.InvalidRequest,

@@ -151,7 +151,7 @@ describe('HTTP+SSE raw', () => {
     });
   });
 
-  test('bad requests: sessionId missing 400, unknown 404, before initialize 400, wrong methods 405, wrong Accept 406', async () => {
+  test('bad requests: sessionId missing 400, unknown 404, before initialize 202 + error on the stream, wrong methods 405, wrong Accept 406', async () => {
     await withServer({}, async (s) => {
       const base = s.url.replace('/mcp', '');
       const list = JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/list' });
@@ -166,9 +166,16 @@ describe('HTTP+SSE raw', () => {
       assert.equal(unknown.status, 404);
       assert.equal(unknown.json().error.message, 'Session not found');
       const { stream, messages } = await openSseSession(base, '/sse');
+      // As the official SDK's SSEServerTransport answers: the POST is accepted, the JSON-RPC error is on the stream.
       const early = await raw(messages, { headers: { 'content-type': 'application/json' }, body: list });
-      assert.equal(early.status, 400);
-      assert.equal(early.json().error.code, -32600);
+      assert.equal(early.status, 202);
+      assert.equal(early.body, '');
+      const refusal = await stream.waitFor((e) => e.message?.id === 2);
+      assert.equal(refusal.event, 'message');
+      assert.deepEqual(refusal.message.error, {
+        code: -32600,
+        message: 'Invalid Request: the first message of a session must be initialize',
+      });
       assert.equal((await raw(messages, { headers: { 'content-type': 'text/plain' }, body: list })).status, 415);
       const get = await raw(messages, { method: 'GET', headers: { accept: 'text/event-stream' } });
       assert.equal(get.status, 405);

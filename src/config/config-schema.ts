@@ -265,6 +265,11 @@ export const CONFIG_SCHEMA: JsonSchema = deepFreeze({
     ),
     maxSessions: integer(1, 'Most concurrent 2025-era sessions; initialize beyond it gets 503.', DEFAULTS.maxSessions),
     maxStreams: integer(1, 'Most open long-lived SSE streams; beyond it, 503.', DEFAULTS.maxStreams),
+    maxListensPerConnection: integer(
+      1,
+      'Most open subscriptions/listen on one WebSocket connection (each counts against maxStreams too); beyond it, -32029.',
+      DEFAULTS.maxListensPerConnection,
+    ),
     maxEventsPerStream: integer(
       1,
       'Events kept per 2025-era stream for Last-Event-ID resumption.',

@@ -3,6 +3,8 @@
  * per-principal concurrency, rate limits, input limits (depth, string length, tool-name format), the
  * authorization policy, and tool arguments against the tool's input schema. It also filters list results by
  * the policy and writes the audit line when the request ends. Transports only frame what it decides.
+ * Notifications and the client's answers to server requests pass it too (`admitMessage`): rate limits and input
+ * limits, with no ticket since nothing of them stays in flight.
  *
  * Order: concurrency and rate limits first (abuse costs the abuser even when the request is bad), then the
  * checks on what the request says. A refusal names a registered error (src/errors.ts), so every transport
@@ -50,6 +52,26 @@ export interface GateRequest {
   method: string;
   params?: Record<string, unknown> | undefined;
 }
+
+/**
+ * A message that is not a request: a notification (`method`, no id) or the client's answer to a server-to-client
+ * request (`id` with `result` or `error`). Nothing of it is in flight, so it gets no ticket.
+ */
+export interface GateMessage {
+  id?: RequestId | null;
+  method?: unknown;
+  params?: Record<string, unknown> | undefined;
+  result?: unknown;
+  error?: unknown;
+}
+
+/** An admitted notification or answer; headers (RateLimit-*) go on its HTTP answer. */
+export interface MessageAdmission {
+  refused: false;
+  headers?: Record<string, string>;
+}
+
+const ADMITTED: MessageAdmission = Object.freeze({ refused: false });
 
 export interface GateRefusal {
   refused: true;
@@ -184,6 +206,108 @@ export class RequestGate {
     );
   }
 
+  /**
+   * Admits a notification or an answer, or refuses it (audited and published like a request's refusal). A
+   * notification costs 1 point of the rate limits, exactly like a request, so a flood of notifications is
+   * metered; an answer costs nothing (the server asked for it, and charging it would let the client's own
+   * budget stall the handler waiting for it). Both pass the input limits before anything reads them.
+   * No concurrency slot: nothing stays in flight. A promise only when a rate limit has to be consulted.
+   */
+  admitMessage(
+    context: GateContext,
+    message: GateMessage,
+  ): MessageAdmission | GateRefusal | Promise<MessageAdmission | GateRefusal> {
+    const limiter = this.options.rateLimiter;
+    if (typeof message.method !== 'string' || limiter === undefined) return this.inspectMessage(context, message);
+    const key = context.identity?.key ?? `ip:${context.clientIp}`;
+    return limiter.check(key, undefined).then(
+      (verdict) => {
+        if (!verdict.allowed)
+          return this.refuseMessage(context, message, 'rate-limited', verdict.scope ?? 'principal', {
+            refused: true,
+            name: 'RATE_LIMITED',
+            message: `Too Many Requests: the ${verdict.scope === 'global' ? 'server-wide' : "client's"} rate limit is reached; retry after ${verdict.retryAfterSeconds ?? 1} s`,
+            headers: verdict.headers,
+          });
+        const inspected = this.inspectMessage(context, message);
+        return isRefusal(inspected) || Object.keys(verdict.headers).length === 0
+          ? inspected
+          : { refused: false, headers: verdict.headers };
+      },
+      (error: unknown) => {
+        this.options.onError(error as Error);
+        return this.refuseMessage(context, message, 'error', 'rate-limit-store', {
+          refused: true,
+          name: 'RATE_LIMIT_UNAVAILABLE',
+          headers: { 'retry-after': '1' },
+        });
+      },
+    );
+  }
+
+  private inspectMessage(context: GateContext, message: GateMessage): MessageAdmission | GateRefusal {
+    // An answer's pointer starts at its member (/result/..., /error/...); a notification's at its params.
+    const answer = typeof message.method !== 'string';
+    const value = answer
+      ? 'result' in message
+        ? { result: message.result }
+        : { error: message.error }
+      : message.params;
+    if (value === undefined) return ADMITTED;
+    const refusal = this.inputLimitRefusal(value, answer ? 'Invalid message' : 'Invalid params');
+    if (refusal === undefined) return ADMITTED;
+    return this.refuseMessage(context, message, 'invalid', refusal.reason, refusal.refusal);
+  }
+
+  private refuseMessage(
+    context: GateContext,
+    message: GateMessage,
+    outcome: AuditEntry['outcome'],
+    reason: string,
+    refusal: GateRefusal,
+  ): GateRefusal {
+    const method = typeof message.method === 'string' ? message.method : undefined;
+    // A refused notification is counted with the requests (mcp_requests_total, mcp_rate_limited_total); an answer
+    // is not a request of any method, so it is audited only.
+    if (method !== undefined && requestChannel.hasSubscribers)
+      this.publish(context, { id: 0, method }, outcome, 0, reason);
+    const audit = this.options.audit;
+    if (audit === undefined) return refusal;
+    const traceId = this.options.tracing ? remoteParent(message.params?._meta, context.req)?.traceId : undefined;
+    audit.record({
+      requestId: newRequestId(),
+      ...(context.identity !== undefined && {
+        principal: context.identity.key,
+        subject: context.identity.principal.subject,
+      }),
+      clientIp: context.clientIp,
+      transport: context.transport,
+      era: context.era,
+      ...(method !== undefined && { method }),
+      ...(method === undefined && message.id !== undefined && { rpcId: message.id }),
+      outcome,
+      reason,
+      status: ERRORS[refusal.name].status,
+      errorCode: ERRORS[refusal.name].rpcCode,
+      ...(traceId !== undefined && { traceId }),
+    });
+    return refusal;
+  }
+
+  /** The depth and string limits on `value`: the refusal and its audit reason, or undefined when within them. */
+  private inputLimitRefusal(value: unknown, prefix: string): { reason: string; refusal: GateRefusal } | undefined {
+    const problem = checkInputLimits(value, this.options);
+    if (problem === undefined) return undefined;
+    const message =
+      problem.problem === 'depth'
+        ? `${prefix}: nested deeper than maxJsonDepth (${problem.limit}) at ${problem.path}`
+        : `${prefix}: a string longer than maxStringLength (${problem.limit}) at ${problem.path}`;
+    return {
+      reason: `input-${problem.problem}`,
+      refusal: { refused: true, name: 'INPUT_LIMIT', message, data: { path: problem.path, limit: problem.limit } },
+    };
+  }
+
   /** The checks on what the request says; all synchronous. */
   private inspect(
     context: GateContext,
@@ -193,19 +317,8 @@ export class RequestGate {
   ): Ticket | GateRefusal {
     const params = request.params;
     if (params !== undefined) {
-      const problem = checkInputLimits(params, this.options);
-      if (problem !== undefined) {
-        const message =
-          problem.problem === 'depth'
-            ? `Invalid params: nested deeper than maxJsonDepth (${problem.limit}) at ${problem.path}`
-            : `Invalid params: a string longer than maxStringLength (${problem.limit}) at ${problem.path}`;
-        return this.refuse(context, request, 'invalid', `input-${problem.problem}`, {
-          refused: true,
-          name: 'INPUT_LIMIT',
-          message,
-          data: { path: problem.path, limit: problem.limit },
-        });
-      }
+      const limited = this.inputLimitRefusal(params, 'Invalid params');
+      if (limited !== undefined) return this.refuse(context, request, 'invalid', limited.reason, limited.refusal);
     }
     const isToolCall = request.method === 'tools/call';
     if (isToolCall && !isValidToolName(params?.name)) {
@@ -394,6 +507,6 @@ export class RequestGate {
   }
 }
 
-export function isRefusal(value: Ticket | GateRefusal): value is GateRefusal {
+export function isRefusal(value: Ticket | GateRefusal | MessageAdmission): value is GateRefusal {
   return (value as GateRefusal).refused === true;
 }

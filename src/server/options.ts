@@ -79,6 +79,8 @@ export interface RemoteServerOptions {
   maxSessions?: number;
   /** Most open long-lived SSE streams (subscriptions/listen and 2025-era GET streams); beyond it, 503. Default 10000. */
   maxStreams?: number;
+  /** Most open `subscriptions/listen` on one WebSocket connection (each also counts against maxStreams); beyond it, -32029. Default 100. */
+  maxListensPerConnection?: number;
   /** Events kept per 2025-era stream for Last-Event-ID resumption. Default 100. */
   maxEventsPerStream?: number;
   /** Streams kept per 2025-era session for resumption (newest). Default 16. */
@@ -163,6 +165,7 @@ export const DEFAULTS = Object.freeze({
   sessionIdleTimeoutMs: 1_800_000,
   maxSessions: 10_000,
   maxStreams: 10_000,
+  maxListensPerConnection: 100,
   maxEventsPerStream: 100,
   maxStreamsPerSession: 16,
   maxIdleLegacyInstances: 64,
@@ -332,6 +335,7 @@ export function resolveOptions(input: RemoteServerOptions): ResolvedOptions {
     sessionIdleTimeoutMs: integer(options, 'sessionIdleTimeoutMs', 1),
     maxSessions: integer(options, 'maxSessions', 1),
     maxStreams: integer(options, 'maxStreams', 1),
+    maxListensPerConnection: integer(options, 'maxListensPerConnection', 1),
     maxEventsPerStream: integer(options, 'maxEventsPerStream', 1),
     maxStreamsPerSession: integer(options, 'maxStreamsPerSession', 1),
     maxIdleLegacyInstances: integer(options, 'maxIdleLegacyInstances', 0),

@@ -122,7 +122,14 @@ export class LegacyEndpoint {
     }
   }
 
-  /** Delivers a POST's messages: notifications and answers to server requests first, then the requests. */
+  /**
+   * Delivers a POST's messages: notifications and answers to server requests first, then the requests. Every
+   * message passes the gate; a refused notification or answer is not delivered. Over HTTP (Streamable HTTP and
+   * the HTTP+SSE messages endpoint) a POST that carries no request is answered with the first refusal's status
+   * (429 with Retry-After, 400 for an input limit) and id null; one that carries requests answers them, and its
+   * refused notifications are dropped with their audit line. On a WebSocket nothing answers a notification
+   * (JSON-RPC forbids it), so a refused one is dropped with its audit line.
+   */
   private async messages(
     session: LiveSession,
     res: ServerResponse | undefined,
@@ -132,15 +139,6 @@ export class LegacyEndpoint {
     req?: IncomingMessage,
   ): Promise<void> {
     await this.store.touch(session.id, Date.now());
-    const requests = list.filter(isRequest);
-    for (const m of list) {
-      if (isNotification(m)) await this.notification(session, m);
-      else if (!isRequest(m)) this.clientAnswer(session, m);
-    }
-    if (requests.length === 0) {
-      res?.writeHead(202).end();
-      return;
-    }
     const context: GateContext = {
       identity: this.identityOf(session),
       clientIp: session.clientIp,
@@ -148,11 +146,39 @@ export class LegacyEndpoint {
       era: 'legacy',
       ...(req !== undefined && { req }),
     };
+    const requests = list.filter(isRequest);
+    let refused: GateRefusal | undefined;
+    let headers: Record<string, string> | undefined;
+    for (const m of list) {
+      if (isRequest(m)) continue;
+      const outcome = await this.runtime.gate.admitMessage(context, m);
+      if (isRefusal(outcome)) {
+        refused ??= outcome;
+        if (!isNotification(m)) this.refusedAnswer(session, m, outcome);
+        continue;
+      }
+      if (outcome.headers !== undefined) headers = outcome.headers;
+      if (isNotification(m)) await this.notification(session, m);
+      else this.clientAnswer(session, m);
+    }
+    if (requests.length === 0) {
+      if (res === undefined) return;
+      if (refused !== undefined)
+        return writeError(res, refused.name, {
+          id: null,
+          ...(refused.message !== undefined && { message: refused.message }),
+          data: refused.data,
+          ...(refused.headers !== undefined && { headers: refused.headers }),
+        });
+      res.writeHead(202, headers).end();
+      return;
+    }
     const admitted: Array<Ticket | GateRefusal> = [];
     for (const request of requests) admitted.push(await this.runtime.gate.admit(context, request as GateRequest));
     const first = admitted[0]!;
-    if (!batch && res !== undefined && isRefusal(first)) {
-      // A single refused request over HTTP gets the refusal's own status (429 with Retry-After, 403...).
+    if (!batch && res !== undefined && sessionStream === undefined && isRefusal(first)) {
+      // A single refused request over Streamable HTTP gets the refusal's own status (429 with Retry-After,
+      // 403...). On the HTTP+SSE messages endpoint the POST is accepted and the refusal travels on the stream.
       return writeError(res, first.name, {
         id: requests[0]!.id ?? null,
         ...(first.message !== undefined && { message: first.message }),
@@ -234,7 +260,18 @@ export class LegacyEndpoint {
       return writeError(res, 'SESSION_NOT_FOUND');
     }
     const refused = await this.boundMessages(session, body, res, req);
-    if (refused !== undefined) writeError(res, refused.name, { id: refused.id, message: refused.message });
+    if (refused === undefined) return;
+    if (refused.level === 'transport' || session.standalone === undefined || session.standalone.finished)
+      return writeError(res, refused.name, {
+        id: refused.id,
+        ...(refused.message !== undefined && { message: refused.message }),
+        data: refused.data,
+      });
+    // As the official SDK's SSEServerTransport does: the POST is accepted, and the request's JSON-RPC error is
+    // a `message` event on the stream. A client that probes with a request the session refuses (server/discover
+    // before initialize) reads the error and falls back.
+    res.writeHead(202).end();
+    session.standalone.send(rpcErrorOf(refused) as unknown as JSONRPCMessage);
   }
 
   /**
@@ -271,21 +308,24 @@ export class LegacyEndpoint {
 
   /**
    * Messages for a stream-bound session (one message or a batch). The first must be initialize, sent alone
-   * and once. Answers travel on the session's stream; a refusal is returned for the caller to frame.
+   * and once. Answers travel on the session's stream; a refusal is returned for the caller to frame: a
+   * `transport` one refuses the POST itself (HTTP status on the messages endpoint), an `rpc` one answers one
+   * request (on the stream).
    */
   async boundMessages(
     session: LiveSession,
     body: unknown,
     res?: ServerResponse,
     req?: IncomingMessage,
-  ): Promise<{ name: ErrorName; id: string | number | null; message?: string } | undefined> {
+  ): Promise<BoundRefusal | undefined> {
     const stream = session.standalone;
-    if (stream === undefined || stream.finished) return { name: 'SESSION_NOT_FOUND', id: null };
+    if (stream === undefined || stream.finished) return { level: 'transport', name: 'SESSION_NOT_FOUND', id: null };
     const batch = Array.isArray(body);
     const list = (batch ? body : [body]) as unknown[];
-    if (list.length === 0 || !list.every(isMessage)) return { name: 'INVALID_MESSAGE', id: null };
+    if (list.length === 0 || !list.every(isMessage)) return { level: 'transport', name: 'INVALID_MESSAGE', id: null };
     if (list.length > this.runtime.options.maxBatchLength)
       return {
+        level: 'transport',
         name: 'BATCH_TOO_LARGE',
         id: null,
         message: `${ERRORS.BATCH_TOO_LARGE.message} (${this.runtime.options.maxBatchLength})`,
@@ -293,23 +333,45 @@ export class LegacyEndpoint {
     const messages = list as Message[];
     const initialize = messages.find((m) => m.method === 'initialize');
     if (initialize !== undefined) {
-      if (batch || session.record.identity !== '')
+      if (batch || session.record.identity !== '' || initialize.id === undefined)
         return {
+          level: batch || initialize.id === undefined ? 'transport' : 'rpc',
           name: 'INVALID_MESSAGE',
           id: initialize.id ?? null,
           message: 'Invalid Request: initialize must be sent once, alone',
         };
-      res?.writeHead(202).end();
-      await this.initializeBoundSession(session, stream, initialize);
+      const admitted = await this.runtime.gate.admit(
+        {
+          identity: this.identityOf(session),
+          clientIp: session.clientIp,
+          transport: session.record.transport ?? 'http',
+          era: 'legacy',
+          ...(req !== undefined && { req }),
+        },
+        initialize as GateRequest,
+      );
+      if (isRefusal(admitted))
+        return {
+          level: 'rpc',
+          name: admitted.name,
+          id: initialize.id,
+          ...(admitted.message !== undefined && { message: admitted.message }),
+          data: admitted.data,
+        };
+      res?.writeHead(202, admitted.headers).end();
+      await this.initializeBoundSession(session, stream, initialize, admitted);
       return undefined;
     }
     if (session.record.identity === '')
       return {
+        // A request is answered on the stream; a notification has no answer, so its POST is refused.
+        level: !batch && messages[0]!.id !== undefined ? 'rpc' : 'transport',
         name: 'INVALID_MESSAGE',
-        id: messages[0]!.id ?? null,
+        id: (batch ? undefined : messages[0]!.id) ?? null,
         message: 'Invalid Request: the first message of a session must be initialize',
       };
-    if (batch && session.record.protocolVersion !== '2025-03-26') return { name: 'BATCH_NOT_ALLOWED', id: null };
+    if (batch && session.record.protocolVersion !== '2025-03-26')
+      return { level: 'transport', name: 'BATCH_NOT_ALLOWED', id: null };
     await this.messages(session, res, messages, batch, stream, req);
     return undefined;
   }
@@ -319,33 +381,50 @@ export class LegacyEndpoint {
     return this.terminate(id);
   }
 
-  private async initializeBoundSession(session: LiveSession, stream: LegacyStream, message: Message): Promise<void> {
+  private async initializeBoundSession(
+    session: LiveSession,
+    stream: LegacyStream,
+    message: Message,
+    ticket: Ticket,
+  ): Promise<void> {
     session.record = { ...session.record, identity: this.intern(JSON.stringify(message.params ?? {})) };
-    const instance = await session.lease(true);
+    let instance: Awaited<ReturnType<typeof session.lease>>;
+    try {
+      instance = await session.lease(true);
+    } catch (error) {
+      this.runtime.options.onError(error as Error);
+      session.record = { ...session.record, identity: '' };
+      const failure: ResponseMessage = {
+        jsonrpc: '2.0',
+        id: message.id as string | number,
+        error: { code: ERRORS.INTERNAL.rpcCode, message: ERRORS.INTERNAL.message },
+      };
+      ticket.finish(failure);
+      stream.send(failure as unknown as JSONRPCMessage);
+      return;
+    }
     const drain = this.runtime.drain;
     drain.begin();
-    instance.transport.router.request(
-      { id: message.id as string | number, method: 'initialize', params: message.params },
-      {
-        related: () => {},
-        respond: (response) => {
-          drain.end();
-          const version = (response.result as { protocolVersion?: unknown } | undefined)?.protocolVersion;
-          if (response.error === undefined && typeof version === 'string') {
-            session.record = { ...session.record, protocolVersion: version };
-            if (this.eras.has(session.id))
-              this.eras.set(session.id, `${version} ${session.record.transport ?? 'http'}`);
-            void this.store.update(session.record).catch(this.runtime.options.onError);
-          } else {
-            session.discardInstance();
-            session.record = { ...session.record, identity: '' };
-          }
-          stream.send(response as unknown as JSONRPCMessage);
-          session.done();
-        },
+    const request = { id: message.id as string | number, method: 'initialize', params: message.params };
+    const exchange: Exchange = {
+      related: () => {},
+      respond: (response) => {
+        drain.end();
+        ticket.finish(response);
+        const version = (response.result as { protocolVersion?: unknown } | undefined)?.protocolVersion;
+        if (response.error === undefined && typeof version === 'string') {
+          session.record = { ...session.record, protocolVersion: version };
+          if (this.eras.has(session.id)) this.eras.set(session.id, `${version} ${session.record.transport ?? 'http'}`);
+          void this.store.update(session.record).catch(this.runtime.options.onError);
+        } else {
+          session.discardInstance();
+          session.record = { ...session.record, identity: '' };
+        }
+        stream.send(response as unknown as JSONRPCMessage);
+        session.done();
       },
-      extraOf(session),
-    );
+    };
+    ticket.run(() => instance.transport.router.request(request, exchange, extraOf(session)));
   }
 
   /** Forgets the in-process side of a session that holds nothing any more (its record stays in the store). */
@@ -580,9 +659,12 @@ export class LegacyEndpoint {
 
   private async notification(session: LiveSession, message: Message): Promise<void> {
     if (message.method === 'notifications/cancelled') {
+      // Only a string or number names a request; anything else cancels nothing (and is never serialized).
+      const requestId = message.params?.requestId;
+      if (typeof requestId !== 'string' && typeof requestId !== 'number') return;
       const reason = message.params?.reason;
       session.inflight
-        .get(JSON.stringify(message.params?.requestId))
+        .get(JSON.stringify(requestId))
         ?.cancel(typeof reason === 'string' ? reason : 'Cancelled by the client');
       return;
     }
@@ -602,6 +684,23 @@ export class LegacyEndpoint {
     const instance = session.leased;
     if (!session.pendingServerRequests.has(id) || instance === undefined) return;
     instance.transport.router.forward(message as JSONRPCMessage);
+    session.answered(id);
+  }
+
+  /**
+   * An answer the gate refused (past an input limit) is not delivered; the handler waiting for it gets the
+   * refusal as a JSON-RPC error at once instead of waiting for its timeout.
+   */
+  private refusedAnswer(session: LiveSession, message: Message, refusal: GateRefusal): void {
+    const id = message.id as number | string;
+    const instance = session.leased;
+    if (!session.pendingServerRequests.has(id) || instance === undefined) return;
+    const spec = ERRORS[refusal.name];
+    instance.transport.router.forward({
+      jsonrpc: '2.0',
+      id,
+      error: { code: spec.rpcCode, message: refusal.message ?? spec.message },
+    } as JSONRPCMessage);
     session.answered(id);
   }
 
@@ -698,6 +797,32 @@ export class LegacyEndpoint {
     if (this.identities.size < MAX_INTERNED_IDENTITIES) this.identities.set(identity, identity);
     return identity;
   }
+}
+
+/**
+ * A refusal of a stream-bound session's message. `transport`: the POST itself is refused (on the HTTP+SSE
+ * messages endpoint, an HTTP status); `rpc`: one request is refused (a JSON-RPC error with its id, on the
+ * session's stream). Over WebSocket both are JSON-RPC errors on the socket.
+ */
+export interface BoundRefusal {
+  level: 'transport' | 'rpc';
+  name: ErrorName;
+  id: string | number | null;
+  message?: string;
+  data?: unknown;
+}
+
+function rpcErrorOf(refusal: BoundRefusal) {
+  const spec = ERRORS[refusal.name];
+  return {
+    jsonrpc: '2.0' as const,
+    id: refusal.id,
+    error: {
+      code: spec.rpcCode,
+      message: refusal.message ?? spec.message,
+      ...(refusal.data !== undefined && { data: refusal.data }),
+    },
+  };
 }
 
 /**

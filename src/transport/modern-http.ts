@@ -11,7 +11,13 @@ import type { JSONRPCMessage, MessageExtraInfo } from '@modelcontextprotocol/ser
 import { ERRORS, JsonRpcCode } from '../errors.js';
 import type { Exchange, ResponseMessage } from '../server/exchange-router.js';
 import { requestIdentity, type Identity } from '../security/request-principal.js';
-import { isRefusal, type GateRefusal, type Ticket } from '../security/request-gate.js';
+import {
+  isRefusal,
+  type GateMessage,
+  type GateRefusal,
+  type MessageAdmission,
+  type Ticket,
+} from '../security/request-gate.js';
 import type { RuntimeContext } from '../server/runtime-context.js';
 import { requestStateBinding } from '../server/request-state.js';
 import { MODERN_EXTRA, toolInputSchema } from '../server/sdk-bridge.js';
@@ -122,11 +128,20 @@ export function serveModern(
   kind: 'request' | 'notification',
 ): void {
   if (kind === 'notification') {
-    const { method } = message as { method: string };
-    // notifications/cancelled names the client's request id, which means nothing on a shared instance;
-    // 2026-07-28 cancels by closing the response stream instead.
-    if (method !== 'notifications/cancelled') runtime.modern.router.forward(message, MODERN_EXTRA);
-    res.writeHead(202).end();
+    // Charged and checked like a request; a refusal gets the HTTP status a request would get, with id null.
+    const admitted = runtime.gate.admitMessage(
+      { identity: requestIdentity(req), clientIp: runtime.clientIp(req), transport: 'http', era: 'modern', req },
+      message as GateMessage,
+    );
+    if (admitted instanceof Promise)
+      admitted.then(
+        (outcome) => serveNotification(runtime, res, message, outcome),
+        (error: unknown) => {
+          runtime.options.onError(error as Error);
+          writeError(res, 'INTERNAL');
+        },
+      );
+    else serveNotification(runtime, res, message, admitted);
     return;
   }
   const request = message as unknown as ModernRequest;
@@ -152,6 +167,28 @@ export function serveModern(
   } else {
     serveAdmitted(runtime, req, res, request, identity, admitted);
   }
+}
+
+function serveNotification(
+  runtime: RuntimeContext,
+  res: ServerResponse,
+  message: JSONRPCMessage,
+  admitted: MessageAdmission | GateRefusal,
+): void {
+  if (isRefusal(admitted)) {
+    writeError(res, admitted.name, {
+      id: null,
+      ...(admitted.message !== undefined && { message: admitted.message }),
+      data: admitted.data,
+      ...(admitted.headers !== undefined && { headers: admitted.headers }),
+    });
+    return;
+  }
+  // notifications/cancelled names the client's request id, which means nothing on a shared instance;
+  // 2026-07-28 cancels by closing the response stream instead.
+  if ((message as { method: string }).method !== 'notifications/cancelled')
+    runtime.modern.router.forward(message, MODERN_EXTRA);
+  res.writeHead(202, admitted.headers).end();
 }
 
 function serveAdmitted(

@@ -11,7 +11,8 @@
  *
  * Close codes: 1000 session ended; 1001 server shutting down; 1003 binary frame; 1008 the client reads too
  * slowly (more than maxStreamBufferBytes unsent); 1009 frame over maxBodyBytes; 1006 (no close frame) a peer
- * that missed a ping interval. Bad JSON and refused messages get JSON-RPC errors and the socket stays open.
+ * that missed a ping interval. Bad JSON and refused messages get JSON-RPC errors and the socket stays open; a
+ * refused notification is dropped (with its audit line), as nothing answers a notification.
  */
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -24,7 +25,7 @@ import {
 } from '@modelcontextprotocol/server';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
 
-import { ERRORS, type ErrorName } from '../errors.js';
+import { ERRORS, JsonRpcCode, type ErrorName } from '../errors.js';
 import type { LiveSession, StreamSink } from '../server/legacy-session.js';
 import type { RuntimeContext } from '../server/runtime-context.js';
 import type { Identity } from '../security/request-principal.js';
@@ -292,8 +293,7 @@ class Connection {
     }
     const ticket = admitted;
     if (request.method === 'subscriptions/listen') {
-      ticket.finish({ jsonrpc: '2.0', id: request.id, result: {} });
-      this.listen(request);
+      this.listen(request, ticket);
       return;
     }
     const opened = openRequestState(runtime, request, this.identity?.key);
@@ -328,13 +328,30 @@ class Connection {
     entry.internalId = ticket.run(() => runtime.modern.router.request(opened, exchange, this.extra));
   }
 
+  /**
+   * A 2026-07-28 notification passes the gate like a request (rate limits, input limits). A refused one is
+   * dropped with its audit line: nothing answers a notification (JSON-RPC forbids it).
+   */
   private modernNotification(message: { method: string; params?: Record<string, unknown> }): void {
+    const admitted = this.endpoint.runtime.gate.admitMessage(this.context, message);
+    if (admitted instanceof Promise)
+      admitted.then(
+        (outcome) => isRefusal(outcome) || this.modernNotificationAdmitted(message),
+        (error: unknown) => this.failed(error),
+      );
+    else if (!isRefusal(admitted)) this.modernNotificationAdmitted(message);
+  }
+
+  private modernNotificationAdmitted(message: { method: string; params?: Record<string, unknown> }): void {
     if (message.method !== 'notifications/cancelled') {
       this.endpoint.runtime.modern.router.forward(message as unknown as JSONRPCMessage, this.extra);
       return;
     }
-    // Ids are the client's own on this connection, so they can be mapped (unlike stateless HTTP).
-    const key = JSON.stringify(message.params?.requestId);
+    // Ids are the client's own on this connection, so they can be mapped (unlike stateless HTTP). Only a string
+    // or number names a request; anything else cancels nothing.
+    const requestId = message.params?.requestId;
+    if (typeof requestId !== 'string' && typeof requestId !== 'number') return;
+    const key = JSON.stringify(requestId);
     const reason = typeof message.params?.reason === 'string' ? message.params.reason : 'Cancelled by the client';
     this.cancel(key, reason);
     this.listens.get(key)?.();
@@ -347,27 +364,57 @@ class Connection {
     this.endpoint.runtime.modern.router.cancel(entry.internalId, reason, MODERN_EXTRA, CANCEL_META);
   }
 
-  private listen(request: ModernRequest): void {
+  /**
+   * A subscription on this socket: it counts against maxStreams like an HTTP one, and at most
+   * maxListensPerConnection are open on one connection. The ticket ends with the acknowledgement (or refusal).
+   */
+  private listen(request: ModernRequest, ticket: Ticket): void {
     const runtime = this.endpoint.runtime;
+    const refuse = (code: number, message: string) => {
+      const answer = { jsonrpc: '2.0' as const, id: request.id, error: { code, message } };
+      ticket.finish(answer);
+      this.send(answer);
+    };
     const requested = parseFilter(request.params);
-    if (requested === undefined) {
-      this.send({ jsonrpc: '2.0', id: request.id, error: { code: -32602, message: INVALID_FILTER } });
-      return;
-    }
+    if (requested === undefined) return refuse(JsonRpcCode.InvalidParams, INVALID_FILTER);
     const honored = honoredFilter(requested, runtime.modern.capabilities);
-    this.send(listenAck(honored, request.id));
     if (Object.keys(honored).length === 0) {
+      // Nothing to deliver: acknowledged and ended at once, holding no stream.
+      ticket.finish({ jsonrpc: '2.0', id: request.id, result: {} });
+      this.send(listenAck(honored, request.id));
       this.send(listenResult(runtime, request.id));
       return;
     }
-    const unsubscribe = runtime.bus.subscribe((event) => {
+    const { maxListensPerConnection, maxStreams } = runtime.options;
+    if (this.listens.size >= maxListensPerConnection)
+      return refuse(
+        ERRORS.LISTEN_LIMIT.rpcCode,
+        `Too Many Requests: ${maxListensPerConnection} subscriptions are open on this connection (maxListensPerConnection)`,
+      );
+    const key = JSON.stringify(request.id);
+    let unsubscribe = () => {};
+    const stop = () => {
+      unsubscribe();
+      runtime.streams.delete(end);
+      this.listens.delete(key);
+    };
+    // Ended by the server (draining): the listen request's result closes the subscription.
+    const end = () => {
+      if (!this.listens.has(key)) return;
+      stop();
+      this.send(listenResult(runtime, request.id));
+    };
+    if (!runtime.streams.add(end, 'listen'))
+      return refuse(
+        ERRORS.STREAM_LIMIT.rpcCode,
+        `Service Unavailable: the open stream limit (maxStreams ${maxStreams}) is reached`,
+      );
+    ticket.finish({ jsonrpc: '2.0', id: request.id, result: {} });
+    this.send(listenAck(honored, request.id));
+    unsubscribe = runtime.bus.subscribe((event) => {
       if (filterAccepts(honored, event)) this.send(stampSubscription(eventNotification(event), request.id));
     });
-    const key = JSON.stringify(request.id);
-    this.listens.set(key, () => {
-      unsubscribe();
-      this.listens.delete(key);
-    });
+    this.listens.set(key, stop);
   }
 
   /**
