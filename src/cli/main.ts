@@ -2,14 +2,15 @@
 /**
  * The remote-mcp command line. `remote-mcp serve <module>` serves the server factory a module exports.
  */
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 import { Command, InvalidArgumentError, Option } from 'commander';
 
 import { createRemoteServer, type ListenOptions } from '../remote-server.js';
 import { DEFAULTS, type RemoteServerOptions, type ServerFactory } from '../server/options.js';
+import { addSdkSearchPath } from '../server/sdk-copies.js';
 import {
   addAuthFlags,
   AUTH_ENVIRONMENT,
@@ -41,8 +42,15 @@ function list(value: string): string[] {
 
 /** Loads the factory a module exports (the named export, else the default export). */
 export async function loadFactory(modulePath: string, exportName: string): Promise<ServerFactory> {
-  const url = pathToFileURL(resolve(process.cwd(), modulePath)).href;
-  const module = (await import(url)) as Record<string, unknown>;
+  const file = resolve(process.cwd(), modulePath);
+  // The module's copy of the SDK is the one its instances come from (src/server/sdk-copies.ts).
+  addSdkSearchPath(file);
+  let module: Record<string, unknown>;
+  try {
+    module = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  } catch (error) {
+    throw new Error(whyNotLoaded(modulePath, file, error));
+  }
   const factory = module[exportName];
   if (typeof factory !== 'function') {
     const found = Object.keys(module).join(', ') || 'nothing';
@@ -51,6 +59,52 @@ export async function loadFactory(modulePath: string, exportName: string): Promi
     );
   }
   return factory as ServerFactory;
+}
+
+/** The nearest package.json above a file, which decides whether Node reads its .js files as ES modules. */
+function nearestPackageJson(file: string): { path: string; type: unknown } | undefined {
+  for (let dir = dirname(file); ; dir = dirname(dir)) {
+    const path = join(dir, 'package.json');
+    if (existsSync(path)) {
+      try {
+        return { path, type: (JSON.parse(readFileSync(path, 'utf8')) as { type?: unknown }).type };
+      } catch {
+        return { path, type: undefined };
+      }
+    }
+    if (dir === dirname(dir)) return undefined;
+  }
+}
+
+/** What to tell a user whose module could not be imported: the common new-user cases get what to do. */
+function whyNotLoaded(modulePath: string, file: string, error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === 'ERR_UNKNOWN_FILE_EXTENSION' && /\.[cm]?tsx?$/.test(file)) {
+    const js = modulePath.replace(/\.([cm]?)tsx?$/, '.$1js');
+    return (
+      `remote-mcp serve loads JavaScript, and Node ${process.version} does not run TypeScript by itself. ` +
+      `Compile ${modulePath} first (npx tsc) and serve the JavaScript it writes (remote-mcp serve ${js}), ` +
+      `or load it through a TypeScript loader such as tsx: NODE_OPTIONS='--import tsx' npx remote-mcp serve ${modulePath}`
+    );
+  }
+  if (
+    error instanceof SyntaxError &&
+    /\.js$/.test(file) &&
+    /Cannot use import statement outside a module|Unexpected token 'export'/.test(message)
+  ) {
+    const pkg = nearestPackageJson(file);
+    const why =
+      pkg === undefined
+        ? 'no package.json above it says "type": "module"'
+        : `${pkg.path} says ${pkg.type === undefined ? 'no "type"' : `"type": ${JSON.stringify(pkg.type)}`}`;
+    return (
+      `${modulePath} is written as an ES module (import/export), but Node loads it as CommonJS: ${why}. ` +
+      `Rename it to ${modulePath.replace(/\.js$/, '.mjs')}, add "type": "module" to that package.json, ` +
+      `or write it as CommonJS (require('@modelcontextprotocol/server'), module.exports = function createServer() {...}).`
+    );
+  }
+  return `cannot load ${modulePath}: ${message}`;
 }
 
 /** A request a user can paste into a shell to see the server answer. */
@@ -375,6 +429,8 @@ export function buildProgram(): Command {
 buildProgram()
   .parseAsync(process.argv)
   .catch((error: unknown) => {
-    process.stderr.write(`remote-mcp: ${error instanceof Error ? error.message : String(error)}\n`);
+    // Library errors already start with "remote-mcp: "; say it once.
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`remote-mcp: ${message.replace(/^remote-mcp: /, '')}\n`);
     process.exit(1);
   });
