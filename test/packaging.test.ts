@@ -118,9 +118,13 @@ function setType(dir: string, type: 'module' | 'commonjs'): void {
 }
 
 /** `npx remote-mcp serve <module> --port 0` in a project, resolved when it prints its URL. */
-function npxServe(cwd: string, module: string): Promise<{ child: ChildProcess; url: string }> {
+function npxServe(
+  cwd: string,
+  module: string,
+  command = ['npx', '--no-install', 'remote-mcp', 'serve', module, '--port', '0'],
+): Promise<{ child: ChildProcess; url: string }> {
   // Its own process group, so the test ends npx and the node it starts by one id.
-  const child = spawn('npx', ['--no-install', 'remote-mcp', 'serve', module, '--port', '0'], {
+  const child = spawn(command[0]!, command.slice(1), {
     cwd,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -138,7 +142,7 @@ function npxServe(cwd: string, module: string): Promise<{ child: ChildProcess; u
       child.once('exit', (code) => (clearInterval(poll), fail(new Error(`serve exited with ${code}: ${output}`))));
     }),
     20_000,
-    `npx remote-mcp serve ${module}`,
+    command.join(' '),
   );
 }
 
@@ -318,6 +322,19 @@ test('npm install /path/to/remote-mcp (a symlink) serves through the project’s
   assert.equal(initialize.status, 200, initialize.body);
   assert.equal(initialize.json().result.serverInfo.name, 'my-server');
   stop(served.child);
+
+  // The library from the same symlinked install: the program's own folder leads to its copy of the SDK.
+  writeFileSync(
+    join(project, 'main.js'),
+    `import { createRemoteServer } from 'remote-mcp';
+import createServer from './my-server.js';
+const { url } = await createRemoteServer({ server: createServer }).listen({ port: 0 });
+console.log(\`listening at \${url}\`);
+`,
+  );
+  const library = await npxServe(project, './main.js', [process.execPath, 'main.js']);
+  await greets(library.url, 'Cy');
+  stop(library.child);
 
   // The project's copy becomes another version (only its package.json changes: it is the version that counts).
   const file = join(theirs, 'package.json');
