@@ -2,14 +2,15 @@
 /**
  * The remote-mcp command line. `remote-mcp serve <module>` serves the server factory a module exports.
  */
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, Option } from 'commander';
 
 import { createRemoteServer, type ListenOptions } from '../remote-server.js';
 import { DEFAULTS, type RemoteServerOptions, type ServerFactory } from '../server/options.js';
+import { addSdkSearchPath } from '../server/sdk-copies.js';
 import {
   addAuthFlags,
   AUTH_ENVIRONMENT,
@@ -20,29 +21,23 @@ import {
   type AuthFlags,
 } from './security-flags.js';
 import { configCommand } from './config-command.js';
+import { addOptionFlags, applyOptionFlags, integer } from './option-flags.js';
 import { configToServe, loadConfigFile, loadEnvironmentConfig, type ServePlan } from '../config/load-config.js';
 import { LOG_LEVELS, type LogLevel } from '../observability/logger.js';
 
 import { VERSION } from '../version.js';
 
-function integer(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isSafeInteger(parsed) || parsed < 0)
-    throw new InvalidArgumentError(`expected a whole number >= 0, received "${value}"`);
-  return parsed;
-}
-
-function list(value: string): string[] {
-  return value
-    .split(',')
-    .map((entry) => entry.trim())
-    .filter((entry) => entry.length > 0);
-}
-
 /** Loads the factory a module exports (the named export, else the default export). */
 export async function loadFactory(modulePath: string, exportName: string): Promise<ServerFactory> {
-  const url = pathToFileURL(resolve(process.cwd(), modulePath)).href;
-  const module = (await import(url)) as Record<string, unknown>;
+  const file = resolve(process.cwd(), modulePath);
+  // The module's copy of the SDK is the one its instances come from (src/server/sdk-copies.ts).
+  addSdkSearchPath(file);
+  let module: Record<string, unknown>;
+  try {
+    module = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+  } catch (error) {
+    throw new Error(whyNotLoaded(modulePath, file, error));
+  }
   const factory = module[exportName];
   if (typeof factory !== 'function') {
     const found = Object.keys(module).join(', ') || 'nothing';
@@ -51,6 +46,52 @@ export async function loadFactory(modulePath: string, exportName: string): Promi
     );
   }
   return factory as ServerFactory;
+}
+
+/** The nearest package.json above a file, which decides whether Node reads its .js files as ES modules. */
+function nearestPackageJson(file: string): { path: string; type: unknown } | undefined {
+  for (let dir = dirname(file); ; dir = dirname(dir)) {
+    const path = join(dir, 'package.json');
+    if (existsSync(path)) {
+      try {
+        return { path, type: (JSON.parse(readFileSync(path, 'utf8')) as { type?: unknown }).type };
+      } catch {
+        return { path, type: undefined };
+      }
+    }
+    if (dir === dirname(dir)) return undefined;
+  }
+}
+
+/** What to tell a user whose module could not be imported: the common new-user cases get what to do. */
+function whyNotLoaded(modulePath: string, file: string, error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === 'ERR_UNKNOWN_FILE_EXTENSION' && /\.[cm]?tsx?$/.test(file)) {
+    const js = modulePath.replace(/\.([cm]?)tsx?$/, '.$1js');
+    return (
+      `remote-mcp serve loads JavaScript, and Node ${process.version} does not run TypeScript by itself. ` +
+      `Compile ${modulePath} first (npx tsc) and serve the JavaScript it writes (remote-mcp serve ${js}), ` +
+      `or load it through a TypeScript loader such as tsx: NODE_OPTIONS='--import tsx' npx remote-mcp serve ${modulePath}`
+    );
+  }
+  if (
+    error instanceof SyntaxError &&
+    /\.js$/.test(file) &&
+    /Cannot use import statement outside a module|Unexpected token 'export'/.test(message)
+  ) {
+    const pkg = nearestPackageJson(file);
+    const why =
+      pkg === undefined
+        ? 'no package.json above it says "type": "module"'
+        : `${pkg.path} says ${pkg.type === undefined ? 'no "type"' : `"type": ${JSON.stringify(pkg.type)}`}`;
+    return (
+      `${modulePath} is written as an ES module (import/export), but Node loads it as CommonJS: ${why}. ` +
+      `Rename it to ${modulePath.replace(/\.js$/, '.mjs')}, add "type": "module" to that package.json, ` +
+      `or write it as CommonJS (require('@modelcontextprotocol/server'), module.exports = function createServer() {...}).`
+    );
+  }
+  return `cannot load ${modulePath}: ${message}`;
 }
 
 /** A request a user can paste into a shell to see the server answer. */
@@ -75,60 +116,19 @@ export function sampleRequest(url: string, credentialHeader?: string, selfSigned
   ].join('\n');
 }
 
+/** The flags serve reads itself; the option flags (option-flags.ts) are applied by path. */
 interface ServeFlags extends AuthFlags {
   port: number;
   host: string;
-  path: string;
   export: string;
-  legacy: boolean;
-  legacySse: boolean;
-  websocket: boolean;
-  maxWebsocketConnections: number;
-  maxBodyBytes: number;
-  maxSessions: number;
-  maxStreams: number;
-  sessionIdleTimeoutMs: number;
-  keepAliveMs: number;
-  responseMode: 'auto' | 'json' | 'sse';
-  allowedHosts?: string[];
-  allowedOrigins?: string[];
-  dnsRebindingProtection: boolean;
-  drainTimeoutMs: number;
-  headersTimeoutMs: number;
-  requestTimeoutMs: number;
-  keepAliveTimeoutMs: number;
   tlsCert?: string;
   tlsKey?: string;
   tlsSelfSigned?: boolean;
   config?: string;
   metrics: boolean;
   metricsPort?: number;
-  tracing: boolean;
   logLevel: LogLevel;
 }
-
-/** Server options a flag sets, by option name → flag name; with --config, only flags given explicitly override the file. */
-const FLAG_OF: Partial<Record<keyof RemoteServerOptions, keyof ServeFlags>> = {
-  path: 'path',
-  legacy: 'legacy',
-  legacySse: 'legacySse',
-  websocket: 'websocket',
-  maxWebSocketConnections: 'maxWebsocketConnections',
-  maxBodyBytes: 'maxBodyBytes',
-  maxSessions: 'maxSessions',
-  maxStreams: 'maxStreams',
-  sessionIdleTimeoutMs: 'sessionIdleTimeoutMs',
-  keepAliveMs: 'keepAliveMs',
-  responseMode: 'responseMode',
-  dnsRebindingProtection: 'dnsRebindingProtection',
-  drainTimeoutMs: 'drainTimeoutMs',
-  headersTimeoutMs: 'headersTimeoutMs',
-  requestTimeoutMs: 'requestTimeoutMs',
-  keepAliveTimeoutMs: 'keepAliveTimeoutMs',
-  allowedHosts: 'allowedHosts',
-  allowedOrigins: 'allowedOrigins',
-  tracing: 'tracing',
-};
 
 /** The TLS listen option the flags describe; undefined for plain http. */
 function tlsFromFlags(flags: ServeFlags): ListenOptions['tls'] {
@@ -174,38 +174,7 @@ async function serve(moduleArgument: string | undefined, flags: ServeFlags, comm
   );
   const requestStateKey = process.env.REMOTE_MCP_REQUEST_STATE_KEY;
   const auth = authFromFlags(flags);
-  const fromFlags: Partial<RemoteServerOptions> = {
-    path: flags.path,
-    legacy: flags.legacy,
-    legacySse: flags.legacySse,
-    websocket: flags.websocket,
-    maxWebSocketConnections: flags.maxWebsocketConnections,
-    maxBodyBytes: flags.maxBodyBytes,
-    maxSessions: flags.maxSessions,
-    maxStreams: flags.maxStreams,
-    sessionIdleTimeoutMs: flags.sessionIdleTimeoutMs,
-    keepAliveMs: flags.keepAliveMs,
-    responseMode: flags.responseMode,
-    dnsRebindingProtection: flags.dnsRebindingProtection,
-    drainTimeoutMs: flags.drainTimeoutMs,
-    headersTimeoutMs: flags.headersTimeoutMs,
-    requestTimeoutMs: flags.requestTimeoutMs,
-    keepAliveTimeoutMs: flags.keepAliveTimeoutMs,
-    tracing: flags.tracing,
-    ...(flags.allowedHosts !== undefined && { allowedHosts: flags.allowedHosts }),
-    ...(flags.allowedOrigins !== undefined && { allowedOrigins: flags.allowedOrigins }),
-  };
-  let chosen: Partial<RemoteServerOptions> = fromFlags;
-  if (plan !== undefined) {
-    chosen = { ...plan.options };
-    for (const [option, flag] of Object.entries(FLAG_OF) as Array<[keyof RemoteServerOptions, keyof ServeFlags]>) {
-      if (
-        given(flag) ||
-        ((plan.options as Partial<RemoteServerOptions>)[option] === undefined && fromFlags[option] !== undefined)
-      )
-        (chosen as Record<string, unknown>)[option] = fromFlags[option];
-    }
-  }
+  const chosen = applyOptionFlags(plan?.options ?? {}, command);
   const metrics = metricsOption(flags, given, plan?.options.metrics);
   const log = {
     ...plan?.options.log,
@@ -218,7 +187,7 @@ async function serve(moduleArgument: string | undefined, flags: ServeFlags, comm
     log,
     ...(requestStateKey !== undefined && { requestStateKey }),
     ...(auth !== undefined && { auth }),
-    ...securityFromFlags(flags),
+    ...securityFromFlags(flags, plan?.options),
   };
   const server = createRemoteServer(options);
   const tls = tlsFromFlags(flags) ?? plan?.listen.tls;
@@ -280,92 +249,39 @@ export function buildProgram(): Command {
   const program = new Command('remote-mcp')
     .description('Put MCP servers on the network, ready for production.')
     .version(VERSION);
-  addAuthFlags(
-    program
-      .command('serve')
-      .description(
-        'Serve the MCP server factory a module exports over Streamable HTTP (2026-07-28 and 2025-era clients).',
-      )
-      .argument(
-        '[module]',
-        'path to an ES module exporting a function that returns a new McpServer (or `module` in --config)',
-      )
-      .option(
-        '-c, --config <file>',
-        'read options from a YAML or JSON file (flags given explicitly override it; see docs/configuration.md)',
-      )
-      .option('-p, --port <port>', 'TCP port (0 picks a free one)', integer, 8080)
-      .option('-H, --host <host>', 'address to bind; 0.0.0.0 accepts remote clients', '127.0.0.1')
-      .option('--path <path>', 'endpoint path', DEFAULTS.path)
-      .option('--export <name>', 'which export of the module is the factory', 'default')
-      .option('--no-legacy', 'serve 2026-07-28 only: no initialize, no sessions')
-      .option('--no-legacy-sse', 'do not serve the 2024-11-05 HTTP+SSE transport (<path>/events, /sse)')
-      .option('--no-websocket', 'do not serve MCP over WebSocket at the endpoint path')
-      .option(
-        '--max-websocket-connections <n>',
-        'most open WebSocket connections',
-        integer,
-        DEFAULTS.maxWebSocketConnections,
-      )
-      .option('--max-body-bytes <n>', 'largest request body', integer, DEFAULTS.maxBodyBytes)
-      .option('--max-sessions <n>', 'most concurrent 2025-era sessions', integer, DEFAULTS.maxSessions)
-      .option('--max-streams <n>', 'most open subscription and session streams', integer, DEFAULTS.maxStreams)
-      .option(
-        '--session-idle-timeout-ms <ms>',
-        'end 2025-era sessions idle this long',
-        integer,
-        DEFAULTS.sessionIdleTimeoutMs,
-      )
-      .option('--keep-alive-ms <ms>', 'SSE keep-alive comment interval (0 disables)', integer, DEFAULTS.keepAliveMs)
-      .addOption(
-        new Option('--response-mode <mode>', '2026-07-28 response framing')
-          .choices(['auto', 'json', 'sse'])
-          .default(DEFAULTS.responseMode),
-      )
-      .option('--allowed-hosts <list>', 'comma-separated Host names accepted (DNS-rebinding protection)', list)
-      .option('--allowed-origins <list>', 'comma-separated Origins accepted', list)
-      .option('--no-dns-rebinding-protection', 'accept any Host and Origin')
-      .option(
-        '--drain-timeout-ms <ms>',
-        'how long Ctrl-C/SIGTERM waits for in-flight requests',
-        integer,
-        DEFAULTS.drainTimeoutMs,
-      )
-      .option('--tls-cert <file>', 'serve https/wss with this PEM certificate (with --tls-key)')
-      .option('--tls-key <file>', 'the PEM private key of --tls-cert')
-      .option('--tls-self-signed', 'serve https/wss with a development certificate generated at start')
-      .option(
-        '--headers-timeout-ms <ms>',
-        'complete request headers must arrive within this (slow clients get 408)',
-        integer,
-        DEFAULTS.headersTimeoutMs,
-      )
-      .option(
-        '--request-timeout-ms <ms>',
-        'the whole request must arrive within this (responses are not limited)',
-        integer,
-        DEFAULTS.requestTimeoutMs,
-      )
-      .option(
-        '--keep-alive-timeout-ms <ms>',
-        'idle keep-alive connections are closed after this',
-        integer,
-        DEFAULTS.keepAliveTimeoutMs,
-      )
-      .option('--no-metrics', 'do not serve Prometheus metrics at /metrics')
-      .option('--metrics-port <port>', 'serve /metrics on this port (127.0.0.1) instead of the MCP port', integer)
-      .option('--no-tracing', 'do not create OpenTelemetry spans (they are no-ops unless an SDK is registered)')
-      .addOption(
-        new Option('--log-level <level>', 'operational log level (JSON on stderr, readable on a terminal)')
-          .choices(LOG_LEVELS as string[])
-          .default('info'),
-      )
-      .addHelpText(
-        'after',
-        `\nEnvironment:\n  REMOTE_MCP_REQUEST_STATE_KEY  key (>= 32 bytes) protecting requestState; share it between instances\n${AUTH_ENVIRONMENT}`,
-      )
-      .action(serve),
-  );
+  const command = program
+    .command('serve')
+    .description(
+      'Serve the MCP server factory a module exports over Streamable HTTP (2026-07-28 and 2025-era clients).',
+    )
+    .argument(
+      '[module]',
+      'a JavaScript module (ES or CommonJS) exporting a function that returns a new McpServer (or `module` in --config)',
+    )
+    .option(
+      '-c, --config <file>',
+      'read options from a YAML or JSON file (flags given explicitly override it; see docs/configuration.md)',
+    )
+    .option('-p, --port <port>', 'TCP port (0 picks a free one)', integer, 8080)
+    .option('-H, --host <host>', 'address to bind; 0.0.0.0 accepts remote clients', '127.0.0.1')
+    .option('--export <name>', 'which export of the module is the factory', 'default')
+    .option('--tls-cert <file>', 'serve https/wss with this PEM certificate (with --tls-key)')
+    .option('--tls-key <file>', 'the PEM private key of --tls-cert')
+    .option('--tls-self-signed', 'serve https/wss with a development certificate generated at start');
+  addOptionFlags(command)
+    .option('--no-metrics', 'do not serve Prometheus metrics at /metrics')
+    .option('--metrics-port <port>', 'serve /metrics on this port (127.0.0.1) instead of the MCP port', integer)
+    .addOption(
+      new Option('--log-level <level>', 'operational log level (JSON on stderr, readable on a terminal)')
+        .choices(LOG_LEVELS as string[])
+        .default('info'),
+    );
+  addAuthFlags(command)
+    .addHelpText(
+      'after',
+      `\nEnvironment:\n  REMOTE_MCP_REQUEST_STATE_KEY  key (>= 32 bytes) protecting requestState; share it between instances\n${AUTH_ENVIRONMENT}`,
+    )
+    .action(serve);
   program.addCommand(configCommand());
   program.addCommand(keysCommand());
   program.addCommand(tokenCommand());
@@ -375,6 +291,8 @@ export function buildProgram(): Command {
 buildProgram()
   .parseAsync(process.argv)
   .catch((error: unknown) => {
-    process.stderr.write(`remote-mcp: ${error instanceof Error ? error.message : String(error)}\n`);
+    // Library errors already start with "remote-mcp: "; say it once.
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`remote-mcp: ${message.replace(/^remote-mcp: /, '')}\n`);
     process.exit(1);
   });

@@ -28,6 +28,10 @@ export interface AuthFlags {
   authorizationServers?: string[];
   resource?: string;
   toolScope?: string[];
+  resourceScope?: string[];
+  promptScope?: string[];
+  toolCost?: string[];
+  auditSensitiveArguments?: string[];
   rateLimit?: { points: number; durationSeconds: number };
   globalRateLimit?: { points: number; durationSeconds: number };
   auditLog?: string;
@@ -70,13 +74,25 @@ export function addAuthFlags(command: Command): Command {
       collect,
     )
     .option(
+      '--resource-scope <rule>',
+      'authorize resources: <uri pattern>=<scope>[,...], e.g. "secret://*=admin" (repeatable)',
+      collect,
+    )
+    .option('--prompt-scope <rule>', 'authorize prompts: <pattern>=<scope>[,...] (repeatable)', collect)
+    .option(
       '--rate-limit <n/s>',
       'per-principal (client IP without auth) rate limit: requests/seconds, e.g. 100/60',
       window,
     )
     .option('--global-rate-limit <n/s>', 'server-wide rate limit: requests/seconds', window)
+    .option(
+      '--tool-cost <tool=points>',
+      'points a call of the tool costs against the rate limits (repeatable)',
+      collect,
+    )
     .option('--audit-log <dest>', 'write the audit log (one JSON line per request) to "stdout" or a file')
     .option('--audit-arguments', 'include tool arguments in the audit log (sensitive names redacted)')
+    .option('--audit-sensitive-arguments <list>', 'argument names always redacted in the audit log', list)
     .option(
       '--trust-proxy <value>',
       'believe X-Forwarded-For from: "true", a hop count, or comma-separated proxy addresses/CIDRs',
@@ -132,30 +148,63 @@ export function authFromFlags(flags: AuthFlags, env: NodeJS.ProcessEnv = process
   return auth;
 }
 
-/** The security options (other than `auth`) the flags describe. */
-export function securityFromFlags(
-  flags: AuthFlags,
-): Pick<RemoteServerOptions, 'authorization' | 'rateLimits' | 'audit' | 'trustProxy'> {
-  const options: Pick<RemoteServerOptions, 'authorization' | 'rateLimits' | 'audit' | 'trustProxy'> = {};
-  if (flags.toolScope !== undefined) {
-    const tools: Record<string, string[]> = {};
-    for (const rule of flags.toolScope) {
-      const equals = rule.indexOf('=');
-      if (equals <= 0 || equals === rule.length - 1)
-        throw new Error(`--tool-scope must be <pattern>=<scope>[,...]; received "${rule}"`);
-      tools[rule.slice(0, equals)] = list(rule.slice(equals + 1));
-    }
-    options.authorization = { tools };
+type SecurityOptions = Pick<RemoteServerOptions, 'authorization' | 'rateLimits' | 'audit' | 'trustProxy'>;
+
+/** `<pattern>=<scope>[,...]` rules of one --*-scope flag, as policy rules. */
+function rules(flag: string, given: string[]): Record<string, string[]> {
+  const parsed: Record<string, string[]> = {};
+  for (const rule of given) {
+    const equals = rule.indexOf('=');
+    if (equals <= 0 || equals === rule.length - 1)
+      throw new Error(`--${flag} must be <pattern>=<scope>[,...]; received "${rule}"`);
+    parsed[rule.slice(0, equals)] = list(rule.slice(equals + 1));
   }
-  if (flags.rateLimit !== undefined || flags.globalRateLimit !== undefined) {
+  return parsed;
+}
+
+/**
+ * The security options (other than `auth`) the flags describe, on top of the config file's (`base`): a flag
+ * replaces the one setting it names and keeps the file's others (`--tool-scope` adds or replaces rules for its
+ * patterns; `--tool-cost` one tool's cost).
+ */
+export function securityFromFlags(flags: AuthFlags, base: SecurityOptions = {}): SecurityOptions {
+  const options: SecurityOptions = {};
+  const policy = {
+    ...(flags.toolScope !== undefined && { tools: rules('tool-scope', flags.toolScope) }),
+    ...(flags.resourceScope !== undefined && { resources: rules('resource-scope', flags.resourceScope) }),
+    ...(flags.promptScope !== undefined && { prompts: rules('prompt-scope', flags.promptScope) }),
+  };
+  if (Object.keys(policy).length > 0) {
+    const merged = { ...base.authorization };
+    for (const [kind, kindRules] of Object.entries(policy) as Array<[keyof typeof merged, Record<string, string[]>]>)
+      merged[kind] = { ...merged[kind], ...kindRules };
+    options.authorization = merged;
+  }
+  if (flags.rateLimit !== undefined || flags.globalRateLimit !== undefined || flags.toolCost !== undefined) {
+    const toolCosts: Record<string, number> = {};
+    for (const entry of flags.toolCost ?? []) {
+      const match = /^(.+)=(\d+)$/.exec(entry.trim());
+      if (match === null) throw new Error(`--tool-cost must be <tool>=<points>; received "${entry}"`);
+      toolCosts[match[1]!] = Number(match[2]);
+    }
     options.rateLimits = {
+      ...base.rateLimits,
       ...(flags.rateLimit !== undefined && { perPrincipal: flags.rateLimit }),
       ...(flags.globalRateLimit !== undefined && { global: flags.globalRateLimit }),
+      ...(flags.toolCost !== undefined && { toolCosts: { ...base.rateLimits?.toolCosts, ...toolCosts } }),
     };
   }
-  if (flags.auditLog !== undefined)
-    options.audit = { destination: flags.auditLog, includeArguments: flags.auditArguments === true };
-  else if (flags.auditArguments === true) throw new Error('--audit-arguments needs --audit-log');
+  const audit = flags.auditLog !== undefined || flags.auditArguments === true || flags.auditSensitiveArguments;
+  if (audit) {
+    if (flags.auditLog === undefined && base.audit === undefined)
+      throw new Error('--audit-arguments and --audit-sensitive-arguments need --audit-log');
+    options.audit = {
+      ...base.audit,
+      ...(flags.auditLog !== undefined && { destination: flags.auditLog }),
+      ...(flags.auditArguments === true && { includeArguments: true }),
+      ...(flags.auditSensitiveArguments !== undefined && { sensitiveArguments: flags.auditSensitiveArguments }),
+    };
+  }
   if (flags.trustProxy !== undefined) {
     const value = flags.trustProxy.trim();
     options.trustProxy =

@@ -16,6 +16,10 @@
  * `Server._serverInfo` (see serverInfoOf). Here they are
  * checked for shape at start-up and fail with {@link RemoteMcpSdkError} rather than misbehave, and the result
  * is verified through the public `getNegotiatedProtocolVersion()`.
+ *
+ * The SDK recognises the transport with `instanceof`, so the transport extends the class of the copy of the SDK
+ * the product was built from (src/server/sdk-copies.ts: another copy of the same version is served, another
+ * version refused).
  */
 import type {
   Implementation,
@@ -25,10 +29,11 @@ import type {
   Transport,
   TransportSendOptions,
 } from '@modelcontextprotocol/server';
-import { McpServer, PerRequestHTTPServerTransport, type Server } from '@modelcontextprotocol/server';
+import type { McpServer, PerRequestHTTPServerTransport, Server } from '@modelcontextprotocol/server';
 
 import { RemoteMcpSdkError } from '../errors.js';
 import { ExchangeRouter } from './exchange-router.js';
+import { knownCopyOf, sdkCopyOf, type SdkCopy } from './sdk-copies.js';
 
 export const MODERN_REVISION = '2026-07-28';
 export const MODERN_CLASSIFICATION: MessageClassification = {
@@ -42,28 +47,40 @@ export type ServerProduct = McpServer | Server;
 
 /** The low-level `Server` behind a factory product. */
 export function lowLevelServer(product: ServerProduct): Server {
-  return product instanceof McpServer ? product.server : product;
+  return product instanceof knownCopyOf(product).McpServer ? (product as McpServer).server : (product as Server);
 }
 
 /** Transport of the shared 2026-07-28 instance: a long-lived multiplexer that the SDK binds to the modern era. */
-export class ModernInstanceTransport extends PerRequestHTTPServerTransport {
-  readonly router: ExchangeRouter;
+export type ModernInstanceTransport = PerRequestHTTPServerTransport & { readonly router: ExchangeRouter };
 
-  constructor() {
-    super({ classification: MODERN_CLASSIFICATION });
-    this.router = new ExchangeRouter(this);
+const modernTransports = new WeakMap<SdkCopy, new () => ModernInstanceTransport>();
+
+/** The modern transport class for a copy of the SDK: a subclass of that copy's public per-request transport. */
+function modernTransportOf(copy: SdkCopy): new () => ModernInstanceTransport {
+  let transport = modernTransports.get(copy);
+  if (transport === undefined) {
+    transport = class extends copy.PerRequestHTTPServerTransport {
+      readonly router: ExchangeRouter;
+
+      constructor() {
+        super({ classification: MODERN_CLASSIFICATION });
+        this.router = new ExchangeRouter(this);
+      }
+
+      override async start(): Promise<void> {}
+
+      override async send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
+        this.router.route(message, options);
+      }
+
+      override async close(): Promise<void> {
+        this.router.failAll('The server is shutting down');
+        this.onclose?.();
+      }
+    };
+    modernTransports.set(copy, transport);
   }
-
-  override async start(): Promise<void> {}
-
-  override async send(message: JSONRPCMessage, options?: TransportSendOptions): Promise<void> {
-    this.router.route(message, options);
-  }
-
-  override async close(): Promise<void> {
-    this.router.failAll('The server is shutting down');
-    this.onclose?.();
-  }
+  return transport;
 }
 
 /** Transport of a pooled 2025-era instance; `sessionId` names the session it is leased to. */
@@ -113,6 +130,7 @@ function assertFresh(server: Server): void {
 
 /** Connects a factory product as the shared 2026-07-28 instance. */
 export async function connectModern(product: ServerProduct): Promise<ModernInstanceTransport> {
+  const copy = await sdkCopyOf(product);
   const server = lowLevelServer(product);
   assertFresh(server);
   const internals = server as unknown as ServerInternals;
@@ -126,12 +144,12 @@ export async function connectModern(product: ServerProduct): Promise<ModernInsta
   const ondiscover = internals._ondiscover as () => unknown;
   server.setRequestHandler('server/discover', () => ondiscover.call(server) as never);
 
-  const transport = new ModernInstanceTransport();
+  const transport = new (modernTransportOf(copy))();
   await product.connect(transport);
   attachDirectDelivery(server, transport.router);
   if (server.getNegotiatedProtocolVersion() !== MODERN_REVISION) {
     throw new RemoteMcpSdkError(
-      'The server instance did not bind to protocol 2026-07-28. It probably comes from a different copy of @modelcontextprotocol/server than the one remote-mcp uses; make sure a single copy is installed (npm ls @modelcontextprotocol/server).',
+      'The server instance did not bind to protocol 2026-07-28: this version of @modelcontextprotocol/server binds differently; install a version within the peer range of remote-mcp.',
     );
   }
   return transport;
@@ -139,6 +157,7 @@ export async function connectModern(product: ServerProduct): Promise<ModernInsta
 
 /** Connects a factory product as a pooled 2025-era instance. */
 export async function connectLegacy(product: ServerProduct): Promise<LegacyInstanceTransport> {
+  await sdkCopyOf(product);
   assertFresh(lowLevelServer(product));
   const transport = new LegacyInstanceTransport();
   await product.connect(transport);
@@ -157,5 +176,7 @@ export function serverInfoOf(product: ServerProduct): Implementation | undefined
 
 /** The JSON Schema of a tool's input, when the product is an McpServer that registered it. */
 export function toolInputSchema(product: ServerProduct, toolName: string): Record<string, unknown> | undefined {
-  return product instanceof McpServer ? product.toolInputSchemaJson(toolName) : undefined;
+  return product instanceof knownCopyOf(product).McpServer
+    ? (product as McpServer).toolInputSchemaJson(toolName)
+    : undefined;
 }
