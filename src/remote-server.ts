@@ -31,6 +31,7 @@ import { ArgumentValidator } from './security/argument-validator.js';
 import { clientIp, resolveTrustProxy } from './security/client-ip.js';
 import { RateLimiter, resolveRateLimitOptions } from './security/rate-limit.js';
 import { RequestGate } from './security/request-gate.js';
+import { CredentialWatch } from './security/credential-watch.js';
 import { AuditLog, resolveAuditOptions } from './observability/audit-log.js';
 import { createLogger } from './observability/logger.js';
 import {
@@ -211,6 +212,7 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
     );
   }
   const audit = auditOptions === undefined ? undefined : new AuditLog(auditOptions);
+  const credentials = new CredentialWatch({ revocations: auth?.apiKeys, audit, onError: options.onError });
   let state: HandlerState | undefined;
   let product: ServerProduct | undefined;
   let httpServer: HttpServer | HttpsServer | undefined;
@@ -302,6 +304,7 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
         source,
         onError: options.onError,
       }),
+      credentials,
       clientIp: (req) => clientIp(req, trust),
       paramHeaderCache: new Map(),
     };
@@ -411,6 +414,7 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
       );
     state?.websocket?.close();
     if (state?.legacy !== undefined) await state.legacy.close();
+    credentials.close();
     if (product !== undefined) await product.close().catch((error: unknown) => options.onError(error as Error));
     await Promise.all([sessionStore.close(), eventStore.close(), bus.close(), rateLimiter?.close(), audit?.close()]);
     metrics?.close();

@@ -9,6 +9,7 @@
 import { DEFAULTS } from '../server/options.js';
 import { AUDIT_DEFAULTS } from '../observability/audit-log.js';
 import { JWT_DEFAULTS } from '../security/jwt-verifier.js';
+import { API_KEY_DEFAULTS } from '../security/api-keys.js';
 
 /** The subset of JSON Schema this file uses. */
 export interface JsonSchema {
@@ -157,7 +158,15 @@ const auth = object(
     ),
     apiKeys: object(
       'API keys from a keys file written by `remote-mcp keys create`.',
-      { file: string("The keys file, relative to the config file's directory.") },
+      {
+        file: string("The keys file, relative to the config file's directory."),
+        reloadIntervalMs: integer(
+          10,
+          'How often the keys file is checked for changes, in ms: a revoked key is refused, and what it opened is ended, within this.',
+          API_KEY_DEFAULTS.reloadIntervalMs,
+          3_600_000,
+        ),
+      },
       { required: ['file'] },
     ),
     resourceMetadata: object(

@@ -30,7 +30,15 @@ export const AUDIT_DEFAULTS = Object.freeze({
   sensitiveArguments: ['password', 'token', 'secret', 'apiKey', 'api_key', 'authorization'],
 });
 
-export type AuditOutcome = 'ok' | 'error' | 'denied' | 'rate-limited' | 'unauthenticated' | 'invalid' | 'cancelled';
+export type AuditOutcome =
+  | 'ok'
+  | 'error'
+  | 'denied'
+  | 'rate-limited'
+  | 'unauthenticated'
+  | 'invalid'
+  | 'cancelled'
+  | 'ended';
 
 export interface AuditEntry {
   requestId: string;
@@ -55,6 +63,8 @@ export interface AuditEntry {
   traceId?: string;
   arguments?: unknown;
   rpcId?: string | number | null;
+  /** Outcome `ended`: what the server ended because its credential expired or was revoked. */
+  stream?: 'websocket' | 'listen' | 'session-get' | 'http-sse' | 'session';
 }
 
 function fail(name: string, expected: string, value: unknown): never {

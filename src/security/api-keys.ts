@@ -2,8 +2,10 @@
  * API keys: `rmcp_<id>_<secret>`, minted by `remote-mcp keys create`, presented as `Authorization: ApiKey <key>`
  * or `X-API-Key: <key>`. The keys file stores only SHA-256 hashes (a key is 32 random bytes, so a fast hash is
  * as strong as a slow one and keeps verification cheap); the id part finds the entry and the hash of the whole key
- * is compared in constant time. The file is re-read when it changes (checked at most once a second), so a key
- * revoked with `remote-mcp keys revoke` stops working within a second without a restart.
+ * is compared in constant time. The file is re-read when it changes (checked at most once per reloadIntervalMs,
+ * default one second), so a key revoked with `remote-mcp keys revoke` stops working within that interval without
+ * a restart; the ids a reload invalidates are reported to listeners (src/security/credential-watch.ts), which end
+ * what those keys opened.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync, statSync, writeFileSync, renameSync } from 'node:fs';
@@ -26,7 +28,11 @@ export interface ApiKeysFile {
 }
 
 const KEY_PATTERN = /^rmcp_([a-z0-9]{12})_([A-Za-z0-9_-]{43})$/;
-const RELOAD_CHECK_MS = 1_000;
+
+export const API_KEY_DEFAULTS = Object.freeze({
+  /** How often the keys file is checked for changes, in ms. */
+  reloadIntervalMs: 1_000,
+});
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest();
 
@@ -79,12 +85,32 @@ export class ApiKeyVerifier {
   private entries = new Map<string, { entry: ApiKeyEntry; hash: Buffer }>();
   private checkedAt = 0;
   private signature = '';
+  private readonly listeners = new Set<(ids: string[]) => void>();
 
   constructor(
     private readonly path: string,
     private readonly onError: (error: Error) => void,
+    readonly reloadIntervalMs: number = API_KEY_DEFAULTS.reloadIntervalMs,
   ) {
     this.reload(true);
+  }
+
+  /** Whether the key with this id is in the file and not revoked (as of the last reload). */
+  isValid(id: string): boolean {
+    const known = this.entries.get(id);
+    return known !== undefined && known.entry.revokedAt === undefined;
+  }
+
+  /** Calls `listener` with the ids a reload made invalid (revoked, removed, or given another hash). */
+  onInvalidated(listener: (ids: string[]) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Checks the file now (one stat; read only when it changed), whenever it was last checked. */
+  refresh(): void {
+    this.checkedAt = Date.now();
+    this.reload(false);
   }
 
   /** The principal of a valid, unrevoked key; undefined otherwise. */
@@ -106,7 +132,7 @@ export class ApiKeyVerifier {
 
   private reloadIfChanged(): void {
     const now = Date.now();
-    if (now - this.checkedAt < RELOAD_CHECK_MS) return;
+    if (now - this.checkedAt < this.reloadIntervalMs) return;
     this.checkedAt = now;
     this.reload(false);
   }
@@ -122,10 +148,19 @@ export class ApiKeyVerifier {
     if (signature === this.signature) return;
     try {
       const file = readKeysFile(this.path);
+      const previous = this.entries;
       this.entries = new Map(
         file.keys.map((entry) => [entry.id, { entry, hash: Buffer.from(entry.hash.slice('sha256:'.length), 'hex') }]),
       );
       this.signature = signature;
+      if (!initial && this.listeners.size > 0) {
+        const invalidated: string[] = [];
+        for (const [id, { entry }] of previous) {
+          const next = this.entries.get(id)?.entry;
+          if (entry.revokedAt === undefined && (!this.isValid(id) || next?.hash !== entry.hash)) invalidated.push(id);
+        }
+        if (invalidated.length > 0) for (const listener of [...this.listeners]) listener(invalidated);
+      }
     } catch (error) {
       // At start a broken file is a configuration error; later the last good keys stay in force.
       if (initial) throw error;

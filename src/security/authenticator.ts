@@ -9,16 +9,19 @@
  */
 import type { IncomingMessage } from 'node:http';
 
-import { RemoteMcpOptionError, type ErrorName } from '../errors.js';
-import { ApiKeyVerifier } from './api-keys.js';
+import { failOption, RemoteMcpOptionError, type ErrorName } from '../errors.js';
+import { API_KEY_DEFAULTS, ApiKeyVerifier } from './api-keys.js';
 import { JwtVerifier, TokenRejected, type JwtOptions } from './jwt-verifier.js';
 import type { Principal } from './principal.js';
 
 export interface AuthOptions {
   /** Bearer JWTs. */
   jwt?: JwtOptions;
-  /** API keys: the keys file written by `remote-mcp keys create`. */
-  apiKeys?: { file: string };
+  /**
+   * API keys: the keys file written by `remote-mcp keys create`, checked for changes every `reloadIntervalMs`
+   * (default 1000); a revoked key's requests are refused and what it opened is ended within that interval.
+   */
+  apiKeys?: { file: string; reloadIntervalMs?: number };
   /**
    * Your own method: return a principal to accept the request, undefined to refuse it (401), or throw
    * AuthenticationError with a reason. Consulted when the request carries no credential of a built-in method.
@@ -62,7 +65,8 @@ const WELL_KNOWN = '/.well-known/oauth-protected-resource';
 
 export class Authenticator {
   private readonly jwt: JwtVerifier | undefined;
-  private readonly apiKeys: ApiKeyVerifier | undefined;
+  /** The keys file's verifier; its revocations end what the keys opened (src/security/credential-watch.ts). */
+  readonly apiKeys: ApiKeyVerifier | undefined;
   private readonly hook: AuthOptions['authenticate'];
   readonly requiredScopes: string[];
   private readonly metadata: AuthOptions['resourceMetadata'];
@@ -90,7 +94,11 @@ export class Authenticator {
         `remote-mcp: option \`auth.apiKeys.file\` must be a file path; received ${JSON.stringify(options.apiKeys?.file)}.`,
       );
     }
-    this.apiKeys = options.apiKeys === undefined ? undefined : new ApiKeyVerifier(options.apiKeys.file, onError);
+    const reloadIntervalMs = options.apiKeys?.reloadIntervalMs ?? API_KEY_DEFAULTS.reloadIntervalMs;
+    if (!Number.isSafeInteger(reloadIntervalMs) || reloadIntervalMs < 10 || reloadIntervalMs > 3_600_000)
+      failOption('auth.apiKeys.reloadIntervalMs', 'an integer from 10 to 3600000', reloadIntervalMs);
+    this.apiKeys =
+      options.apiKeys === undefined ? undefined : new ApiKeyVerifier(options.apiKeys.file, onError, reloadIntervalMs);
     if (options.authenticate !== undefined && typeof options.authenticate !== 'function')
       throw new RemoteMcpOptionError(
         'remote-mcp: option `auth.authenticate` must be a function; received something else.',

@@ -157,6 +157,9 @@ export class JwtVerifier {
         throw new TokenRejected('key-source-unavailable', 'The signing keys could not be fetched');
       throw rejection(error);
     }
+    // jose checks iat only against maxTokenAge; a token issued in the future is as suspect as one not valid yet.
+    if (typeof payload.iat === 'number' && payload.iat > Date.now() / 1000 + this.clockTolerance)
+      throw new TokenRejected('not-yet-valid', 'The token was issued in the future (iat)');
     if (typeof payload.sub !== 'string' || payload.sub.length === 0)
       throw new TokenRejected('no-subject', 'The token has no subject (sub)');
     const clientId =

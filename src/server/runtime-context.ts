@@ -6,6 +6,7 @@ import type { IncomingMessage } from 'node:http';
 
 import type { Implementation, ServerCapabilities } from '@modelcontextprotocol/server';
 
+import type { CredentialWatch } from '../security/credential-watch.js';
 import type { RequestGate } from '../security/request-gate.js';
 
 import type { EventBus, ServerEvent } from '../state/event-bus.js';
@@ -43,6 +44,8 @@ export interface RuntimeContext {
   readonly drain: DrainTracker;
   /** Every request passes it before an instance sees it: limits, authorization, argument checks, audit. */
   readonly gate: RequestGate;
+  /** Ends what a principal opened (sockets, streams, sessions) when its credential expires or is revoked. */
+  readonly credentials: CredentialWatch;
   /** The client's IP address (X-Forwarded-For only as far as `trustProxy` allows). */
   readonly clientIp: (req: IncomingMessage) => string;
   /** x-mcp-header declarations per tool name; cleared when the tool list changes. */

@@ -17,6 +17,7 @@ import {
   type Ticket,
 } from '../security/request-gate.js';
 import type { Principal } from '../security/principal.js';
+import { NO_LEASE, type Release } from '../security/credential-watch.js';
 
 import { ERRORS, JsonRpcCode, type ErrorName } from '../errors.js';
 import type { Exchange, ResponseMessage } from '../server/exchange-router.js';
@@ -46,6 +47,8 @@ export class LegacyEndpoint {
   /** `<protocol version> <transport>` of every session this process opened (the sessions gauge). */
   private readonly eras = new Map<string, string>();
   private readonly identities = new Map<string, string>();
+  /** Releases of the credential leases of Streamable HTTP sessions this process opened, by session id. */
+  private readonly leases = new Map<string, Release>();
   private readonly sweeper: NodeJS.Timeout;
   private readonly unsubscribe: () => void;
   private readonly deps;
@@ -241,8 +244,15 @@ export class LegacyEndpoint {
     stream = session.standalone;
     sse.writeHead();
     sse.writeRaw(`event: endpoint\ndata: ${messagesPath}?sessionId=${session.id}\n\n`);
+    // The stream is the session: when the GET's credential expires or is revoked, both end.
+    const release = this.runtime.credentials.watch(
+      requestIdentity(req),
+      { kind: 'http-sse', transport: 'sse', era: 'legacy', clientIp: session.clientIp },
+      () => sse.end(),
+    );
     sse.onClose(() => {
       this.runtime.streams.delete(end);
+      release();
       void this.endBoundSession(session.id).catch(this.runtime.options.onError);
     });
   }
@@ -454,6 +464,7 @@ export class LegacyEndpoint {
       // A stream stays in the session until its end step has run in its write chain; until then resume()
       // orders the replay with whatever it still writes. After that, the store holds all of it.
       if (stream !== undefined) {
+        this.watchStream(req, session, sse);
         stream.resume(lastEventId, sse);
       } else {
         for (const event of replay.events) if (event.message !== null) sse.send(event.message, event.id);
@@ -470,12 +481,26 @@ export class LegacyEndpoint {
     }
     session.standalone = stream;
     const sse = this.openSse(res, session);
+    this.watchStream(req, session, sse);
     sse.onClose(() => {
       this.runtime.streams.delete(end);
       // A standalone stream lives as long as its response; its events stay resumable in the event store.
       stream.end();
     });
     stream.attach(sse, this.primes(session));
+  }
+
+  /**
+   * A GET stream ends when the credential of the GET that opened it expires or is revoked; the session stays
+   * (a client with a fresh credential opens the stream again, or resumes it with Last-Event-ID).
+   */
+  private watchStream(req: IncomingMessage, session: LiveSession, sse: SseStream): void {
+    const release = this.runtime.credentials.watch(
+      requestIdentity(req),
+      { kind: 'session-get', transport: 'http', era: 'legacy', clientIp: session.clientIp },
+      () => sse.end(),
+    );
+    sse.onClose(release);
   }
 
   async delete(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -582,6 +607,7 @@ export class LegacyEndpoint {
     }
     this.live.set(record.id, session);
     this.eras.set(record.id, `${version} http`);
+    this.watchSession(session);
     writeJson(res, 200, response, { 'mcp-session-id': record.id });
     session.done();
   }
@@ -757,7 +783,29 @@ export class LegacyEndpoint {
     return session;
   }
 
+  /**
+   * A session opened with an API key ends when the key is revoked: its streams end and its id answers 404 from
+   * then on, whatever credential presents it. A token's expiry does not end it: the session belongs to the
+   * principal, and its next request brings a fresh token (an expired one is refused at authentication).
+   */
+  private watchSession(session: LiveSession): void {
+    const release = this.runtime.credentials.watch(
+      this.identityOf(session),
+      { kind: 'session', transport: 'http', era: 'legacy', clientIp: session.clientIp, expires: false },
+      () => void this.terminate(session.id).catch(this.runtime.options.onError),
+    );
+    if (release !== NO_LEASE) this.leases.set(session.id, release);
+  }
+
+  private forgetLease(id: string): void {
+    const release = this.leases.get(id);
+    if (release === undefined) return;
+    this.leases.delete(id);
+    release();
+  }
+
   private async terminate(id: string): Promise<void> {
+    this.forgetLease(id);
     this.eras.delete(id);
     const session = this.live.get(id);
     if (session !== undefined) {
@@ -774,6 +822,7 @@ export class LegacyEndpoint {
     for (const id of await this.store.sweep(now - this.runtime.options.sessionIdleTimeoutMs)) {
       const session = this.live.get(id);
       this.live.delete(id);
+      this.forgetLease(id);
       this.eras.delete(id);
       if (session !== undefined) for (const stream of [...session.streams.values()]) stream.end();
       await this.events.dropSession(id);

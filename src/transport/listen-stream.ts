@@ -7,6 +7,9 @@
  */
 import type { ServerResponse } from 'node:http';
 
+import { ERRORS } from '../errors.js';
+import { CREDENTIAL_ENDED } from '../security/credential-watch.js';
+import type { Identity } from '../security/request-principal.js';
 import type { RuntimeContext } from '../server/runtime-context.js';
 import { eventNotification, type ServerEvent } from '../state/event-bus.js';
 import { writeRpcError } from './http-io.js';
@@ -100,6 +103,8 @@ export function serveListen(
   runtime: RuntimeContext,
   res: ServerResponse,
   request: { id: string | number; params?: Record<string, unknown> },
+  identity: Identity | undefined,
+  clientIp: string,
 ): void {
   const requested = parseFilter(request.params);
   if (requested === undefined) {
@@ -133,16 +138,31 @@ export function serveListen(
     keepAliveMs: runtime.options.keepAliveMs,
     maxBufferedBytes: runtime.options.maxStreamBufferBytes,
   });
+  const open = stream;
+  // The subscription must not outlive the credential it was opened with: its expiry or revocation answers the
+  // listen request with an error (the client re-authenticates to listen again) and ends the stream.
+  const release = runtime.credentials.watch(
+    identity,
+    { kind: 'listen', transport: 'http', era: 'modern', clientIp },
+    (reason) => {
+      open.send({
+        jsonrpc: '2.0',
+        id: subscriptionId,
+        error: { code: ERRORS.AUTH_INVALID.rpcCode, message: CREDENTIAL_ENDED[reason].message },
+      });
+      open.end();
+    },
+  );
   stream.onClose(() => {
     runtime.streams.delete(end);
     unsubscribe?.();
+    release();
   });
   stream.send(listenAck(honored, subscriptionId));
   if (Object.keys(honored).length === 0) {
     end();
     return;
   }
-  const open = stream;
   unsubscribe = runtime.bus.subscribe((event) => {
     if (filterAccepts(honored, event)) open.send(stamp(eventNotification(event)));
   });

@@ -214,7 +214,7 @@ function serveAdmitted(
   const params = request.params;
   if (request.method === 'subscriptions/listen') {
     ticket.finish({ jsonrpc: '2.0', id: request.id, result: {} });
-    serveListen(runtime, res, request);
+    serveListen(runtime, res, request, identity, ticket.context.clientIp);
     return;
   }
   if (request.method === 'tools/call' && typeof params?.name === 'string') {

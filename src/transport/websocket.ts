@@ -10,8 +10,8 @@
  * (or closing the socket) as cancellation.
  *
  * Close codes: 1000 session ended; 1001 server shutting down; 1003 binary frame; 1008 the client reads too
- * slowly (more than maxStreamBufferBytes unsent); 1009 frame over maxBodyBytes; 1006 (no close frame) a peer
- * that missed a ping interval. Bad JSON and refused messages get JSON-RPC errors and the socket stays open; a
+ * slowly (more than maxStreamBufferBytes unsent), or the upgrade's credential expired or was revoked; 1009 frame
+ * over maxBodyBytes; 1006 (no close frame) a peer that missed a ping interval. Bad JSON and refused messages get JSON-RPC errors and the socket stays open; a
  * refused notification is dropped (with its audit line), as nothing answers a notification.
  */
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
@@ -29,6 +29,7 @@ import { ERRORS, JsonRpcCode, type ErrorName } from '../errors.js';
 import type { LiveSession, StreamSink } from '../server/legacy-session.js';
 import type { RuntimeContext } from '../server/runtime-context.js';
 import type { Identity } from '../security/request-principal.js';
+import { CREDENTIAL_ENDED } from '../security/credential-watch.js';
 import { isRefusal, type GateContext, type GateRefusal, type Ticket } from '../security/request-gate.js';
 import { MODERN_EXTRA, MODERN_REVISION } from '../server/sdk-bridge.js';
 import type { LegacyEndpoint } from './legacy-http.js';
@@ -87,16 +88,13 @@ class Connection {
   ) {
     this.context = { identity, clientIp, transport: 'websocket', era: 'modern' };
     this.extra = identity === undefined ? MODERN_EXTRA : { ...MODERN_EXTRA, authInfo: identity.authInfo };
-    const expiresAt = identity?.principal.expiresAt;
-    if (expiresAt !== undefined) {
-      // The credential was checked at the upgrade; the connection must not outlive it.
-      const timer = setTimeout(
-        () => ws.close(WS_CLOSE.policy, 'The credential has expired'),
-        Math.min(Math.max(expiresAt * 1000 - Date.now(), 0), 2 ** 31 - 1),
-      );
-      timer.unref();
-      ws.once('close', () => clearTimeout(timer));
-    }
+    // The credential was checked at the upgrade; the connection must not outlive it (expiry or revocation).
+    const release = endpoint.runtime.credentials.watch(
+      identity,
+      { kind: 'websocket', transport: 'websocket', clientIp },
+      (reason) => ws.close(WS_CLOSE.policy, CREDENTIAL_ENDED[reason].closeReason),
+    );
+    ws.once('close', release);
     ws.on('message', (data, isBinary) => this.receive(data, isBinary));
     ws.on('pong', () => (this.alive = true));
     ws.on('close', () => this.closed());
