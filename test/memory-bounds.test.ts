@@ -4,11 +4,23 @@
  * patterns that match in linear time, and audit lines of bounded size. Real servers, raw requests; what the
  * server holds is read from its /health report (the `legacySessions` and `eventStore` checks).
  */
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { Authorizer } from '../src/security/authorization.js';
-import { openSession, raw, sessionHeaders, withServer, withTimeout } from './helpers.js';
+import { LEGACY_HEADERS, openSession, raw, sessionHeaders, start, withServer, withTimeout } from './helpers.js';
+
+async function initialize(url: string, params: Record<string, unknown>): Promise<string> {
+  const res = await raw(url, {
+    headers: LEGACY_HEADERS,
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params }),
+  });
+  assert.equal(res.status, 200, res.body.slice(0, 200));
+  return res.headers['mcp-session-id'] as string;
+}
 
 const call = (id: number | string, name: string, args: Record<string, unknown>) =>
   JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } });
@@ -79,5 +91,66 @@ describe('authorization patterns', () => {
         assert.deepEqual(answers[7]!.json().result.content, [{ type: 'text', text: 'meanwhile' }]);
       },
     );
+  });
+});
+
+describe('audit line size', () => {
+  test('every line is JSON of at most audit.maxLineBytes: 1 MB method, URI and id, a big argument, rate-limited floods', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'remote-mcp-audit-size-'));
+    const file = join(dir, 'audit.log');
+    const maxLineBytes = 8192;
+    const s = await start({
+      audit: { destination: file, includeArguments: true, maxLineBytes },
+      rateLimits: { perPrincipal: { points: 6, durationSeconds: 60 } },
+    });
+    const big = (letter: string) => letter.repeat(1_000_000);
+    try {
+      const id = await initialize(s.url, {
+        protocolVersion: '2025-11-25',
+        capabilities: {},
+        clientInfo: { name: 'a', version: '1' },
+      });
+      const post = (message: unknown) => raw(s.url, { headers: sessionHeaders(id), body: JSON.stringify(message) });
+      const manyKeys = Object.fromEntries(Array.from({ length: 2000 }, (_, n) => [`k${n}`, 'v'.repeat(500)]));
+      await post({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'echo', arguments: manyKeys } });
+      await post({ jsonrpc: '2.0', id: 3, method: big('m') });
+      await post({ jsonrpc: '2.0', id: 4, method: 'resources/read', params: { uri: big('u') } });
+      await post({
+        jsonrpc: '2.0',
+        id: big('i'),
+        method: 'tools/call',
+        params: { name: 'echo', arguments: { text: 'x' } },
+      });
+      // The rate limit refuses these before any input limit looks at them.
+      for (let n = 0; n < 4; n++) await post({ jsonrpc: '2.0', id: 10 + n, method: big('r') });
+    } finally {
+      await s.close();
+    }
+    const text = readFileSync(file, 'utf8');
+    const lines = text.split('\n').filter((line) => line.length > 0);
+    assert.equal(lines.length, 9);
+    for (const line of lines) assert.ok(Buffer.byteLength(`${line}\n`) <= maxLineBytes, `a line of ${line.length}`);
+    const entries = lines.map((line) => JSON.parse(line));
+    const budget = maxLineBytes / 16;
+    const cutAt = (letter: string) => `${letter.repeat(budget)}…[truncated ${1_000_000 - budget} bytes]`;
+    const [, args, method, uri, rpcId, ...flood] = entries;
+    assert.equal(typeof args.arguments, 'string');
+    assert.ok(args.arguments.startsWith('{"k0":"vvv'));
+    assert.match(args.arguments, /…\[truncated \d+ bytes\]$/);
+    assert.equal(method.method, cutAt('m'));
+    assert.equal(method.outcome, 'error');
+    assert.equal(uri.name, cutAt('u'));
+    assert.equal(rpcId.rpcId, cutAt('i'));
+    assert.equal(rpcId.outcome, 'ok');
+    assert.deepEqual(
+      flood.map((entry) => entry.outcome),
+      ['error', 'rate-limited', 'rate-limited', 'rate-limited'],
+    );
+    for (const entry of flood) assert.equal(entry.method, cutAt('r'));
+    // Every field a line carries is documented in docs/security.md's audit log section.
+    const doc = readFileSync('docs/security.md', 'utf8');
+    const section = doc.slice(doc.indexOf('## Audit log'), doc.indexOf('\n## ', doc.indexOf('## Audit log') + 1));
+    for (const key of new Set(entries.flatMap((entry) => Object.keys(entry))))
+      assert.ok(section.includes(`| \`${key}\` |`), `docs/security.md's audit log section has no row for ${key}`);
   });
 });

@@ -374,6 +374,11 @@ export const CONFIG_SCHEMA: JsonSchema = deepFreeze({
       sensitiveArguments: stringList('Argument names always redacted (any depth, any case).', {
         default: [...AUDIT_DEFAULTS.sensitiveArguments],
       }),
+      maxLineBytes: integer(
+        1024,
+        'Longest audit line in bytes; longer fields are cut with a "…[truncated <n> bytes]" marker.',
+        AUDIT_DEFAULTS.maxLineBytes,
+      ),
     }),
     maxJsonDepth: integer(1, "Deepest nesting of a request's params; deeper gets -32602.", DEFAULTS.maxJsonDepth),
     maxStringLength: integer(
