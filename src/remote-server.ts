@@ -177,7 +177,13 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
   };
   const sessionStore = options.sessionStore ?? new InMemorySessionStore();
   const eventStore =
-    options.eventStore ?? new InMemoryEventStore(options.maxEventsPerStream, options.maxStreamsPerSession);
+    options.eventStore ??
+    new InMemoryEventStore(
+      options.maxEventsPerStream,
+      options.maxStreamsPerSession,
+      options.maxEventBytesPerStream,
+      options.maxEventBytesPerSession,
+    );
   const cors = options.cors === undefined ? undefined : new CorsPolicy(options.cors);
   const headers = options.securityHeaders ? securityHeaders() : [];
   const guard: HandlerState['guard'] = {
@@ -227,6 +233,8 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
     ['eventStore', eventStore.check?.bind(eventStore)],
     ['eventBus', bus.check?.bind(bus)],
     ['rateLimitStore', rateLimiter?.storeCheck],
+    // What 2025-era sessions hold in this process: live sessions, shared identities, idle pooled instances.
+    ['legacySessions', options.legacy ? () => state?.legacy?.memory() : undefined],
   ].flatMap(([name, check]) =>
     typeof check === 'function' ? [{ name: name as string, check: check as () => unknown }] : [],
   );
@@ -316,6 +324,7 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
         factory: options.server,
         context: { era: 'legacy', notify },
         maxIdle: options.maxIdleLegacyInstances,
+        maxIdleBytes: options.maxIdleLegacyInstanceBytes,
         onError: options.onError,
       });
       pool.onUnleasedMessage = unrelated;
