@@ -241,7 +241,7 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
   for (const check of healthOptions?.checks ?? []) {
     if (storeChecks.some((store) => store.name === check.name))
       throw new RemoteMcpOptionError(
-        `remote-mcp: option \`health.checks\` must not reuse the name ${JSON.stringify(check.name)}: it is the built-in check of that store.`,
+        `remote-mcp: option \`health.checks\` must not reuse the name ${JSON.stringify(check.name)}: it is one of the built-in checks (the state stores, legacySessions).`,
       );
   }
   const health =
