@@ -178,7 +178,13 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
   };
   const sessionStore = options.sessionStore ?? new InMemorySessionStore();
   const eventStore =
-    options.eventStore ?? new InMemoryEventStore(options.maxEventsPerStream, options.maxStreamsPerSession);
+    options.eventStore ??
+    new InMemoryEventStore(
+      options.maxEventsPerStream,
+      options.maxStreamsPerSession,
+      options.maxEventBytesPerStream,
+      options.maxEventBytesPerSession,
+    );
   const cors = options.cors === undefined ? undefined : new CorsPolicy(options.cors);
   const headers = options.securityHeaders ? securityHeaders() : [];
   const guard: HandlerState['guard'] = {
@@ -229,13 +235,15 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
     ['eventStore', eventStore.check?.bind(eventStore)],
     ['eventBus', bus.check?.bind(bus)],
     ['rateLimitStore', rateLimiter?.storeCheck],
+    // What 2025-era sessions hold in this process: live sessions, shared identities, idle pooled instances.
+    ['legacySessions', options.legacy ? () => state?.legacy?.memory() : undefined],
   ].flatMap(([name, check]) =>
     typeof check === 'function' ? [{ name: name as string, check: check as () => unknown }] : [],
   );
   for (const check of healthOptions?.checks ?? []) {
     if (storeChecks.some((store) => store.name === check.name))
       throw new RemoteMcpOptionError(
-        `remote-mcp: option \`health.checks\` must not reuse the name ${JSON.stringify(check.name)}: it is the built-in check of that store.`,
+        `remote-mcp: option \`health.checks\` must not reuse the name ${JSON.stringify(check.name)}: it is one of the built-in checks (the state stores, legacySessions).`,
       );
   }
   const health =
@@ -319,6 +327,7 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
         factory: options.server,
         context: { era: 'legacy', notify },
         maxIdle: options.maxIdleLegacyInstances,
+        maxIdleBytes: options.maxIdleLegacyInstanceBytes,
         onError: options.onError,
       });
       pool.onUnleasedMessage = unrelated;

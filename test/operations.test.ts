@@ -71,10 +71,18 @@ describe('health and readiness', () => {
       const byName = Object.fromEntries(report.checks.map((check: { name: string }) => [check.name, check]));
       assert.deepEqual(
         Object.keys(byName),
-        ['sessionStore', 'eventStore', 'eventBus', 'database'],
-        'the state stores report first',
+        ['sessionStore', 'eventStore', 'eventBus', 'legacySessions', 'database'],
+        'the state stores and what 2025-era sessions hold report first',
       );
       assert.deepEqual(byName.sessionStore.details, { kind: 'memory', sessions: 0 });
+      assert.deepEqual(byName.eventStore.details, { kind: 'memory', sessions: 0, events: 0, bytes: 0 });
+      assert.deepEqual(byName.legacySessions.details, {
+        liveSessions: 0,
+        internedIdentities: 0,
+        internedIdentityBytes: 0,
+        idleInstances: 0,
+        idleInstanceBytes: 0,
+      });
       assert.equal(byName.database.status, 'ok');
       assert.equal(byName.database.required, true);
       assert.deepEqual(byName.database.details, { connections: 3 });

@@ -70,6 +70,18 @@ export const OPTION_FLAGS: readonly OptionFlag[] = [
     '--max-listens-per-connection <n>',
     'most open subscriptions/listen on one WebSocket',
   ),
+  count(
+    'maxIdleLegacyInstanceBytes',
+    '--max-idle-legacy-instance-bytes <n>',
+    'bytes of initialize params idle pooled 2025-era instances hold in all',
+  ),
+  count(
+    'maxInternedIdentityBytes',
+    '--max-interned-identity-bytes <n>',
+    'bytes of distinct initialize params shared by identical clients',
+  ),
+  count('maxEventBytesPerStream', '--max-event-bytes-per-stream <n>', 'bytes of events kept per 2025-era stream'),
+  count('maxEventBytesPerSession', '--max-event-bytes-per-session <n>', 'bytes of events kept per 2025-era session'),
   count('maxEventsPerStream', '--max-events-per-stream <n>', 'events kept per 2025-era stream for resumption'),
   count('maxStreamsPerSession', '--max-streams-per-session <n>', 'streams kept per 2025-era session for resumption'),
   count('maxIdleLegacyInstances', '--max-idle-legacy-instances <n>', 'idle pooled 2025-era instances kept for reuse'),

@@ -12,6 +12,7 @@ import { SignJWT } from 'jose';
 import { Command, InvalidArgumentError } from 'commander';
 
 import type { RemoteServerOptions } from '../server/options.js';
+import { integer } from './option-flags.js';
 
 import type { AuthOptions } from '../security/authenticator.js';
 import { mintApiKey, readKeysFile, writeKeysFile } from '../security/api-keys.js';
@@ -32,6 +33,7 @@ export interface AuthFlags {
   promptScope?: string[];
   toolCost?: string[];
   auditSensitiveArguments?: string[];
+  auditMaxLineBytes?: number;
   rateLimit?: { points: number; durationSeconds: number };
   globalRateLimit?: { points: number; durationSeconds: number };
   auditLog?: string;
@@ -93,6 +95,7 @@ export function addAuthFlags(command: Command): Command {
     .option('--audit-log <dest>', 'write the audit log (one JSON line per request) to "stdout" or a file')
     .option('--audit-arguments', 'include tool arguments in the audit log (sensitive names redacted)')
     .option('--audit-sensitive-arguments <list>', 'argument names always redacted in the audit log', list)
+    .option('--audit-max-line-bytes <n>', 'longest audit line; longer fields are cut with a marker (65536)', integer)
     .option(
       '--trust-proxy <value>',
       'believe X-Forwarded-For from: "true", a hop count, or comma-separated proxy addresses/CIDRs',
@@ -194,15 +197,20 @@ export function securityFromFlags(flags: AuthFlags, base: SecurityOptions = {}):
       ...(flags.toolCost !== undefined && { toolCosts: { ...base.rateLimits?.toolCosts, ...toolCosts } }),
     };
   }
-  const audit = flags.auditLog !== undefined || flags.auditArguments === true || flags.auditSensitiveArguments;
+  const audit =
+    flags.auditLog !== undefined ||
+    flags.auditArguments === true ||
+    flags.auditSensitiveArguments !== undefined ||
+    flags.auditMaxLineBytes !== undefined;
   if (audit) {
     if (flags.auditLog === undefined && base.audit === undefined)
-      throw new Error('--audit-arguments and --audit-sensitive-arguments need --audit-log');
+      throw new Error('--audit-arguments, --audit-sensitive-arguments and --audit-max-line-bytes need --audit-log');
     options.audit = {
       ...base.audit,
       ...(flags.auditLog !== undefined && { destination: flags.auditLog }),
       ...(flags.auditArguments === true && { includeArguments: true }),
       ...(flags.auditSensitiveArguments !== undefined && { sensitiveArguments: flags.auditSensitiveArguments }),
+      ...(flags.auditMaxLineBytes !== undefined && { maxLineBytes: flags.auditMaxLineBytes }),
     };
   }
   if (flags.trustProxy !== undefined) {

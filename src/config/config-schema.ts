@@ -294,6 +294,26 @@ export const CONFIG_SCHEMA: JsonSchema = deepFreeze({
       'Idle pooled 2025-era server instances kept for reuse.',
       DEFAULTS.maxIdleLegacyInstances,
     ),
+    maxIdleLegacyInstanceBytes: integer(
+      0,
+      'Bytes of initialize params the idle pooled 2025-era instances hold in all; the oldest idle go first.',
+      DEFAULTS.maxIdleLegacyInstanceBytes,
+    ),
+    maxInternedIdentityBytes: integer(
+      0,
+      'Bytes of distinct initialize params shared by 2025-era sessions of identical clients; beyond it sessions keep their own copy.',
+      DEFAULTS.maxInternedIdentityBytes,
+    ),
+    maxEventBytesPerStream: integer(
+      0,
+      'Bytes of events kept per 2025-era stream for Last-Event-ID resumption (the oldest go first).',
+      DEFAULTS.maxEventBytesPerStream,
+    ),
+    maxEventBytesPerSession: integer(
+      0,
+      'Bytes of events kept per 2025-era session over all its streams (the oldest go first).',
+      DEFAULTS.maxEventBytesPerSession,
+    ),
     dnsRebindingProtection: boolean(
       'Check Host and Origin against the allowlists (DNS-rebinding protection).',
       DEFAULTS.dnsRebindingProtection,
@@ -388,6 +408,11 @@ export const CONFIG_SCHEMA: JsonSchema = deepFreeze({
       sensitiveArguments: stringList('Argument names always redacted (any depth, any case).', {
         default: [...AUDIT_DEFAULTS.sensitiveArguments],
       }),
+      maxLineBytes: integer(
+        1024,
+        'Longest audit line in bytes; longer fields are cut with a "…[truncated <n> bytes]" marker.',
+        AUDIT_DEFAULTS.maxLineBytes,
+      ),
     }),
     maxJsonDepth: integer(1, "Deepest nesting of a request's params; deeper gets -32602.", DEFAULTS.maxJsonDepth),
     maxStringLength: integer(

@@ -10,6 +10,10 @@
  *
  * Leasing to one session at a time keeps the SDK's connection semantics intact: a message the instance sends
  * without a related request id (ctx.mcpReq.elicitInput(), a log line) belongs to the session holding the lease.
+ *
+ * Idle instances are bounded by count (`maxIdle`) and by the bytes of the initialize params they hold
+ * (`maxIdleBytes`: each keeps its identity string and the client's capabilities and info parsed from it); past
+ * either, the oldest idle instances are closed.
  */
 import type { JSONRPCMessage } from '@modelcontextprotocol/server';
 
@@ -21,12 +25,16 @@ export interface PooledInstance {
   readonly product: ServerProduct;
   readonly transport: LegacyInstanceTransport;
   readonly identity: string;
+  /** The identity's size (UTF-8 bytes), measured once when the instance is built. */
+  readonly bytes: number;
 }
 
 export interface LegacyPoolOptions {
   factory: (context: FactoryContext) => ServerProduct | Promise<ServerProduct>;
   context: FactoryContext;
   maxIdle: number;
+  /** Bytes of identities (initialize params) the idle instances may hold in all. */
+  maxIdleBytes: number;
   onError: (error: Error) => void;
 }
 
@@ -43,6 +51,7 @@ export class LegacyPool {
   /** Idle instances by identity; Map order is the eviction order (oldest first). */
   private readonly idle = new Map<PooledInstance, true>();
   private readonly idleByIdentity = new Map<string, PooledInstance[]>();
+  private idleBytes = 0;
   private closed = false;
   /** Messages an instance sends while no session holds it. */
   onUnleasedMessage: (message: JSONRPCMessage) => void = () => {};
@@ -56,12 +65,12 @@ export class LegacyPool {
   async acquire(identity: string, seed: boolean): Promise<PooledInstance> {
     const free = this.idleByIdentity.get(identity)?.pop();
     if (free !== undefined) {
-      this.idle.delete(free);
+      this.forgetIdle(free);
       return free;
     }
     const product = await this.options.factory(this.options.context);
     const transport = await connectLegacy(product);
-    const instance: PooledInstance = { product, transport, identity };
+    const instance: PooledInstance = { product, transport, identity, bytes: Buffer.byteLength(identity) };
     transport.router.onUnrelated = (message) => this.onUnleasedMessage(message);
     if (seed) await this.seed(instance);
     return instance;
@@ -71,25 +80,38 @@ export class LegacyPool {
   release(instance: PooledInstance): void {
     instance.transport.sessionId = undefined;
     instance.transport.router.onUnrelated = (message) => this.onUnleasedMessage(message);
-    if (this.closed || this.options.maxIdle === 0) {
+    // One that alone exceeds the byte bound is closed rather than evicting every other idle instance for it.
+    if (this.closed || this.options.maxIdle === 0 || instance.bytes > this.options.maxIdleBytes) {
       void this.dispose(instance);
       return;
     }
     this.idle.set(instance, true);
+    this.idleBytes += instance.bytes;
     let list = this.idleByIdentity.get(instance.identity);
     if (list === undefined) {
       list = [];
       this.idleByIdentity.set(instance.identity, list);
     }
     list.push(instance);
-    if (this.idle.size > this.options.maxIdle) {
+    while (this.idle.size > this.options.maxIdle || this.idleBytes > this.options.maxIdleBytes) {
       const oldest = this.idle.keys().next().value as PooledInstance;
-      this.idle.delete(oldest);
       const peers = this.idleByIdentity.get(oldest.identity)!;
       peers.splice(peers.indexOf(oldest), 1);
-      if (peers.length === 0) this.idleByIdentity.delete(oldest.identity);
+      this.forgetIdle(oldest);
       void this.dispose(oldest);
     }
+  }
+
+  /** Idle instances and the bytes of identity they hold (the health report shows them). */
+  stats(): { instances: number; bytes: number } {
+    return { instances: this.idle.size, bytes: this.idleBytes };
+  }
+
+  /** Takes an instance out of the idle set (it was leased or evicted; its peers list has it no more). */
+  private forgetIdle(instance: PooledInstance): void {
+    this.idle.delete(instance);
+    this.idleBytes -= instance.bytes;
+    if (this.idleByIdentity.get(instance.identity)?.length === 0) this.idleByIdentity.delete(instance.identity);
   }
 
   /** Discards an instance that may hold state it should not (a failed initialize). */
@@ -102,6 +124,7 @@ export class LegacyPool {
     const all = [...this.idle.keys()];
     this.idle.clear();
     this.idleByIdentity.clear();
+    this.idleBytes = 0;
     await Promise.all(all.map((instance) => this.dispose(instance)));
   }
 

@@ -34,8 +34,11 @@ export function logLevelPasses(message: JSONRPCMessage, threshold: string | unde
 
 /** Where a session stream writes: an SSE response, or a WebSocket. */
 export interface StreamSink {
-  /** Writes one JSON-RPC message (with its event id, where the sink has ids). */
-  send(message: unknown, eventId?: string): void;
+  /**
+   * Writes one JSON-RPC message (with its event id, where the sink has ids). `json` is the message serialized
+   * already, when the caller has it (it measured the message for the event store).
+   */
+  send(message: unknown, eventId?: string, json?: string): void;
   /** Writes pre-framed text (SSE only; a sink without framing ignores it). */
   writeRaw(text: string): void;
   /** `retryMs`: the server is draining; tell the client when to reconnect. */
@@ -46,18 +49,29 @@ export interface StreamSink {
 /** A session's stream whose events are stored for Last-Event-ID resumption; outlives the response it writes to. */
 export class LegacyStream {
   private sse: StreamSink | undefined;
+  /** Event sequence of a stream that is not stored (see {@link resumable}). */
+  private sequence = 0;
   private tail: Promise<unknown> = Promise.resolve();
   /** end() was called: no more messages will be produced. */
   private ended = false;
   /** The end step has run in the write chain: the stream is over for good. */
   private closedOut = false;
 
+  /**
+   * Whether the stream's events are stored for Last-Event-ID. A stream-bound session's (HTTP+SSE, WebSocket) are
+   * not: the session ends with its stream, so nothing could ever resume it, and keeping its answers would only
+   * hold memory until it ends.
+   */
+  readonly resumable: boolean;
+
   constructor(
     readonly id: string,
     private readonly session: LiveSession,
     private readonly events: EventStore,
     private readonly onError: (error: Error) => void,
-  ) {}
+  ) {
+    this.resumable = session.record.transport === undefined;
+  }
 
   get attached(): boolean {
     return this.sse !== undefined && !this.sse.closed;
@@ -74,7 +88,9 @@ export class LegacyStream {
     if (primingEvent) {
       // An id before any message lets the client resume even if it loses the stream before the first message.
       this.enqueue(async () => {
-        const id = await this.events.append(this.session.id, this.id, null);
+        const id = this.resumable
+          ? await this.events.append(this.session.id, this.id, null, 0)
+          : `${this.id}.${++this.sequence}`;
         sse.writeRaw(`id: ${id}\ndata: \n\n`);
       });
     }
@@ -83,8 +99,12 @@ export class LegacyStream {
   /** Stores and (when a response is attached) writes a message, in order. */
   send(message: JSONRPCMessage): void {
     this.enqueue(async () => {
-      const id = await this.events.append(this.session.id, this.id, message);
-      this.sse?.send(message, id);
+      // Serialized once: measured for the store's byte bounds, then written as is.
+      const json = JSON.stringify(message);
+      const id = this.resumable
+        ? await this.events.append(this.session.id, this.id, message, Buffer.byteLength(json))
+        : `${this.id}.${++this.sequence}`;
+      this.sse?.send(message, id, json);
     });
   }
 
@@ -136,7 +156,6 @@ export class LiveSession {
   private instance: PooledInstance | undefined;
   private acquiring: Promise<PooledInstance> | undefined;
   private work = 0;
-  private streamSequence = 0;
   /** Requests in flight by client request id (as JSON), for notifications/cancelled. */
   readonly inflight = new Map<string, { cancel(reason: string): void }>();
   /** Server-to-client requests sent to this session and not answered yet: their ids on the instance. */
@@ -234,7 +253,7 @@ export class LiveSession {
   }
 
   newStream(): LegacyStream {
-    const stream = new LegacyStream(`${++this.streamSequence}`, this, this.deps.events, this.deps.onError);
+    const stream = new LegacyStream(newStreamId(), this, this.deps.events, this.deps.onError);
     this.streams.set(stream.id, stream);
     return stream;
   }
@@ -283,6 +302,19 @@ export class LiveSession {
       } as JSONRPCMessage);
     }
   }
+}
+
+/** Random per process, so stream ids of one session made by several processes (a shared store) differ too. */
+const STREAM_PREFIX = randomBytes(3).toString('base64url');
+let streamCounter = 0;
+
+/**
+ * A stream id unique in the event store: a LiveSession lives only while the session has work, so a counter of
+ * its own would restart with every incarnation and give each new POST stream the id of an earlier one, whose
+ * stored events a resume would then replay. No `.` (it separates the stream from the sequence in event ids).
+ */
+function newStreamId(): string {
+  return `${STREAM_PREFIX}${(++streamCounter).toString(36)}`;
 }
 
 /** A session id: 128 random bits, base64url (visible ASCII, as the spec requires). */

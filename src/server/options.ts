@@ -8,7 +8,7 @@ import type { McpServer, Server } from '@modelcontextprotocol/server';
 
 import { RemoteMcpOptionError } from '../errors.js';
 import type { EventBus } from '../state/event-bus.js';
-import type { EventStore } from '../state/event-store.js';
+import { EVENT_BYTE_DEFAULTS, type EventStore } from '../state/event-store.js';
 import type { SessionStore } from '../state/session-store.js';
 import type { AuthOptions } from '../security/authenticator.js';
 import type { AuthorizationPolicy } from '../security/authorization.js';
@@ -87,6 +87,17 @@ export interface RemoteServerOptions {
   maxStreamsPerSession?: number;
   /** Idle pooled 2025-era server instances kept for reuse. Default 64. */
   maxIdleLegacyInstances?: number;
+  /** Bytes of events kept per 2025-era stream for resumption (the oldest go first). Default 8 MiB. */
+  maxEventBytesPerStream?: number;
+  /** Bytes of events kept per 2025-era session for resumption, over all its streams (the oldest go first). Default 16 MiB. */
+  maxEventBytesPerSession?: number;
+  /** Bytes of initialize params the idle pooled 2025-era instances may hold in all (the oldest idle go first). Default 16 MiB. */
+  maxIdleLegacyInstanceBytes?: number;
+  /**
+   * Bytes of distinct initialize params shared by the 2025-era sessions of identical clients (each released
+   * when its last session ends); beyond it, sessions keep their own copy. Default 16 MiB.
+   */
+  maxInternedIdentityBytes?: number;
   /** Check Host and Origin against the allowlists (DNS-rebinding protection). Default true. */
   dnsRebindingProtection?: boolean;
   /** Host names (optionally with :port) accepted in the Host header. Default: localhost, 127.0.0.1, [::1] — or any, when listen() binds a non-loopback address. */
@@ -108,7 +119,7 @@ export interface RemoteServerOptions {
   drainRetryMs?: number;
   /** Session registry. Default: in memory. */
   sessionStore?: SessionStore;
-  /** Event store for 2025-era resumption. Default: in memory, bounded by maxEventsPerStream/maxStreamsPerSession. */
+  /** Event store for 2025-era resumption. Default: in memory, bounded by maxEventsPerStream/maxStreamsPerSession and maxEventBytesPerStream/maxEventBytesPerSession. */
   eventStore?: EventStore;
   /** Change-event bus. Default: in memory. */
   eventBus?: EventBus;
@@ -169,6 +180,10 @@ export const DEFAULTS = Object.freeze({
   maxEventsPerStream: 100,
   maxStreamsPerSession: 16,
   maxIdleLegacyInstances: 64,
+  maxEventBytesPerStream: EVENT_BYTE_DEFAULTS.maxEventBytesPerStream,
+  maxEventBytesPerSession: EVENT_BYTE_DEFAULTS.maxEventBytesPerSession,
+  maxIdleLegacyInstanceBytes: 16 * 1024 * 1024,
+  maxInternedIdentityBytes: 16 * 1024 * 1024,
   dnsRebindingProtection: true,
   drainTimeoutMs: 10_000,
   drainRetryMs: 1_000,
@@ -339,6 +354,10 @@ export function resolveOptions(input: RemoteServerOptions): ResolvedOptions {
     maxEventsPerStream: integer(options, 'maxEventsPerStream', 1),
     maxStreamsPerSession: integer(options, 'maxStreamsPerSession', 1),
     maxIdleLegacyInstances: integer(options, 'maxIdleLegacyInstances', 0),
+    maxEventBytesPerStream: integer(options, 'maxEventBytesPerStream', 0),
+    maxEventBytesPerSession: integer(options, 'maxEventBytesPerSession', 0),
+    maxIdleLegacyInstanceBytes: integer(options, 'maxIdleLegacyInstanceBytes', 0),
+    maxInternedIdentityBytes: integer(options, 'maxInternedIdentityBytes', 0),
     dnsRebindingProtection: boolean(options, 'dnsRebindingProtection'),
     allowedHosts: stringList(options, 'allowedHosts'),
     allowedOrigins: stringList(options, 'allowedOrigins'),

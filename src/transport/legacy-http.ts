@@ -21,6 +21,7 @@ import { NO_LEASE, type Release } from '../security/credential-watch.js';
 
 import { ERRORS, JsonRpcCode, type ErrorName } from '../errors.js';
 import type { Exchange, ResponseMessage } from '../server/exchange-router.js';
+import { IdentityInterner } from '../server/identity-interner.js';
 import type { LegacyPool } from '../server/legacy-pool.js';
 import { LiveSession, newSessionId, type LegacyStream, type StreamSink } from '../server/legacy-session.js';
 import type { RuntimeContext } from '../server/runtime-context.js';
@@ -39,16 +40,26 @@ import {
 import { SseStream } from './sse-stream.js';
 
 const LEGACY_VERSIONS: readonly string[] = SUPPORTED_PROTOCOL_VERSIONS;
-/** Distinct client identities interned so that sessions of one client share one string. */
+/** Distinct client identities interned so that sessions of one client share one string (bytes: an option). */
 const MAX_INTERNED_IDENTITIES = 1024;
+
+/** What 2025-era sessions hold in this process, for the health report. */
+export interface LegacyMemory {
+  /** Sessions with something in process (work in flight, an open stream). */
+  liveSessions: number;
+  internedIdentities: number;
+  internedIdentityBytes: number;
+  idleInstances: number;
+  idleInstanceBytes: number;
+}
 
 export class LegacyEndpoint {
   private readonly live = new Map<string, LiveSession>();
   /** `<protocol version> <transport>` of every session this process opened (the sessions gauge). */
   private readonly eras = new Map<string, string>();
-  private readonly identities = new Map<string, string>();
   /** Releases of the credential leases of Streamable HTTP sessions this process opened, by session id. */
   private readonly leases = new Map<string, Release>();
+  private readonly interner: IdentityInterner;
   private readonly sweeper: NodeJS.Timeout;
   private readonly unsubscribe: () => void;
   private readonly deps;
@@ -59,6 +70,7 @@ export class LegacyEndpoint {
     private readonly store: SessionStore,
     private readonly events: EventStore,
   ) {
+    this.interner = new IdentityInterner(MAX_INTERNED_IDENTITIES, runtime.options.maxInternedIdentityBytes);
     this.deps = {
       pool,
       store,
@@ -397,13 +409,17 @@ export class LegacyEndpoint {
     message: Message,
     ticket: Ticket,
   ): Promise<void> {
-    session.record = { ...session.record, identity: this.intern(JSON.stringify(message.params ?? {})) };
+    session.record = {
+      ...session.record,
+      identity: this.interner.acquire(session.id, JSON.stringify(message.params ?? {})),
+    };
     let instance: Awaited<ReturnType<typeof session.lease>>;
     try {
       instance = await session.lease(true);
     } catch (error) {
       this.runtime.options.onError(error as Error);
       session.record = { ...session.record, identity: '' };
+      this.interner.release(session.id);
       const failure: ResponseMessage = {
         jsonrpc: '2.0',
         id: message.id as string | number,
@@ -429,6 +445,7 @@ export class LegacyEndpoint {
         } else {
           session.discardInstance();
           session.record = { ...session.record, identity: '' };
+          this.interner.release(session.id);
         }
         stream.send(response as unknown as JSONRPCMessage);
         session.done();
@@ -534,10 +551,24 @@ export class LegacyEndpoint {
     });
   }
 
+  /** What the 2025-era side holds in this process (the `legacySessions` check of /health reports it). */
+  memory(): LegacyMemory {
+    const interned = this.interner.stats();
+    const idle = this.pool.stats();
+    return {
+      liveSessions: this.live.size,
+      internedIdentities: interned.identities,
+      internedIdentityBytes: interned.bytes,
+      idleInstances: idle.instances,
+      idleInstanceBytes: idle.bytes,
+    };
+  }
+
   async close(): Promise<void> {
     clearInterval(this.sweeper);
     this.unsubscribe();
     for (const session of this.live.values()) for (const stream of session.streams.values()) stream.end();
+    this.interner.clear();
     await this.pool.close();
   }
 
@@ -558,10 +589,11 @@ export class LegacyEndpoint {
       return writeError(res, 'SESSION_LIMIT', { id });
     }
     const now = Date.now();
+    const sessionId = newSessionId();
     const record: SessionRecord = {
-      id: newSessionId(),
+      id: sessionId,
       protocolVersion: '',
-      identity: this.intern(JSON.stringify(message.params ?? {})),
+      identity: this.interner.acquire(sessionId, JSON.stringify(message.params ?? {})),
       ...(identity !== undefined && { principal: identity.key }),
       createdAt: now,
       lastSeenAt: now,
@@ -569,7 +601,13 @@ export class LegacyEndpoint {
     const session = new LiveSession(record, this.deps);
     session.authInfo = identity?.authInfo;
     session.clientIp = clientIp;
-    const instance = await session.lease(true);
+    let instance: Awaited<ReturnType<typeof session.lease>>;
+    try {
+      instance = await session.lease(true);
+    } catch (error) {
+      this.interner.release(sessionId);
+      throw error;
+    }
     const drain = this.runtime.drain;
     drain.begin();
     const exchange: Exchange = {
@@ -578,6 +616,7 @@ export class LegacyEndpoint {
         drain.end();
         ticket.finish(response);
         void this.initialized(session, res, response).catch((error: unknown) => {
+          this.interner.release(sessionId);
           this.runtime.options.onError(error as Error);
           writeError(res, 'INTERNAL', { id });
         });
@@ -595,6 +634,7 @@ export class LegacyEndpoint {
   private async initialized(session: LiveSession, res: ServerResponse, response: ResponseMessage): Promise<void> {
     const version = (response.result as { protocolVersion?: unknown } | undefined)?.protocolVersion;
     if (response.error !== undefined || typeof version !== 'string') {
+      this.interner.release(session.id);
       session.discardInstance();
       session.done();
       return writeJson(res, 200, response);
@@ -602,6 +642,7 @@ export class LegacyEndpoint {
     const record = { ...session.record, protocolVersion: version };
     session.record = record;
     if (!(await this.store.create(record, this.runtime.options.maxSessions))) {
+      this.interner.release(session.id);
       session.done();
       return writeError(res, 'SESSION_LIMIT', { id: response.id });
     }
@@ -807,6 +848,7 @@ export class LegacyEndpoint {
   private async terminate(id: string): Promise<void> {
     this.forgetLease(id);
     this.eras.delete(id);
+    this.interner.release(id);
     const session = this.live.get(id);
     if (session !== undefined) {
       this.live.delete(id);
@@ -824,6 +866,7 @@ export class LegacyEndpoint {
       this.live.delete(id);
       this.forgetLease(id);
       this.eras.delete(id);
+      this.interner.release(id);
       if (session !== undefined) for (const stream of [...session.streams.values()]) stream.end();
       await this.events.dropSession(id);
     }
@@ -838,13 +881,6 @@ export class LegacyEndpoint {
       if (event.kind === 'resource_updated' && !(session.record.subscriptions ?? []).includes(event.uri)) continue;
       stream.send(notification);
     }
-  }
-
-  private intern(identity: string): string {
-    const known = this.identities.get(identity);
-    if (known !== undefined) return known;
-    if (this.identities.size < MAX_INTERNED_IDENTITIES) this.identities.set(identity, identity);
-    return identity;
   }
 }
 

@@ -63,8 +63,7 @@ export class SseStream {
   }
 
   /** Writes one JSON-RPC message as an `event: message` frame, with an event id when given. */
-  send(message: unknown, eventId?: string): void {
-    const json = JSON.stringify(message);
+  send(message: unknown, eventId?: string, json: string = JSON.stringify(message)): void {
     publishResponseBytes(this.res, 'out', json);
     this.writeRaw(frame(json, eventId));
   }

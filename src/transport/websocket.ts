@@ -101,8 +101,8 @@ class Connection {
     ws.on('error', () => {}); // 'close' follows every error
   }
 
-  /** Sends one message, unless the client has fallen too far behind reading. */
-  send(message: unknown): void {
+  /** Sends one message (`text`: already serialized), unless the client has fallen too far behind reading. */
+  send(message: unknown, text?: string): void {
     if (this.ws.readyState !== WebSocket.OPEN) return;
     if (this.ws.bufferedAmount > this.endpoint.runtime.options.maxStreamBufferBytes) {
       this.ws.close(WS_CLOSE.policy, 'The client reads too slowly');
@@ -118,7 +118,7 @@ class Connection {
         this.socket.uncork();
       });
     }
-    const text = JSON.stringify(message);
+    text ??= JSON.stringify(message);
     publishBytes(this.endpoint.runtime.source, 'out', text);
     this.ws.send(text);
     if (this.draining) this.closeWhenIdle();
@@ -457,8 +457,8 @@ class Connection {
 /** A 2025-era session's stream writing to its socket; the session ending closes the socket. */
 class SocketSink implements StreamSink {
   constructor(private readonly connection: Connection) {}
-  send(message: unknown): void {
-    this.connection.send(message);
+  send(message: unknown, _eventId?: string, json?: string): void {
+    this.connection.send(message, json);
   }
   writeRaw(): void {}
   end(): void {
