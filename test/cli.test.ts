@@ -1,5 +1,5 @@
 /** The remote-mcp CLI: serve prints the URL and a request that works, and SIGTERM drains and exits 0. */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
@@ -8,7 +8,7 @@ import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-import { modernBody, modernHeaders, raw, withTimeout } from './helpers.js';
+import { modernBody, modernHeaders, raw, type Serving, untilServing, withTimeout } from './helpers.js';
 
 const CLI = 'build/src/cli/main.js';
 
@@ -16,31 +16,12 @@ function serve(
   args: string[],
   module: string[] = ['build/examples/demo-server.js'],
   env: Record<string, string> = {},
-): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+): Promise<Serving> {
   const child = spawn(process.execPath, [CLI, 'serve', ...module, '--port', '0', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
   });
-  let output = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  return withTimeout(
-    new Promise((resolve, reject) => {
-      const poll = setInterval(() => {
-        const match = /at (http:\/\/127\.0\.0\.1:\d+\/mcp)/.exec(output);
-        if (match) {
-          clearInterval(poll);
-          resolve({ child, url: match[1]!, output: () => output });
-        }
-      }, 20);
-      child.once('exit', (code) => {
-        clearInterval(poll);
-        reject(new Error(`serve exited with ${code}: ${output}`));
-      });
-    }),
-    10_000,
-    'remote-mcp serve to print its URL',
-  );
+  return untilServing(child, 10_000, 'remote-mcp serve to print its URL');
 }
 
 test('serve prints the URL and a ready-to-paste request; SIGTERM lets an in-flight call finish and exits 0', async () => {

@@ -20,6 +20,7 @@ import {
   LEGACY_HEADERS,
   modernBody,
   modernHeaders,
+  openSession,
   openStream,
   raw,
   start,
@@ -62,27 +63,6 @@ async function listen(url: string, id: string, headers: Record<string, string>):
 async function acknowledged(stream: OpenStream): Promise<void> {
   assert.equal(stream.status, 200);
   await stream.waitFor((e) => e.message?.method === 'notifications/subscriptions/acknowledged', 2000);
-}
-
-/** A Streamable HTTP session (initialize + initialized) opened with `headers`; returns its id. */
-async function openSession(url: string, headers: Record<string, string>): Promise<string> {
-  const init = await raw(url, {
-    headers: { ...LEGACY_HEADERS, ...headers },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'initialize',
-      params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } },
-    }),
-  });
-  assert.equal(init.status, 200, init.body);
-  const id = init.headers['mcp-session-id'] as string;
-  const ack = await raw(url, {
-    headers: { ...LEGACY_HEADERS, 'mcp-session-id': id, 'mcp-protocol-version': '2025-11-25', ...headers },
-    body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
-  });
-  assert.equal(ack.status, 202);
-  return id;
 }
 
 function sessionPost(url: string, id: string, headers: Record<string, string>) {
@@ -223,7 +203,7 @@ describe('revoking an API key', () => {
       const sse = await openSseSession(s.url, key);
       const subscription = await listen(s.url, 'sub-revoked', key);
       await acknowledged(subscription);
-      const session = await openSession(s.url, key);
+      const session = await openSession(s.url, '2025-11-25', {}, key);
       const get = await getStream(s.url, session, key);
       const untouched = await listen(s.url, 'sub-other', { 'x-api-key': other.key });
       await acknowledged(untouched);
@@ -307,7 +287,7 @@ describe('a JWT on a long-lived stream', () => {
       const lasting = { authorization: `Bearer ${await token({ exp: exp + 300 })}` };
       const subscription = await listen(s.url, 'sub-expiring', expiring);
       await acknowledged(subscription);
-      const session = await openSession(s.url, expiring);
+      const session = await openSession(s.url, '2025-11-25', {}, expiring);
       const get = await getStream(s.url, session, expiring);
       const sse = await openSseSession(s.url, expiring);
       const control = await listen(s.url, 'sub-lasting', lasting);

@@ -2,6 +2,7 @@
  * Test helpers: start the demo server (or any factory) with remote-mcp on 127.0.0.1 port 0, and send raw
  * HTTP requests whose status, headers and body the tests assert exactly.
  */
+import type { ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
 
 import WebSocket from 'ws';
@@ -214,9 +215,11 @@ export async function openSession(
   url: string,
   protocolVersion = '2025-11-25',
   capabilities: Record<string, unknown> = {},
+  /** Sent on both requests: credentials, say. */
+  headers: Record<string, string> = {},
 ): Promise<string> {
   const init = await raw(url, {
-    headers: LEGACY_HEADERS,
+    headers: { ...LEGACY_HEADERS, ...headers },
     body: JSON.stringify({
       jsonrpc: '2.0',
       id: 1,
@@ -227,7 +230,7 @@ export async function openSession(
   if (init.status !== 200) throw new Error(`initialize answered ${init.status}: ${init.body}`);
   const id = init.headers['mcp-session-id'] as string;
   const ack = await raw(url, {
-    headers: sessionHeaders(id, protocolVersion),
+    headers: { ...sessionHeaders(id, protocolVersion), ...headers },
     body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }),
   });
   if (ack.status !== 202) throw new Error(`notifications/initialized answered ${ack.status}`);
@@ -247,6 +250,36 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): P
       (_, reject) => (timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms)),
     ),
   ]).finally(() => clearTimeout(timer));
+}
+
+/** A `remote-mcp serve` child process once it has printed its URL; `output()` is all it printed so far. */
+export interface Serving {
+  child: ChildProcess;
+  url: string;
+  output: () => string;
+}
+
+/** Resolves when `child` (a `remote-mcp serve`) prints its URL; rejects if it exits first or after `ms`. */
+export function untilServing(child: ChildProcess, ms: number, what: string): Promise<Serving> {
+  let output = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    output += chunk;
+  });
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    output += chunk;
+  });
+  let poll: NodeJS.Timeout | undefined;
+  return withTimeout(
+    new Promise<Serving>((resolve, reject) => {
+      poll = setInterval(() => {
+        const match = /at (http:\/\/127\.0\.0\.1:\d+\/mcp)/.exec(output);
+        if (match !== null) resolve({ child, url: match[1]!, output: () => output });
+      }, 20);
+      child.once('exit', (code) => reject(new Error(`serve exited with ${code}: ${output}`)));
+    }),
+    ms,
+    what,
+  ).finally(() => clearInterval(poll));
 }
 
 /** Runs `body` against a server started with `options`, closing it whatever happens. */

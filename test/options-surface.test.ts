@@ -5,7 +5,7 @@
  * These tests hold the table, the CLI's flags (src/cli/option-flags.ts, security-flags.ts) and CONFIG_SCHEMA
  * together, and check that each option flag really sets its option, alone and over a configuration file.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -22,7 +22,7 @@ import {
   type OptionFlag,
 } from '../src/cli/option-flags.js';
 import { CONFIG_SCHEMA } from '../src/config/config-schema.js';
-import { ENVELOPE, modernHeaders, raw, withTimeout } from './helpers.js';
+import { ENVELOPE, modernHeaders, raw, type Serving, untilServing } from './helpers.js';
 
 const CLI = 'build/src/cli/main.js';
 const HEADER = '| option | flag | default | meaning |';
@@ -220,24 +220,11 @@ test('each option flag sets its option, only when given, and over a config file 
   }
 });
 
-function serveCli(args: string[]): Promise<{ child: ChildProcess; url: string }> {
+function serveCli(args: string[]): Promise<Serving> {
   const child = spawn(process.execPath, [CLI, 'serve', 'build/examples/demo-server.js', '--port', '0', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let output = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  return withTimeout(
-    new Promise((done, fail) => {
-      const poll = setInterval(() => {
-        const match = /at (http:\/\/127\.0\.0\.1:\d+\/mcp)/.exec(output);
-        if (match !== null) clearInterval(poll), done({ child, url: match[1]! });
-      }, 20);
-      child.once('exit', (code) => (clearInterval(poll), fail(new Error(`serve exited with ${code}: ${output}`))));
-    }),
-    10_000,
-    'remote-mcp serve to print its URL',
-  );
+  return untilServing(child, 10_000, 'remote-mcp serve to print its URL');
 }
 
 test('the new flags reach the running server: --max-json-depth, --no-security-headers, --cors-*, --tool-cost over a config file', async () => {

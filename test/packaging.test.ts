@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { modernBody, modernHeaders, raw, withTimeout } from './helpers.js';
+import { modernBody, modernHeaders, raw, type Serving, untilServing } from './helpers.js';
 
 const SDK = '@modelcontextprotocol/server';
 const NPM_TIMEOUT_MS = 120_000;
@@ -122,7 +122,7 @@ function npxServe(
   cwd: string,
   module: string,
   command = ['npx', '--no-install', 'remote-mcp', 'serve', module, '--port', '0'],
-): Promise<{ child: ChildProcess; url: string }> {
+): Promise<Serving> {
   // Its own process group, so the test ends npx and the node it starts by one id.
   const child = spawn(command[0]!, command.slice(1), {
     cwd,
@@ -130,20 +130,7 @@ function npxServe(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.push(child);
-  let output = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  return withTimeout(
-    new Promise((done, fail) => {
-      const poll = setInterval(() => {
-        const match = /at (http:\/\/127\.0\.0\.1:\d+\/mcp)/.exec(output);
-        if (match !== null) clearInterval(poll), done({ child, url: match[1]! });
-      }, 20);
-      child.once('exit', (code) => (clearInterval(poll), fail(new Error(`serve exited with ${code}: ${output}`))));
-    }),
-    20_000,
-    command.join(' '),
-  );
+  return untilServing(child, 20_000, command.join(' '));
 }
 
 /** `npx remote-mcp serve <module>` that must fail: its exit code and stderr. */
