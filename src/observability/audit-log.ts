@@ -30,7 +30,16 @@ export const AUDIT_DEFAULTS = Object.freeze({
   sensitiveArguments: ['password', 'token', 'secret', 'apiKey', 'api_key', 'authorization'],
 });
 
-export type AuditOutcome = 'ok' | 'error' | 'denied' | 'rate-limited' | 'unauthenticated' | 'invalid' | 'cancelled';
+export type AuditOutcome =
+  | 'ok'
+  | 'error'
+  | 'denied'
+  | 'rate-limited'
+  | 'unauthenticated'
+  | 'invalid'
+  | 'cancelled'
+  /** Refused by a transport before it became a JSON-RPC request; `reason` is one of src/observability/refusal-reasons.ts. */
+  | 'refused';
 
 export interface AuditEntry {
   requestId: string;
