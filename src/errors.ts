@@ -133,6 +133,32 @@ export const ERRORS = {
     message: 'Forbidden: this Origin is not allowed by the CORS policy',
   },
   FORBIDDEN_HOST: { status: 403, rpcCode: JsonRpcCode.InvalidRequest, message: 'Forbidden: Host is not allowed' },
+  BAD_HOST: {
+    status: 400,
+    rpcCode: JsonRpcCode.InvalidRequest,
+    message: 'Bad Request: the Host header must be one name[:port] (missing, repeated or malformed)',
+  },
+  BAD_REQUEST: {
+    status: 400,
+    rpcCode: JsonRpcCode.InvalidRequest,
+    message: 'Bad Request: the request is not valid HTTP',
+  },
+  REQUEST_TIMEOUT: {
+    status: 408,
+    rpcCode: JsonRpcCode.InvalidRequest,
+    message: 'Request Timeout: the request did not arrive within headersTimeoutMs / requestTimeoutMs',
+  },
+  HEADERS_TOO_LARGE: {
+    status: 431,
+    rpcCode: JsonRpcCode.InvalidRequest,
+    message:
+      "Request Header Fields Too Large: the headers exceed the HTTP server's maxHeaderSize (Node's default: 16 KiB)",
+  },
+  UPGRADE_INVALID: {
+    status: 400,
+    rpcCode: JsonRpcCode.InvalidRequest,
+    message: 'Bad Request: the WebSocket handshake is invalid',
+  },
   SERVER_CLOSING: {
     status: 503,
     rpcCode: JsonRpcCode.InternalError,

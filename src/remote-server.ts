@@ -51,6 +51,8 @@ import { LegacyEndpoint } from './transport/legacy-http.js';
 import { handleRequest, handleUpgrade, routeOf, type HandlerState, type Route } from './transport/http-handler.js';
 import { refuseUpgrade, WebSocketEndpoint } from './transport/websocket.js';
 import { writeError } from './transport/http-io.js';
+import { refuseClientError, traceRefusal } from './transport/refusals.js';
+import { hostProblem } from './security/origin-guard.js';
 
 export interface ListenOptions {
   /** TCP port; 0 picks a free one. Default 8080. */
@@ -315,6 +317,7 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
       credentials,
       clientIp: (req) => clientIp(req, trust),
       paramHeaderCache: new Map(),
+      securityHeaders: headers,
     };
     bus.subscribe((event) => {
       if (event.kind !== 'tools_list_changed') return;
@@ -375,9 +378,13 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
     const opsRoute = route === undefined ? ops.routeOf(req.url) : undefined;
     if (route === undefined && opsRoute === undefined && next !== undefined) return next();
     for (const [name, value] of headers) res.setHeader(name, value);
-    if (cors?.apply(req, res)) return; // a preflight, answered
+    const preflight = cors?.apply(req, res);
+    if (preflight === 'refused' && state !== undefined)
+      traceRefusal(state.runtime, req, { transport: 'http' }, 'cors-origin-refused', 403);
+    if (preflight) return; // a preflight, answered
     if (opsRoute !== undefined) return ops.serve(opsRoute, req, res);
-    if (route === undefined) return writeError(res, 'NOT_FOUND');
+    // Node's own missing-Host refusal is off (requireHostHeader) so that ours, with its headers, answers it.
+    if (route === undefined) return writeError(res, hostProblem(req)?.name ?? 'NOT_FOUND');
     if (bytesChannel.hasSubscribers) bindResponseSource(res, source);
     responses.add(res);
     res.on('close', forgetResponse);
@@ -391,7 +398,7 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
     else
       ready.then(
         () => handleUpgrade(state!, req, socket, head),
-        () => refuseUpgrade(socket, 'INTERNAL'),
+        () => refuseUpgrade(socket, 'INTERNAL', undefined, {}, headers),
       );
     return true;
   };
@@ -449,11 +456,15 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
     // page cannot rebind its way in), any Host otherwise (a scraper names the pod or node). `allowedHosts` names
     // the MCP endpoint's host and port, not this one.
     const metricsGuard = { ...guard, allowedHosts: LOOPBACK_BINDS.has(host) ? loopbackHosts() : undefined };
-    const server = createServer((req, res) => {
+    const server = createServer({ requireHostHeader: false }, (req, res) => {
+      for (const [name, value] of headers) res.setHeader(name, value);
       if (ops.routeOf(req.url) === undefined && (req.url ?? '/').split('?')[0] === path)
         return ops.serve('metrics', req, res, metricsGuard);
-      writeError(res, 'NOT_FOUND');
+      writeError(res, hostProblem(req)?.name ?? 'NOT_FOUND');
     });
+    server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) =>
+      refuseClientError(error, socket, headers, undefined),
+    );
     metricsServer = server;
     const address = await listenOn(server, port, host);
     return `http://${shownHost(address)}:${address.port}${path}`;
@@ -479,6 +490,8 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
       const tls = listenOptions.tls === undefined ? undefined : await tlsMaterial(listenOptions.tls);
       await ready;
       const timeouts = {
+        // Node answers a missing Host with a bare 400 of its own; the Host check answers it like every refusal.
+        requireHostHeader: false,
         headersTimeout: options.headersTimeoutMs,
         requestTimeout: options.requestTimeoutMs,
         keepAliveTimeout: options.keepAliveTimeoutMs,
@@ -493,8 +506,12 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
           ? createServer(timeouts, handler)
           : createHttpsServer({ ...timeouts, cert: tls.cert, key: tls.key }, handler);
       server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-        if (!upgrade(req, socket, head)) refuseUpgrade(socket, 'NOT_FOUND');
+        if (!upgrade(req, socket, head)) refuseUpgrade(socket, 'NOT_FOUND', undefined, {}, headers);
       });
+      // Requests Node's parser refuses (400, 431) or that time out (408): answered and traced like the others.
+      server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) =>
+        refuseClientError(error, socket, headers, state?.runtime),
+      );
       server.on(tls === undefined ? 'connection' : 'secureConnection', (socket: Socket) => {
         tcpConnections++;
         socket.once('close', () => tcpConnections--);

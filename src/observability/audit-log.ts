@@ -51,7 +51,9 @@ export type AuditOutcome =
   | 'unauthenticated'
   | 'invalid'
   | 'cancelled'
-  | 'ended';
+  | 'ended'
+  /** Refused by a transport before it became a JSON-RPC request; `reason` is one of src/observability/refusal-reasons.ts. */
+  | 'refused';
 
 export interface AuditEntry {
   requestId: string;

@@ -10,12 +10,16 @@ import { channel } from 'node:diagnostics_channel';
 
 import type { AuditOutcome } from './audit-log.js';
 
-/** A JSON-RPC request ended: answered, refused by the gate, or abandoned by its client. */
+/**
+ * A JSON-RPC request ended: answered, refused by the gate, or abandoned by its client; or an attempt was refused
+ * by a transport before it became one (outcome `refused`, method `unknown`, era `unknown` unless the path or
+ * session tells it, `reason` from src/observability/refusal-reasons.ts).
+ */
 export interface RequestEvent {
   source: object;
   method: string;
   transport: 'http' | 'sse' | 'websocket';
-  era: 'modern' | 'legacy';
+  era: 'modern' | 'legacy' | 'unknown';
   /** The audit outcome, or `tool-error` for a tools/call answered with `isError: true`. */
   outcome: AuditOutcome | 'tool-error';
   /** Set for tools/call. */

@@ -14,6 +14,7 @@ import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { failOption } from '../errors.js';
 import { FastCounter, FastHistogram, type CounterSeries } from './series.js';
 import { CHANNELS, type AuthFailureEvent, type BytesEvent, type RequestEvent } from './channels.js';
+import { REFUSAL_REASON_SET } from './refusal-reasons.js';
 
 /** What the gauges read at scrape time. */
 export interface LiveCounts {
@@ -34,7 +35,10 @@ export interface MetricsSetup {
   defaultMetrics: boolean;
 }
 
-/** The protocol's methods (all revisions); anything else is counted as `other`. */
+/**
+ * The protocol's methods (all revisions); anything else is counted as `other`. `unknown` is the method of
+ * attempts a transport refused before they became a request (their body was not read, or not a request).
+ */
 const METHODS = [
   'initialize',
   'ping',
@@ -56,12 +60,15 @@ const METHODS = [
   'tasks/cancel',
   'tasks/list',
   'tasks/result',
+  'unknown',
   'other',
 ];
-const METHOD_INDEX = new Map(METHODS.map((method, index) => [method, index]));
+const UNKNOWN_METHOD = METHODS.length - 2;
 const OTHER_METHOD = METHODS.length - 1;
+// A request named `unknown` by its client is `other`, like any name outside the protocol.
+const METHOD_INDEX = new Map(METHODS.slice(0, UNKNOWN_METHOD).map((method, index) => [method, index]));
 const TRANSPORTS: ReadonlyArray<RequestEvent['transport']> = ['http', 'sse', 'websocket'];
-const ERAS: ReadonlyArray<RequestEvent['era']> = ['modern', 'legacy'];
+const ERAS: ReadonlyArray<RequestEvent['era']> = ['modern', 'legacy', 'unknown'];
 const OUTCOMES: ReadonlyArray<RequestEvent['outcome']> = [
   'ok',
   'error',
@@ -71,6 +78,7 @@ const OUTCOMES: ReadonlyArray<RequestEvent['outcome']> = [
   'rate-limited',
   'invalid',
   'unauthenticated',
+  'refused',
 ];
 const UNREGISTERED_TOOL = Object.freeze({ name: 'unregistered', index: 0 });
 const OTHER_TOOL = Object.freeze({ name: 'other', index: 1 });
@@ -93,6 +101,7 @@ export class Metrics {
   private readonly toolDurations: FastHistogram;
   private readonly authFailures: FastCounter;
   private readonly rateLimited: FastCounter;
+  private readonly refusals: FastCounter;
   private readonly bytesIn: CounterSeries;
   private readonly bytesOut: CounterSeries;
   /** Tool label values and their series index (0 and 1 are `unregistered` and `other`). */
@@ -116,7 +125,7 @@ export class Metrics {
     const registers = [registry];
     this.requests = new FastCounter(
       'mcp_requests_total',
-      'JSON-RPC requests ended, by method, transport, era and outcome (ok, error, tool-error, cancelled, denied, rate-limited, invalid).',
+      'JSON-RPC requests ended, by method, transport, era and outcome (ok, error, tool-error, cancelled, denied, rate-limited, invalid), and attempts a transport refused (refused).',
       registry,
     );
     this.durations = new FastHistogram(
@@ -140,6 +149,11 @@ export class Metrics {
     this.rateLimited = new FastCounter(
       'mcp_rate_limited_total',
       'Requests refused by a rate or concurrency limit, by scope (principal, global, tool, concurrency).',
+      registry,
+    );
+    this.refusals = new FastCounter(
+      'mcp_refusals_total',
+      'Attempts refused by a transport before they became a JSON-RPC request, by reason (docs/security.md).',
       registry,
     );
     const bytes = new FastCounter(
@@ -205,7 +219,7 @@ export class Metrics {
     if (event.source !== this.setup.source) return;
     const { transport, era, outcome } = event;
     // Series are found by a small integer built from the label values' positions: no string to build or hash.
-    const methodIndex = METHOD_INDEX.get(event.method) ?? OTHER_METHOD;
+    const methodIndex = outcome === 'refused' ? UNKNOWN_METHOD : (METHOD_INDEX.get(event.method) ?? OTHER_METHOD);
     const route = (methodIndex * TRANSPORTS.length + TRANSPORTS.indexOf(transport)) * ERAS.length + ERAS.indexOf(era);
     const outcomeIndex = OUTCOMES.indexOf(outcome);
     const requestKey = route * OUTCOMES.length + outcomeIndex;
@@ -216,6 +230,12 @@ export class Metrics {
     if (outcome === 'rate-limited') {
       const scope = event.reason ?? 'principal';
       (this.rateLimited.find(scope) ?? this.rateLimited.add(scope, { scope })).value++;
+    }
+    if (outcome === 'refused') {
+      // The reasons are a closed list; anything else (a future publisher's mistake) is not a label value.
+      const reason = event.reason !== undefined && REFUSAL_REASON_SET.has(event.reason) ? event.reason : 'other';
+      (this.refusals.find(reason) ?? this.refusals.add(reason, { reason })).value++;
+      return;
     }
     // Refusals never ran: they have no duration worth a bucket.
     const ran = outcome === 'ok' || outcome === 'error' || outcome === 'tool-error' || outcome === 'cancelled';

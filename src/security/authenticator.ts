@@ -12,6 +12,7 @@ import type { IncomingMessage } from 'node:http';
 import { failOption, RemoteMcpOptionError, type ErrorName } from '../errors.js';
 import { API_KEY_DEFAULTS, ApiKeyVerifier } from './api-keys.js';
 import { JwtVerifier, TokenRejected, type JwtOptions } from './jwt-verifier.js';
+import { isValidHost } from './origin-guard.js';
 import type { Principal } from './principal.js';
 
 export interface AuthOptions {
@@ -269,7 +270,9 @@ export class Authenticator {
     const configured = this.metadata?.resource;
     if (configured !== undefined) return new URL(configured).origin;
     const encrypted = (req.socket as { encrypted?: boolean }).encrypted === true;
-    return `${encrypted ? 'https' : 'http'}://${req.headers.host ?? 'localhost'}`;
+    // The Host check refuses a malformed Host before authentication; this keeps one from ever reaching a URL.
+    const host = req.headers.host;
+    return `${encrypted ? 'https' : 'http'}://${isValidHost(host) ? host : 'localhost'}`;
   }
 
   private resource(req: IncomingMessage): string {

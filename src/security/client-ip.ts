@@ -54,6 +54,11 @@ function isTrusted(list: BlockList, address: string): boolean {
   return list.check(address, isIP(address) === 6 ? 'ipv6' : 'ipv4');
 }
 
+/** The peer's address of a socket (for attempts refused before there was a request to read headers from). */
+export function socketAddress(socket: { remoteAddress?: string | undefined }): string {
+  return normalize(socket.remoteAddress) ?? 'unknown';
+}
+
 export function clientIp(req: IncomingMessage, trust: ResolvedTrustProxy): string {
   const socketAddress = normalize(req.socket.remoteAddress) ?? 'unknown';
   if (trust.kind === 'none') return socketAddress;

@@ -69,17 +69,18 @@ export class CorsPolicy {
   }
 
   /**
-   * Adds the CORS headers an allowed Origin gets, or answers a preflight. Returns true when the response is
-   * complete (a preflight), false when the request goes on.
+   * Adds the CORS headers an allowed Origin gets, or answers a preflight. Returns `answered` or `refused` when
+   * the response is complete (a preflight), false when the request goes on.
    */
-  apply(req: IncomingMessage, res: ServerResponse): boolean {
+  apply(req: IncomingMessage, res: ServerResponse): false | 'answered' | 'refused' {
     const origin = req.headers.origin;
     if (origin === undefined) return false;
     const allowed = this.any || this.origins.has(origin.toLowerCase());
     const preflight = req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined;
     if (!allowed) {
-      if (preflight) writeError(res, 'CORS_ORIGIN_REFUSED');
-      return preflight;
+      if (!preflight) return false;
+      writeError(res, 'CORS_ORIGIN_REFUSED');
+      return 'refused';
     }
     res.setHeader('access-control-allow-origin', this.any ? '*' : origin);
     if (!this.any) res.setHeader('vary', 'Origin');
@@ -98,6 +99,6 @@ export class CorsPolicy {
       'access-control-max-age': this.maxAge,
     });
     res.end();
-    return true;
+    return 'answered';
   }
 }

@@ -7,6 +7,7 @@
 import type { IncomingMessage } from 'node:http';
 
 import type { ErrorName } from '../errors.js';
+import type { RefusalReason } from '../observability/refusal-reasons.js';
 
 const LOOPBACK_HOSTS = ['localhost', '127.0.0.1', '[::1]'];
 
@@ -49,17 +50,63 @@ function originAllowed(origin: string, allowed: string[] | undefined): boolean {
   return match !== null && LOOPBACK_HOSTS.includes(hostName(match[1]!));
 }
 
-/** Returns the error to answer with, or undefined when the request may proceed. */
-export function checkOrigin(req: IncomingMessage, options: OriginGuardOptions): ErrorName | undefined {
+/**
+ * A Host value is `name[:port]` (RFC 9110 §7.2): a DNS name or IPv4 address, or a bracketed IPv6 address, and
+ * an optional port. Anything else, userinfo (`localhost:1@evil.example`) above all, is refused before the value
+ * is compared with the allowlist or used to build a URL (the resource metadata and challenges reflect it).
+ */
+const HOST_SYNTAX = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~-]+)(?::[0-9]{1,5})?$/;
+
+export function isValidHost(host: string | undefined): host is string {
+  return host !== undefined && HOST_SYNTAX.test(host);
+}
+
+export interface GuardRefusal {
+  name: Extract<ErrorName, 'BAD_HOST' | 'FORBIDDEN_HOST' | 'FORBIDDEN_ORIGIN'>;
+  reason: Extract<
+    RefusalReason,
+    'host-missing' | 'host-duplicate' | 'host-invalid' | 'host-not-allowed' | 'origin-not-allowed'
+  >;
+}
+
+/**
+ * RFC 9112 §3.2: an HTTP/1.1 request without Host, with more than one, or with an invalid one is answered 400.
+ * Node keeps the first of repeated Host lines, so a proxy that routed by the last one and remote-mcp would
+ * disagree about the host; rawHeaders shows every line.
+ */
+export function hostProblem(req: IncomingMessage): GuardRefusal | undefined {
+  const host = req.headers.host;
+  if (host === undefined) {
+    // HTTP/1.0 has no Host requirement; without one it meets the allowlist check below.
+    return req.httpVersion === '1.0' ? undefined : { name: 'BAD_HOST', reason: 'host-missing' };
+  }
+  const raw = req.rawHeaders;
+  let lines = 0;
+  for (let index = 0; index < raw.length; index += 2) {
+    const name = raw[index]!;
+    if (name.length === 4 && name.toLowerCase() === 'host') lines++;
+  }
+  if (lines > 1) return { name: 'BAD_HOST', reason: 'host-duplicate' };
+  if (!isValidHost(host)) return { name: 'BAD_HOST', reason: 'host-invalid' };
+  return undefined;
+}
+
+/**
+ * Returns the refusal to answer with, or undefined when the request may proceed. The Host syntax is checked
+ * even with the protection off: it is HTTP's rule, and the value ends up in URLs remote-mcp builds.
+ */
+export function checkOrigin(req: IncomingMessage, options: OriginGuardOptions): GuardRefusal | undefined {
+  const problem = hostProblem(req);
+  if (problem !== undefined) return problem;
   if (!options.enabled) return undefined;
   if (options.allowedHosts !== undefined && !hostAllowed(req.headers.host, options.allowedHosts))
-    return 'FORBIDDEN_HOST';
+    return { name: 'FORBIDDEN_HOST', reason: 'host-not-allowed' };
   const origin = req.headers.origin;
   if (
     origin !== undefined &&
     !originAllowed(origin, options.allowedOrigins) &&
     !(options.corsOrigins?.includes(origin.toLowerCase()) ?? false)
   )
-    return 'FORBIDDEN_ORIGIN';
+    return { name: 'FORBIDDEN_ORIGIN', reason: 'origin-not-allowed' };
   return undefined;
 }

@@ -450,9 +450,24 @@ export class RequestGate {
     return { ...message, result };
   }
 
-  /** Audits an attempt refused before it became a request (authentication at the HTTP or upgrade level). */
+  /**
+   * Audits an attempt refused before it became a request: by authentication (at the HTTP or upgrade level), or
+   * by a transport (outcome `refused`, a reason of src/observability/refusal-reasons.ts), which is also a
+   * request event with method `unknown`.
+   */
   recordRefusedAttempt(entry: Omit<AuditEntry, 'requestId'>, req?: IncomingMessage): void {
-    if (authFailureChannel.hasSubscribers)
+    if (entry.outcome === 'refused') {
+      if (requestChannel.hasSubscribers)
+        requestChannel.publish({
+          source: this.options.source,
+          method: 'unknown',
+          transport: entry.transport,
+          era: entry.era ?? 'unknown',
+          outcome: 'refused',
+          durationSeconds: 0,
+          ...(entry.reason !== undefined && { reason: entry.reason }),
+        } satisfies RequestEvent);
+    } else if (authFailureChannel.hasSubscribers)
       authFailureChannel.publish({
         source: this.options.source,
         reason: entry.reason ?? 'unknown',

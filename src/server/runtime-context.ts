@@ -50,6 +50,8 @@ export interface RuntimeContext {
   readonly clientIp: (req: IncomingMessage) => string;
   /** x-mcp-header declarations per tool name; cleared when the tool list changes. */
   readonly paramHeaderCache: Map<string, ParamHeaderDeclaration[]>;
+  /** helmet's headers (none with `securityHeaders: false`), for answers written on a raw socket. */
+  readonly securityHeaders: ReadonlyArray<readonly [string, string]>;
 }
 
 /** Counts requests in flight so close() can wait for them. */

@@ -1,8 +1,9 @@
 /**
  * The Node request listener for the MCP endpoint. The checks run in one explicit order:
- * path → shutting down → Host/Origin → HTTP method → Content-Type → Accept → body size → JSON → era
+ * path → shutting down → Host syntax/Host/Origin → HTTP method → Content-Type → Accept → body size → JSON → era
  * classification (the official SDK's classifier, so both eras are told apart exactly as the SDK does) →
- * the era's own handling. The 2024-11-05 HTTP+SSE paths share the checks up to the body.
+ * the era's own handling. The 2024-11-05 HTTP+SSE paths share the checks up to the body. Every refusal here
+ * is traced (src/transport/refusals.ts): an audit line with a reason code and a `refused` request event.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -31,6 +32,7 @@ import type { LegacyEndpoint } from './legacy-http.js';
 import { plainModernRequest } from './fast-classify.js';
 import { serveModern } from './modern-http.js';
 import { refuseUpgrade, type WebSocketEndpoint } from './websocket.js';
+import { refuseRequest, refuseUpgradeAttempt, traceRefusal, type Refusal, type RefusalSite } from './refusals.js';
 
 export interface HandlerState {
   runtime: RuntimeContext;
@@ -69,17 +71,26 @@ export function routeOf(
   return undefined;
 }
 
+/** Where a route's refusals are traced: the HTTP+SSE paths are 2024-11-05 (legacy) traffic. */
+const HTTP_SITE: RefusalSite = { transport: 'http' };
+const SSE_SITE: RefusalSite = { transport: 'sse', era: 'legacy' };
+
+function methodNotAllowed(allow: string): Refusal {
+  return { name: 'METHOD_NOT_ALLOWED', reason: 'method-not-allowed', headers: { allow } };
+}
+
 export async function handleRequest(
   state: HandlerState,
   req: IncomingMessage,
   res: ServerResponse,
   route: Route,
 ): Promise<void> {
-  const { legacy } = state;
+  const { legacy, runtime } = state;
   if (state.closing) return writeError(res, 'SERVER_CLOSING', { headers: { connection: 'close' } });
+  const site = route.kind === 'sse-events' || route.kind === 'sse-messages' ? SSE_SITE : HTTP_SITE;
   const refused = checkOrigin(req, state.guard);
-  if (refused !== undefined) return writeError(res, refused);
-  if (route.kind === 'resource-metadata') return serveResourceMetadata(state.auth!, req, res);
+  if (refused !== undefined) return refuseRequest(runtime, req, res, site, refused);
+  if (route.kind === 'resource-metadata') return serveResourceMetadata(state, req, res);
   if (state.auth !== undefined) {
     const identity = await authenticate(state.auth, req);
     if (!('key' in identity)) {
@@ -91,13 +102,16 @@ export async function handleRequest(
 
   if (route.kind !== 'mcp' && legacy !== undefined) {
     if (route.kind === 'sse-events') {
-      if (req.method !== 'GET') return writeError(res, 'METHOD_NOT_ALLOWED', { headers: { allow: 'GET' } });
+      if (req.method !== 'GET') return refuseRequest(runtime, req, res, site, methodNotAllowed('GET'));
       return legacy.openSseSession(req, res, route.messagesPath);
     }
-    if (req.method !== 'POST') return writeError(res, 'METHOD_NOT_ALLOWED', { headers: { allow: 'POST' } });
+    if (req.method !== 'POST') return refuseRequest(runtime, req, res, site, methodNotAllowed('POST'));
     if (mediaType(headerValue(req, 'content-type')) !== 'application/json')
-      return writeError(res, 'UNSUPPORTED_MEDIA_TYPE');
-    const body = await readJsonBody(state, req, res);
+      return refuseRequest(runtime, req, res, site, {
+        name: 'UNSUPPORTED_MEDIA_TYPE',
+        reason: 'unsupported-media-type',
+      });
+    const body = await readJsonBody(state, req, res, site);
     if (body !== NO_BODY) return legacy.postToSseSession(req, res, body);
     return;
   }
@@ -106,15 +120,19 @@ export async function handleRequest(
     case 'POST':
       return handlePost(state, req, res);
     case 'GET':
-      if (legacy === undefined) return writeError(res, 'METHOD_NOT_ALLOWED', { headers: { allow: 'POST' } });
+      if (legacy === undefined) return refuseRequest(runtime, req, res, site, methodNotAllowed('POST'));
       return legacy.get(req, res);
     case 'DELETE':
-      if (legacy === undefined) return writeError(res, 'METHOD_NOT_ALLOWED', { headers: { allow: 'POST' } });
+      if (legacy === undefined) return refuseRequest(runtime, req, res, site, methodNotAllowed('POST'));
       return legacy.delete(req, res);
     default:
-      return writeError(res, 'METHOD_NOT_ALLOWED', {
-        headers: { allow: legacy === undefined ? 'POST' : 'GET, POST, DELETE' },
-      });
+      return refuseRequest(
+        runtime,
+        req,
+        res,
+        site,
+        methodNotAllowed(legacy === undefined ? 'POST' : 'GET, POST, DELETE'),
+      );
   }
 }
 
@@ -154,10 +172,10 @@ export function writeAuthRefusal(res: ServerResponse, refusal: AuthRefusal): voi
 }
 
 /** RFC 9728 metadata: unauthenticated by design (it is how a client learns to authenticate). */
-function serveResourceMetadata(auth: Authenticator, req: IncomingMessage, res: ServerResponse): void {
+function serveResourceMetadata(state: HandlerState, req: IncomingMessage, res: ServerResponse): void {
   if (req.method !== 'GET' && req.method !== 'HEAD')
-    return writeError(res, 'METHOD_NOT_ALLOWED', { headers: { allow: 'GET' } });
-  const document = auth.resourceMetadata(req);
+    return refuseRequest(state.runtime, req, res, HTTP_SITE, methodNotAllowed('GET'));
+  const document = state.auth!.resourceMetadata(req);
   if (document === undefined)
     return writeError(res, 'NOT_FOUND', {
       message: 'Not Found: no authorization server is configured (auth.resourceMetadata.authorizationServers)',
@@ -168,12 +186,19 @@ function serveResourceMetadata(auth: Authenticator, req: IncomingMessage, res: S
 const NO_BODY = Symbol('no body');
 
 /** Size and JSON checks of a POST body (its Content-Type checked by the caller); NO_BODY once an error has been answered. */
-async function readJsonBody(state: HandlerState, req: IncomingMessage, res: ServerResponse): Promise<unknown> {
+async function readJsonBody(
+  state: HandlerState,
+  req: IncomingMessage,
+  res: ServerResponse,
+  site: RefusalSite,
+): Promise<unknown> {
   const { maxBodyBytes } = state.runtime.options;
   const read = await readBody(req, maxBodyBytes);
   if (read.kind === 'aborted') return NO_BODY;
   if (read.kind === 'too-large') {
-    writeError(res, 'BODY_TOO_LARGE', {
+    refuseRequest(state.runtime, req, res, site, {
+      name: 'BODY_TOO_LARGE',
+      reason: 'body-too-large',
       message: `Payload Too Large: the body exceeds maxBodyBytes (${maxBodyBytes} bytes)`,
       headers: { connection: 'close' },
     });
@@ -183,7 +208,7 @@ async function readJsonBody(state: HandlerState, req: IncomingMessage, res: Serv
   try {
     return JSON.parse(read.text);
   } catch {
-    writeError(res, 'PARSE_ERROR');
+    refuseRequest(state.runtime, req, res, site, { name: 'PARSE_ERROR', reason: 'parse-error' });
     return NO_BODY;
   }
 }
@@ -191,11 +216,14 @@ async function readJsonBody(state: HandlerState, req: IncomingMessage, res: Serv
 async function handlePost(state: HandlerState, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const { runtime, legacy } = state;
   if (mediaType(headerValue(req, 'content-type')) !== 'application/json')
-    return writeError(res, 'UNSUPPORTED_MEDIA_TYPE');
+    return refuseRequest(runtime, req, res, HTTP_SITE, {
+      name: 'UNSUPPORTED_MEDIA_TYPE',
+      reason: 'unsupported-media-type',
+    });
   const accept = headerValue(req, 'accept');
   if (!accepts(accept, 'application/json') || !accepts(accept, 'text/event-stream'))
-    return writeError(res, 'NOT_ACCEPTABLE_POST');
-  const body = await readJsonBody(state, req, res);
+    return refuseRequest(runtime, req, res, HTTP_SITE, { name: 'NOT_ACCEPTABLE_POST', reason: 'not-acceptable' });
+  const body = await readJsonBody(state, req, res, HTTP_SITE);
   if (body === NO_BODY) return;
 
   const plain = plainModernRequest(req, body);
@@ -210,6 +238,7 @@ async function handlePost(state: HandlerState, req: IncomingMessage, res: Server
   });
   switch (outcome.kind) {
     case 'reject':
+      traceRefusal(runtime, req, HTTP_SITE, 'invalid-message', outcome.httpStatus);
       return writeRpcError(res, outcome.httpStatus, outcome.code, outcome.message, echoableId(body), outcome.data);
     case 'modern': {
       // The classifier routes every envelope claim here, whatever revision it names; only 2026-07-28 is served.
@@ -219,41 +248,57 @@ async function handlePost(state: HandlerState, req: IncomingMessage, res: Server
           supported: [MODERN_REVISION],
           requested: requested ?? 'unknown',
         });
+        traceRefusal(runtime, req, { transport: 'http', era: 'modern' }, 'unsupported-protocol-version', 400);
         return writeRpcError(res, 400, error.code, error.message, echoableId(body), error.data);
       }
       return serveModern(runtime, req, res, outcome.message, outcome.messageKind);
     }
     case 'legacy':
       if (legacy === undefined)
-        return writeError(res, 'LEGACY_DISABLED', {
-          id: echoableId(body),
-          data: { supported: ['2026-07-28'], requested: outcome.requestedVersion ?? null },
-        });
+        return refuseRequest(
+          runtime,
+          req,
+          res,
+          { transport: 'http', era: 'legacy' },
+          {
+            name: 'LEGACY_DISABLED',
+            reason: 'legacy-disabled',
+            id: echoableId(body),
+            data: { supported: ['2026-07-28'], requested: outcome.requestedVersion ?? null },
+          },
+        );
       return legacy.post(req, res, body);
   }
 }
 
 /** An HTTP upgrade to WebSocket on the endpoint path: the same shutdown and Host/Origin checks as requests. */
 export function handleUpgrade(state: HandlerState, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  const { runtime } = state;
   if (state.websocket === undefined)
-    return refuseUpgrade(socket, 'NOT_FOUND', 'Not Found: WebSocket is not enabled on this server');
-  if (state.closing) return refuseUpgrade(socket, 'SERVER_CLOSING');
+    return refuseUpgradeAttempt(runtime, req, socket, {
+      name: 'NOT_FOUND',
+      reason: 'websocket-disabled',
+      message: 'Not Found: WebSocket is not enabled on this server',
+    });
+  if (state.closing) return refuseUpgrade(socket, 'SERVER_CLOSING', undefined, {}, runtime.securityHeaders);
   const refused = checkOrigin(req, state.guard);
-  if (refused !== undefined) return refuseUpgrade(socket, refused);
+  if (refused !== undefined) return refuseUpgradeAttempt(runtime, req, socket, refused);
   const websocket = state.websocket;
   if (state.auth === undefined) return websocket.upgrade(req, socket, head, undefined);
   // The connection is authenticated once, at the upgrade: every message on it is that principal's.
   authenticate(state.auth, req).then(
     (identity) => {
-      if ('key' in identity) websocket.upgrade(req, socket, head, identity);
-      else {
+      if ('key' in identity) {
+        setIdentity(req, identity); // an upgrade refused after this (the connection limit) names who tried
+        websocket.upgrade(req, socket, head, identity);
+      } else {
         auditRefusal(state, req, identity, 'websocket');
-        refuseUpgrade(socket, identity.name, identity.message, identity.headers);
+        refuseUpgrade(socket, identity.name, identity.message, identity.headers, runtime.securityHeaders);
       }
     },
     (error: unknown) => {
-      state.runtime.options.onError(error as Error);
-      refuseUpgrade(socket, 'INTERNAL');
+      runtime.options.onError(error as Error);
+      refuseUpgrade(socket, 'INTERNAL', undefined, {}, runtime.securityHeaders);
     },
   );
 }

@@ -3,7 +3,7 @@
  * and reading header values. They work on Node's own objects: converting to web Request/Response is most of
  * the official SDK's HTTP cost, so remote-mcp never does it.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 
 import { ERRORS, type ErrorName } from '../errors.js';
 import { publishResponseBytes } from '../observability/channels.js';
@@ -139,4 +139,30 @@ export function echoableId(body: unknown): JsonRpcId {
   const { id, method } = body as { id?: unknown; method?: unknown };
   if (typeof method !== 'string') return null;
   return typeof id === 'string' || typeof id === 'number' ? id : null;
+}
+
+/**
+ * A whole HTTP/1.1 error response as bytes, for the places that answer on the raw socket because Node gives no
+ * ServerResponse there (a refused WebSocket upgrade, a request Node's parser refused): the same JSON-RPC error
+ * body and security headers as every other refusal, and `Connection: close`.
+ */
+export function rawErrorResponse(
+  name: ErrorName,
+  options: {
+    message?: string;
+    headers?: Record<string, string | string[]>;
+    securityHeaders?: ReadonlyArray<readonly [string, string]>;
+  } = {},
+): string {
+  const spec = ERRORS[name];
+  const body = JSON.stringify({
+    jsonrpc: '2.0',
+    id: null,
+    error: { code: spec.rpcCode, message: options.message ?? spec.message },
+  });
+  let head = `HTTP/1.1 ${spec.status} ${STATUS_CODES[spec.status]}\r\nConnection: close\r\n`;
+  for (const [header, value] of options.securityHeaders ?? []) head += `${header}: ${value}\r\n`;
+  for (const [header, value] of Object.entries(options.headers ?? {}))
+    for (const one of Array.isArray(value) ? value : [value]) head += `${header}: ${one}\r\n`;
+  return `${head}Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
 }

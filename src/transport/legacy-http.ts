@@ -38,6 +38,19 @@ import {
   type Message,
 } from './legacy-exchanges.js';
 import { SseStream } from './sse-stream.js';
+import type { RefusalReason } from '../observability/refusal-reasons.js';
+import { refuseRequest, traceRefusal, type RefusalSite } from './refusals.js';
+
+/** Where this file's refusals are traced: 2025-era Streamable HTTP, and the 2024-11-05 HTTP+SSE paths. */
+const LEGACY_HTTP: RefusalSite = { transport: 'http', era: 'legacy' };
+const LEGACY_SSE: RefusalSite = { transport: 'sse', era: 'legacy' };
+/** The framing refusals of boundMessages() an HTTP+SSE POST is answered with, and their reason codes. */
+const BOUND_REFUSALS: Partial<Record<ErrorName, RefusalReason>> = {
+  INVALID_MESSAGE: 'invalid-message',
+  BATCH_TOO_LARGE: 'batch-too-large',
+  BATCH_NOT_ALLOWED: 'batch-not-allowed',
+  SESSION_NOT_FOUND: 'session-not-found',
+};
 
 const LEGACY_VERSIONS: readonly string[] = SUPPORTED_PROTOCOL_VERSIONS;
 /** Distinct client identities interned so that sessions of one client share one string (bytes: an option). */
@@ -90,22 +103,29 @@ export class LegacyEndpoint {
   async post(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
     const batch = Array.isArray(body);
     const messages = (batch ? body : [body]) as unknown[];
-    if (messages.length === 0 || !messages.every(isMessage)) return writeError(res, 'INVALID_MESSAGE');
+    if (messages.length === 0 || !messages.every(isMessage))
+      return refuseRequest(this.runtime, req, res, LEGACY_HTTP, { name: 'INVALID_MESSAGE', reason: 'invalid-message' });
     if (messages.length > this.runtime.options.maxBatchLength)
-      return writeError(res, 'BATCH_TOO_LARGE', {
+      return refuseRequest(this.runtime, req, res, LEGACY_HTTP, {
+        name: 'BATCH_TOO_LARGE',
+        reason: 'batch-too-large',
         message: `${ERRORS.BATCH_TOO_LARGE.message} (${this.runtime.options.maxBatchLength})`,
       });
     const list = messages as Message[];
     if (list.some((m) => m.method === 'initialize')) {
       if (batch)
-        return writeError(res, 'INVALID_MESSAGE', {
+        return refuseRequest(this.runtime, req, res, LEGACY_HTTP, {
+          name: 'INVALID_MESSAGE',
+          reason: 'invalid-message',
           message: 'Invalid Request: initialize must not be part of a batch',
         });
       if (
         headerValue(req, 'mcp-session-id') !== undefined &&
         (await this.session(headerValue(req, 'mcp-session-id')!)) !== undefined
       ) {
-        return writeError(res, 'INVALID_MESSAGE', {
+        return refuseRequest(this.runtime, req, res, LEGACY_HTTP, {
+          name: 'INVALID_MESSAGE',
+          reason: 'invalid-message',
           id: list[0]!.id ?? null,
           message: 'Invalid Request: this session is already initialized',
         });
@@ -130,7 +150,11 @@ export class LegacyEndpoint {
     const session = await this.sessionFor(req, res);
     if (session === undefined) return;
     try {
-      if (batch && session.record.protocolVersion !== '2025-03-26') return writeError(res, 'BATCH_NOT_ALLOWED');
+      if (batch && session.record.protocolVersion !== '2025-03-26')
+        return refuseRequest(this.runtime, req, res, LEGACY_HTTP, {
+          name: 'BATCH_NOT_ALLOWED',
+          reason: 'batch-not-allowed',
+        });
       await this.messages(session, res, list, batch, undefined, req);
     } finally {
       this.settle(session);
@@ -239,7 +263,11 @@ export class LegacyEndpoint {
    * announces where to POST with an `endpoint` event, and ends the session when the stream closes.
    */
   async openSseSession(req: IncomingMessage, res: ServerResponse, messagesPath: string): Promise<void> {
-    if (!accepts(headerValue(req, 'accept'), 'text/event-stream')) return writeError(res, 'NOT_ACCEPTABLE_GET');
+    if (!accepts(headerValue(req, 'accept'), 'text/event-stream'))
+      return refuseRequest(this.runtime, req, res, LEGACY_SSE, {
+        name: 'NOT_ACCEPTABLE_GET',
+        reason: 'not-acceptable',
+      });
     let stream: LegacyStream | undefined;
     const end = (retryMs?: number) => stream?.end(retryMs);
     if (!this.runtime.streams.add(end, 'http-sse')) return writeError(res, 'STREAM_LIMIT');
@@ -273,25 +301,37 @@ export class LegacyEndpoint {
   async postToSseSession(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
     const sessionId = new URLSearchParams((req.url ?? '').split('?')[1] ?? '').get('sessionId');
     if (sessionId === null || sessionId === '')
-      return writeError(res, 'SESSION_ID_REQUIRED', {
+      return refuseRequest(this.runtime, req, res, LEGACY_SSE, {
+        name: 'SESSION_ID_REQUIRED',
+        reason: 'session-id-required',
         message: 'Bad Request: the sessionId query parameter is required',
       });
     const session = await this.session(sessionId);
-    if (session === undefined || session.record.transport !== 'sse' || !this.admits(session, req)) {
+    const missing = this.sessionMismatch(session, 'sse', req);
+    if (missing !== undefined || session === undefined) {
       if (session !== undefined) this.settle(session);
-      return writeError(res, 'SESSION_NOT_FOUND');
+      return refuseRequest(this.runtime, req, res, LEGACY_SSE, {
+        name: 'SESSION_NOT_FOUND',
+        reason: missing ?? 'session-not-found',
+      });
     }
     const refused = await this.boundMessages(session, body, res, req);
     if (refused === undefined) return;
-    if (refused.level === 'transport' || session.standalone === undefined || session.standalone.finished)
-      return writeError(res, refused.name, {
+    if (refused.level === 'transport' || session.standalone === undefined || session.standalone.finished) {
+      const reason = BOUND_REFUSALS[refused.name];
+      const answer = {
         id: refused.id,
         ...(refused.message !== undefined && { message: refused.message }),
-        data: refused.data,
-      });
+        ...(refused.data !== undefined && { data: refused.data }),
+      };
+      if (reason === undefined) return writeError(res, refused.name, answer);
+      return refuseRequest(this.runtime, req, res, LEGACY_SSE, { name: refused.name, reason, ...answer });
+    }
     // As the official SDK's SSEServerTransport does: the POST is accepted, and the request's JSON-RPC error is
     // a `message` event on the stream. A client that probes with a request the session refuses (server/discover
-    // before initialize) reads the error and falls back.
+    // before initialize) reads the error and falls back. The gate audited its own refusals; the session's
+    // framing refusal (a request before initialize, a second initialize) is traced here.
+    if (refused.name === 'INVALID_MESSAGE') traceRefusal(this.runtime, req, LEGACY_SSE, 'invalid-message', 202);
     res.writeHead(202).end();
     session.standalone.send(rpcErrorOf(refused) as unknown as JSONRPCMessage);
   }
@@ -460,7 +500,11 @@ export class LegacyEndpoint {
   }
 
   async get(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    if (!accepts(headerValue(req, 'accept'), 'text/event-stream')) return writeError(res, 'NOT_ACCEPTABLE_GET');
+    if (!accepts(headerValue(req, 'accept'), 'text/event-stream'))
+      return refuseRequest(this.runtime, req, res, LEGACY_HTTP, {
+        name: 'NOT_ACCEPTABLE_GET',
+        reason: 'not-acceptable',
+      });
     const session = await this.sessionFor(req, res);
     if (session === undefined) return;
     try {
@@ -775,19 +819,27 @@ export class LegacyEndpoint {
   private async sessionFor(req: IncomingMessage, res: ServerResponse): Promise<LiveSession | undefined> {
     const id = headerValue(req, 'mcp-session-id');
     if (id === undefined) {
-      writeError(res, 'SESSION_ID_REQUIRED');
+      refuseRequest(this.runtime, req, res, LEGACY_HTTP, {
+        name: 'SESSION_ID_REQUIRED',
+        reason: 'session-id-required',
+      });
       return undefined;
     }
     const session = await this.session(id);
     // A session bound to one stream (HTTP+SSE, WebSocket) is reached through that transport only, and any
     // session only by the principal that opened it.
-    if (session === undefined || session.record.transport !== undefined || !this.admits(session, req)) {
+    const missing = this.sessionMismatch(session, undefined, req);
+    if (missing !== undefined || session === undefined) {
       if (session !== undefined) this.settle(session);
-      writeError(res, 'SESSION_NOT_FOUND');
+      refuseRequest(this.runtime, req, res, LEGACY_HTTP, {
+        name: 'SESSION_NOT_FOUND',
+        reason: missing ?? 'session-not-found',
+      });
       return undefined;
     }
     const version = headerValue(req, 'mcp-protocol-version');
     if (version !== undefined && !LEGACY_VERSIONS.includes(version)) {
+      traceRefusal(this.runtime, req, LEGACY_HTTP, 'unsupported-protocol-version', 400);
       this.settle(session);
       writeRpcError(
         res,
@@ -800,6 +852,21 @@ export class LegacyEndpoint {
       return undefined;
     }
     return session;
+  }
+
+  /**
+   * Why a session id reaches no session for this request, or undefined when it does. The client is answered
+   * the same 404 whatever the reason (a leaked id must not confirm that the session exists); the audit line
+   * tells them apart.
+   */
+  private sessionMismatch(
+    session: LiveSession | undefined,
+    transport: SessionRecord['transport'],
+    req: IncomingMessage,
+  ): 'session-not-found' | 'session-transport-mismatch' | 'session-principal-mismatch' | undefined {
+    if (session === undefined) return 'session-not-found';
+    if (session.record.transport !== transport) return 'session-transport-mismatch';
+    return this.admits(session, req) ? undefined : 'session-principal-mismatch';
   }
 
   /** Whether the request's principal is the session's (then its latest credential is used from now on). */

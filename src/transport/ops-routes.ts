@@ -71,7 +71,7 @@ export class OpsEndpoints {
     if (req.method !== 'GET' && req.method !== 'HEAD')
       return writeError(res, 'METHOD_NOT_ALLOWED', { headers: { allow: 'GET, HEAD' } });
     const refused = checkOrigin(req, guard);
-    if (refused !== undefined) return writeError(res, refused);
+    if (refused !== undefined) return writeError(res, refused.name);
     const requireAuth =
       route === 'metrics' ? this.setup.metrics!.options.requireAuth : this.setup.health!.options.requireAuth;
     if (requireAuth && this.setup.auth !== undefined) {

@@ -14,7 +14,7 @@
  * over maxBodyBytes; 1006 (no close frame) a peer that missed a ping interval. Bad JSON and refused messages get JSON-RPC errors and the socket stays open; a
  * refused notification is dropped (with its audit line), as nothing answers a notification.
  */
-import { STATUS_CODES, type IncomingMessage } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 
 import {
@@ -45,6 +45,8 @@ import {
 import { eventNotification } from '../state/event-bus.js';
 import { plainModernMessage } from './fast-classify.js';
 import { publishBytes } from '../observability/channels.js';
+import { rawErrorResponse } from './http-io.js';
+import { refuseUpgradeAttempt } from './refusals.js';
 import { openRequestState, sealRequestState, type ModernRequest } from './modern-http.js';
 
 export const WS_CLOSE = { normal: 1000, goingAway: 1001, unsupportedData: 1003, policy: 1008, tooBig: 1009 } as const;
@@ -145,6 +147,7 @@ class Connection {
     try {
       body = JSON.parse(text);
     } catch {
+      this.traceParseError();
       this.refuse({ name: 'PARSE_ERROR', id: null });
       return;
     }
@@ -169,6 +172,19 @@ class Connection {
       .then(() => this.handle(body))
       .catch((error: unknown) => this.failed(error))
       .finally(() => this.queued--);
+  }
+
+  /** A frame that is not JSON leaves an audit line like a POST body that is not (the socket stays open). */
+  private traceParseError(): void {
+    const identity = this.identity;
+    this.endpoint.runtime.gate.recordRefusedAttempt({
+      ...(identity !== undefined && { principal: identity.key, subject: identity.principal.subject }),
+      clientIp: this.context.clientIp,
+      transport: 'websocket',
+      ...(this.mode !== 'unknown' && { era: this.mode }),
+      outcome: 'refused',
+      reason: 'parse-error',
+    });
   }
 
   private failed(error: unknown): void {
@@ -482,25 +498,15 @@ function idOf(body: unknown): string | number | null {
   return typeof id === 'string' || typeof id === 'number' ? id : null;
 }
 
-/** Answers an upgrade request with an HTTP error and closes the socket. */
+/** Answers an upgrade request with an HTTP error (the security headers, a JSON-RPC body) and closes the socket. */
 export function refuseUpgrade(
   socket: Duplex,
   name: ErrorName,
   message?: string,
   headers: Record<string, string | string[]> = {},
+  securityHeaders: ReadonlyArray<readonly [string, string]> = [],
 ): void {
-  const spec = ERRORS[name];
-  const body = JSON.stringify({
-    jsonrpc: '2.0',
-    id: null,
-    error: { code: spec.rpcCode, message: message ?? spec.message },
-  });
-  const extra = Object.entries(headers)
-    .flatMap(([header, value]) => (Array.isArray(value) ? value : [value]).map((one) => `${header}: ${one}\r\n`))
-    .join('');
-  socket.end(
-    `HTTP/1.1 ${spec.status} ${STATUS_CODES[spec.status]}\r\nConnection: close\r\n${extra}Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-  );
+  socket.end(rawErrorResponse(name, { ...(message !== undefined && { message }), headers, securityHeaders }));
 }
 
 export class WebSocketEndpoint {
@@ -520,6 +526,21 @@ export class WebSocketEndpoint {
       maxPayload: runtime.options.maxBodyBytes,
       handleProtocols: (protocols) => (protocols.has('mcp') ? 'mcp' : false),
     });
+    // ws's own handshake refusals (not GET, no valid Sec-WebSocket-Key or -Version...) would be plain text
+    // without the security headers or a trace; with a listener, ws leaves the answer to it.
+    this.server.on('wsClientError', (error: Error, socket: Duplex, req: IncomingMessage) => {
+      const method = req.method !== 'GET';
+      refuseUpgradeAttempt(runtime, req, socket, {
+        name: method ? 'METHOD_NOT_ALLOWED' : 'UPGRADE_INVALID',
+        reason: 'upgrade-invalid',
+        message: `${method ? 'Method Not Allowed' : 'Bad Request'}: ${error.message} (WebSocket handshake)`,
+        headers: method
+          ? { allow: 'GET' }
+          : /Sec-WebSocket-Version/.test(error.message)
+            ? { 'sec-websocket-version': '13, 8' }
+            : {},
+      });
+    });
     if (options.pingIntervalMs > 0) {
       this.heartbeat = setInterval(() => this.ping(), options.pingIntervalMs);
       this.heartbeat.unref();
@@ -533,16 +554,20 @@ export class WebSocketEndpoint {
   /** Completes a WebSocket upgrade for the endpoint (path, Host/Origin and shutdown were checked by the caller). */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, identity: Identity | undefined): void {
     if (this.connections.size >= this.options.maxConnections) {
-      refuseUpgrade(
-        socket,
-        'STREAM_LIMIT',
-        `Service Unavailable: the WebSocket connection limit (maxWebSocketConnections ${this.options.maxConnections}) is reached`,
-      );
+      refuseUpgradeAttempt(this.runtime, req, socket, {
+        name: 'STREAM_LIMIT',
+        reason: 'connection-limit',
+        message: `Service Unavailable: the WebSocket connection limit (maxWebSocketConnections ${this.options.maxConnections}) is reached`,
+      });
       return;
     }
     const offered = req.headers['sec-websocket-protocol'];
     if (offered !== undefined && !offered.split(',').some((protocol) => protocol.trim() === 'mcp')) {
-      refuseUpgrade(socket, 'INVALID_MESSAGE', 'Bad Request: the WebSocket subprotocol must be "mcp"');
+      refuseUpgradeAttempt(this.runtime, req, socket, {
+        name: 'INVALID_MESSAGE',
+        reason: 'subprotocol-refused',
+        message: 'Bad Request: the WebSocket subprotocol must be "mcp"',
+      });
       return;
     }
     this.server.handleUpgrade(req, socket, head, (ws) =>
