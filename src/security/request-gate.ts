@@ -275,14 +275,7 @@ export class RequestGate {
     if (audit === undefined) return refusal;
     const traceId = this.options.tracing ? remoteParent(message.params?._meta, context.req)?.traceId : undefined;
     audit.record({
-      requestId: newRequestId(),
-      ...(context.identity !== undefined && {
-        principal: context.identity.key,
-        subject: context.identity.principal.subject,
-      }),
-      clientIp: context.clientIp,
-      transport: context.transport,
-      era: context.era,
+      ...whoAndWhere(context),
       ...(method !== undefined && { method }),
       ...(method === undefined && message.id !== undefined && { rpcId: message.id }),
       outcome,
@@ -504,14 +497,7 @@ export class RequestGate {
   private entry(context: GateContext, request: GateRequest): AuditEntry {
     const subject = subjectOf(request.method, request.params);
     return {
-      requestId: newRequestId(),
-      ...(context.identity !== undefined && {
-        principal: context.identity.key,
-        subject: context.identity.principal.subject,
-      }),
-      clientIp: context.clientIp,
-      transport: context.transport,
-      era: context.era,
+      ...whoAndWhere(context),
       method: request.method,
       ...(subject !== undefined && { name: subject.name }),
       rpcId: request.id,
@@ -524,4 +510,20 @@ export class RequestGate {
 
 export function isRefusal(value: Ticket | GateRefusal | MessageAdmission): value is GateRefusal {
   return (value as GateRefusal).refused === true;
+}
+
+/** The fields every audit line of a message the gate saw starts with: a fresh id, who sent it, and how. */
+function whoAndWhere(
+  context: GateContext,
+): Pick<AuditEntry, 'requestId' | 'principal' | 'subject' | 'clientIp' | 'transport' | 'era'> {
+  return {
+    requestId: newRequestId(),
+    ...(context.identity !== undefined && {
+      principal: context.identity.key,
+      subject: context.identity.principal.subject,
+    }),
+    clientIp: context.clientIp,
+    transport: context.transport,
+    era: context.era,
+  };
 }
