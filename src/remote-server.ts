@@ -86,6 +86,12 @@ export interface RemoteServer {
    * Returns false, leaving the socket alone, for upgrades to other paths (listen() attaches it for you).
    */
   upgrade: (req: IncomingMessage, socket: Duplex, head: Buffer) => boolean;
+  /**
+   * Node 'clientError' listener: `httpServer.on('clientError', remote.clientError)` answers what Node's parser
+   * refuses (400, 431) and what times out (408) with the security headers and a JSON-RPC body, and audits it,
+   * as listen() does. Create the server with `requireHostHeader: false` so a missing Host gets remote-mcp's 400.
+   */
+  clientError: (error: Error, socket: Duplex) => void;
   /** Starts an HTTP server; resolves with the endpoint URL once it accepts connections. */
   listen(options?: ListenOptions): Promise<Listening>;
   /**
@@ -403,6 +409,9 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
     return true;
   };
 
+  const clientError = (error: Error, socket: Duplex): void =>
+    refuseClientError(error as NodeJS.ErrnoException, socket, headers, state?.runtime);
+
   let metricsServer: HttpServer | undefined;
 
   async function shutdown(): Promise<void> {
@@ -473,6 +482,7 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
   return {
     handler,
     upgrade,
+    clientError,
     notify,
     ready,
     metrics: metrics?.registry,
@@ -509,9 +519,7 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
         if (!upgrade(req, socket, head)) refuseUpgrade(socket, 'NOT_FOUND', undefined, {}, headers);
       });
       // Requests Node's parser refuses (400, 431) or that time out (408): answered and traced like the others.
-      server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) =>
-        refuseClientError(error, socket, headers, state?.runtime),
-      );
+      server.on('clientError', clientError);
       server.on(tls === undefined ? 'connection' : 'secureConnection', (socket: Socket) => {
         tcpConnections++;
         socket.once('close', () => tcpConnections--);

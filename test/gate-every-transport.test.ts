@@ -30,7 +30,7 @@ import {
   type Started,
   type TestSocket,
 } from './helpers.js';
-import type { RemoteServerOptions } from '../src/index.js';
+import { ERRORS, type RemoteServerOptions } from '../src/index.js';
 
 const JSON_ONLY = { 'content-type': 'application/json' };
 
@@ -536,6 +536,30 @@ describe('the HTTP+SSE messages endpoint answers JSON-RPC refusals like the offi
       assert.equal(limited.status, 202);
       assert.equal(limited.body, '');
       assert.equal((await stream.waitFor((e) => e.message?.id === 4)).message.error.code, -32029);
+      stream.destroy();
+    });
+  });
+
+  test('a policy refusal on the HTTP+SSE messages endpoint is 202 with -32003 on the stream; the session goes on', async () => {
+    const options: Partial<RemoteServerOptions> = {
+      auth: { authenticate: () => ({ kind: 'custom', subject: 'bob', scopes: ['mcp'] }) },
+      authorization: { tools: { echo: ['admin'] } },
+    };
+    await withServer(options, async (s) => {
+      const { stream, messages } = await openSse(s);
+      assert.equal((await post(messages, initializeMessage(1))).status, 202);
+      await stream.waitFor((e) => e.message?.id === 1);
+      const call = { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'echo', arguments: { text: 'x' } } };
+      const denied = await post(messages, call);
+      assert.equal(denied.status, 202);
+      assert.equal(denied.body, '');
+      const refusal = (await stream.waitFor((e) => e.message?.id === 2)).message;
+      assert.equal(refusal.error.code, ERRORS.FORBIDDEN_OPERATION.rpcCode);
+      assert.match(refusal.error.message, /^Forbidden/);
+      // The session still serves what the policy allows.
+      const add = { jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'add', arguments: { a: 1, b: 2 } } };
+      assert.equal((await post(messages, add)).status, 202);
+      assert.equal((await stream.waitFor((e) => e.message?.id === 3)).message.result.structuredContent.sum, 3);
       stream.destroy();
     });
   });

@@ -1,6 +1,6 @@
 /** The handler mounts on a user's own http.Server, express style, and the package exports resolve. */
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
@@ -30,6 +30,27 @@ test('remote.handler serves the endpoint on a user http.Server and passes other 
     const health = await raw(`${base}/health`, { method: 'GET' });
     assert.equal(health.status, 200);
     assert.equal(health.json().status, 'ok');
+  } finally {
+    await remote.close();
+    await new Promise((resolve) => http.close(resolve));
+  }
+});
+
+test("remote.clientError answers a user http.Server's parser refusals like every other refusal", async () => {
+  const remote = createRemoteServer({ server: createDemoServer });
+  const http = createServer({ requireHostHeader: false }, (req, res) => remote.handler(req, res));
+  http.on('clientError', remote.clientError);
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  try {
+    const socket = connect((http.address() as AddressInfo).port, '127.0.0.1');
+    socket.end('NOT A REQUEST LINE\r\n\r\n');
+    let answer = '';
+    for await (const chunk of socket) answer += String(chunk);
+    const [head, body] = answer.split('\r\n\r\n');
+    assert.match(head!, /^HTTP\/1\.1 400 Bad Request\r\n/);
+    assert.match(head!, /\r\nx-content-type-options: nosniff\r\n/i);
+    assert.equal(JSON.parse(body!).error.code, -32600);
+    // Without the listener Node answers a bare 400 with no body: the difference is remote-mcp's.
   } finally {
     await remote.close();
     await new Promise((resolve) => http.close(resolve));
