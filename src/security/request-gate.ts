@@ -273,17 +273,13 @@ export class RequestGate {
       this.publish(context, { id: 0, method }, outcome, 0, reason);
     const audit = this.options.audit;
     if (audit === undefined) return refusal;
-    const traceId = this.options.tracing ? remoteParent(message.params?._meta, context.req)?.traceId : undefined;
-    audit.record({
+    const entry: AuditEntry = {
       ...whoAndWhere(context),
       ...(method !== undefined && { method }),
       ...(method === undefined && message.id !== undefined && { rpcId: message.id }),
       outcome,
-      reason,
-      status: ERRORS[refusal.name].status,
-      errorCode: ERRORS[refusal.name].rpcCode,
-      ...(traceId !== undefined && { traceId }),
-    });
+    };
+    audit.record(this.refusalEntry(entry, context, message.params?._meta, reason, refusal));
     return refusal;
   }
 
@@ -482,16 +478,28 @@ export class RequestGate {
     if (requestChannel.hasSubscribers) this.publish(context, request, outcome, 0, reason);
     const audit = this.options.audit;
     if (audit === undefined) return refusal;
-    const traceId = this.options.tracing ? remoteParent(request.params?._meta, context.req)?.traceId : undefined;
-    audit.record({
-      ...this.entry(context, request),
-      outcome,
+    audit.record(
+      this.refusalEntry({ ...this.entry(context, request), outcome }, context, request.params?._meta, reason, refusal),
+    );
+    return refusal;
+  }
+
+  /** A refusal's audit line: `entry` with the reason, the status and code it was answered with, the trace id. */
+  private refusalEntry(
+    entry: AuditEntry,
+    context: GateContext,
+    meta: unknown,
+    reason: string,
+    refusal: GateRefusal,
+  ): AuditEntry {
+    const traceId = this.options.tracing ? remoteParent(meta, context.req)?.traceId : undefined;
+    return {
+      ...entry,
       reason,
       status: ERRORS[refusal.name].status,
       errorCode: ERRORS[refusal.name].rpcCode,
       ...(traceId !== undefined && { traceId }),
-    });
-    return refusal;
+    };
   }
 
   private entry(context: GateContext, request: GateRequest): AuditEntry {
