@@ -88,11 +88,16 @@ interface CallResult {
   total: number;
 }
 
-/** The targets in a different order each round: whichever runs first (or after a heavy one) gains nothing. */
-const rotated = <T>(items: T[], round: number): T[] => [
-  ...items.slice(round % items.length),
-  ...items.slice(0, round % items.length),
-];
+/**
+ * The targets in a different order each round: whichever runs first gains nothing. Rotation alone keeps each
+ * target's neighbours (the one before it always ran just before it, a heavy SDK run or the idle-server ceiling),
+ * which biased one slot by about 5% in an A/A run (BENCH_BASELINE set to this checkout); every other round runs
+ * the rotation backwards, so each target follows both of its neighbours equally often.
+ */
+const rotated = <T>(items: T[], round: number): T[] => {
+  const order = [...items.slice(round % items.length), ...items.slice(0, round % items.length)];
+  return round % 2 === 0 ? order.reverse() : order;
+};
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
 
