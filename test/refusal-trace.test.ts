@@ -109,6 +109,14 @@ class Harness {
       .map((line) => JSON.parse(line));
   }
 
+  /** Waits (bounded) for a line written after an answer (an admitted request's own), so the next refusal's is next. */
+  async lineWritten(): Promise<void> {
+    this.expected++;
+    for (let attempt = 0; attempt < 200 && this.lines().length < this.expected; attempt++)
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    assert.equal(this.lines().length, this.expected, 'the audit lines written so far');
+  }
+
   /** The audit line a refusal wrote: waits (bounded) for exactly one more line than before. */
   async nextLine(before: number): Promise<any> {
     this.expected++;
@@ -540,7 +548,7 @@ describe('refusals with auth: the resource metadata never reflects a bad Host; a
       }),
     });
     assert.equal(init.status, 200);
-    h.expected++; // the initialize's own audit line
+    await h.lineWritten(); // the initialize's own audit line, written when its answer is done
     const session = init.headers['mcp-session-id'] as string;
     const get = (id: string, key: string) => () =>
       exchange(
