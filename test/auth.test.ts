@@ -24,6 +24,7 @@ import {
   LEGACY_HEADERS,
   modernBody,
   modernHeaders,
+  openSession,
   openStream,
   raw,
   withServer,
@@ -404,19 +405,6 @@ describe('custom authenticate hook', () => {
 });
 
 describe('principal binding', () => {
-  async function openAuthedSession(url: string, headers: Record<string, string>): Promise<string> {
-    const init = await raw(url, {
-      headers: { ...LEGACY_HEADERS, ...headers },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'initialize',
-        params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } },
-      }),
-    });
-    assert.equal(init.status, 200, init.body);
-    return init.headers['mcp-session-id'] as string;
-  }
   const sessionCall = (url: string, id: string, headers: Record<string, string>) =>
     raw(url, {
       headers: { ...LEGACY_HEADERS, 'mcp-session-id': id, 'mcp-protocol-version': '2025-11-25', ...headers },
@@ -427,7 +415,7 @@ describe('principal binding', () => {
     await withServer(jwtAuth(), async (s) => {
       const alice = bearer(await token({}, { sub: 'alice' }));
       const mallory = bearer(await token({}, { sub: 'mallory' }));
-      const id = await openAuthedSession(s.url, alice);
+      const id = await openSession(s.url, '2025-11-25', {}, alice);
       assertRefused(await sessionCall(s.url, id, mallory), 404, -32600);
       assertRefused(
         await raw(s.url, { method: 'GET', headers: { accept: 'text/event-stream', 'mcp-session-id': id, ...mallory } }),
