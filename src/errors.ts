@@ -159,6 +159,11 @@ export const ERRORS = {
     rpcCode: JsonRpcCode.InvalidRequest,
     message: 'Bad Request: the WebSocket handshake is invalid',
   },
+  STATE_UNAVAILABLE: {
+    status: 503,
+    rpcCode: JsonRpcCode.InternalError,
+    message: 'Service Unavailable: the shared state store (Redis) did not answer; retry shortly',
+  },
   SERVER_CLOSING: {
     status: 503,
     rpcCode: JsonRpcCode.InternalError,

@@ -18,9 +18,9 @@ import { DrainTracker, StreamRegistry, type RuntimeContext } from './server/runt
 import { LegacyPool } from './server/legacy-pool.js';
 import { RequestStateSealer } from './server/request-state.js';
 import { resolveOptions, type Notifier, type RemoteServerOptions, type ResolvedOptions } from './server/options.js';
-import { eventKey, eventOfNotification, InMemoryEventBus, type EventBus, type ServerEvent } from './state/event-bus.js';
-import { InMemoryEventStore } from './state/event-store.js';
-import { InMemorySessionStore } from './state/session-store.js';
+import { eventKey, eventOfNotification, type ServerEvent } from './state/event-bus.js';
+import { openState, type RuntimeState } from './state/open-state.js';
+import { isStateUnavailable } from './state/state-unavailable.js';
 import { loopbackHosts } from './security/origin-guard.js';
 import { Authenticator } from './security/authenticator.js';
 import { tlsMaterial, type TlsOptions } from './security/tls.js';
@@ -117,14 +117,20 @@ const LOOPBACK_BINDS = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
 /** Publishes events, dropping repeats of the same event within one turn of the event loop: every instance a
  * factory built may react to the same application change, and clients need to hear about it once. */
-function coalescingPublisher(bus: EventBus, onError: (error: Error) => void): (event: ServerEvent) => void {
+function coalescingPublisher(
+  bus: () => RuntimeState['bus'] | undefined,
+  onError: (error: Error) => void,
+): (event: ServerEvent) => void {
   const recent = new Set<string>();
   return (event) => {
     const key = eventKey(event);
     if (recent.has(key)) return;
     if (recent.size === 0) setImmediate(() => recent.clear());
     recent.add(key);
-    bus.publish(event).catch((error: unknown) => onError(error as Error));
+    // Before the stores are open (the factory notifying while it builds) nobody can be subscribed yet.
+    bus()
+      ?.publish(event)
+      .catch((error: unknown) => onError(error as Error));
   };
 }
 
@@ -176,23 +182,15 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
   };
   /** This server's identity on the diagnostics channels. */
   const source = {};
-  const bus = options.eventBus ?? new InMemoryEventBus((error) => options.onError(error as Error));
-  const publish = coalescingPublisher(bus, options.onError);
+  /** The stores, open once `ready` has opened them (Redis connects asynchronously). */
+  let shared: RuntimeState | undefined;
+  const publish = coalescingPublisher(() => shared?.bus, options.onError);
   const notify: Notifier = {
     toolsListChanged: () => publish({ kind: 'tools_list_changed' }),
     promptsListChanged: () => publish({ kind: 'prompts_list_changed' }),
     resourcesListChanged: () => publish({ kind: 'resources_list_changed' }),
     resourceUpdated: (uri) => publish({ kind: 'resource_updated', uri }),
   };
-  const sessionStore = options.sessionStore ?? new InMemorySessionStore();
-  const eventStore =
-    options.eventStore ??
-    new InMemoryEventStore(
-      options.maxEventsPerStream,
-      options.maxStreamsPerSession,
-      options.maxEventBytesPerStream,
-      options.maxEventBytesPerSession,
-    );
   const cors = options.cors === undefined ? undefined : new CorsPolicy(options.cors);
   const headers = options.securityHeaders ? securityHeaders() : [];
   const guard: HandlerState['guard'] = {
@@ -214,7 +212,7 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
       ? undefined
       : new Authenticator(options.auth, options.path, options.onError, () => authorizer?.scopes() ?? []);
   const rateLimits = resolveRateLimitOptions(options.rateLimits);
-  const rateLimiter = rateLimits === undefined ? undefined : new RateLimiter(rateLimits);
+  const rateLimiter = rateLimits === undefined ? undefined : new RateLimiter(rateLimits, options.onError);
   const trust = resolveTrustProxy(options.trustProxy ?? false);
   const auditOptions = resolveAuditOptions(options.audit);
   const healthOptions = resolveHealthOptions(options.health);
@@ -237,16 +235,24 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
   let tcpConnections = 0;
   const lifecycle = (): 'starting' | 'serving' | 'draining' =>
     closed !== undefined ? 'draining' : state === undefined ? 'starting' : 'serving';
-  // The state stores report on /health too (required: a store that is down makes the server unready).
+  // The state stores report on /health too. Required, but not for liveness: a store that is down (Redis away)
+  // makes the instance unready (503 on /ready), and restarting it would not bring the store back.
+  const storeCheck = (pick: (state: RuntimeState) => { check?(): Promise<unknown> }) => () => {
+    if (shared === undefined) return undefined;
+    const store = pick(shared);
+    return store.check?.();
+  };
   const storeChecks: HealthCheck[] = [
-    ['sessionStore', sessionStore.check?.bind(sessionStore)],
-    ['eventStore', eventStore.check?.bind(eventStore)],
-    ['eventBus', bus.check?.bind(bus)],
+    ['sessionStore', storeCheck((s) => s.sessionStore)],
+    ['eventStore', storeCheck((s) => s.eventStore)],
+    ['eventBus', storeCheck((s) => s.bus)],
     ['rateLimitStore', rateLimiter?.storeCheck],
     // What 2025-era sessions hold in this process: live sessions, shared identities, idle pooled instances.
     ['legacySessions', options.legacy ? () => state?.legacy?.memory() : undefined],
   ].flatMap(([name, check]) =>
-    typeof check === 'function' ? [{ name: name as string, check: check as () => unknown }] : [],
+    typeof check === 'function'
+      ? [{ name: name as string, check: check as () => unknown, liveness: name === 'legacySessions' }]
+      : [],
   );
   for (const check of healthOptions?.checks ?? []) {
     if (storeChecks.some((store) => store.name === check.name))
@@ -284,13 +290,17 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
   };
 
   const ready = (async () => {
+    shared = await openState(options, options.onError);
+    const { bus, sessionStore, eventStore } = shared;
+    if (shared.rateLimitStore !== undefined && rateLimiter !== undefined && !rateLimiter.storeGiven)
+      rateLimiter.useStore(shared.rateLimitStore);
     product = await options.server({ era: 'modern', notify });
     const transport = await connectModern(product);
     transport.router.onUnrelated = unrelated;
     const server = lowLevelServer(product);
-    const shared = product;
+    const modernProduct = product;
     const validator = options.validateToolArguments
-      ? new ArgumentValidator((name) => toolInputSchema(shared, name), options.onError)
+      ? new ArgumentValidator((name) => toolInputSchema(modernProduct, name), options.onError)
       : undefined;
     const runtime: RuntimeContext = {
       options,
@@ -303,6 +313,7 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
       },
       sealer: new RequestStateSealer(options.requestStateKey, options.requestStateTtlMs),
       bus,
+      cluster: shared.cluster,
       notify,
       publish,
       streams,
@@ -357,6 +368,8 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
     const current = state;
     const run = (s: HandlerState) =>
       handleRequest(s, req, res, route).catch((error: unknown) => {
+        // Redis away: 503 that the client (or nginx) may retry, since nothing ran; the connection logs the outage.
+        if (isStateUnavailable(error)) return writeError(res, 'STATE_UNAVAILABLE');
         options.onError(error as Error);
         writeError(res, 'INTERNAL');
       });
@@ -441,7 +454,9 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
     if (state?.legacy !== undefined) await state.legacy.close();
     credentials.close();
     if (product !== undefined) await product.close().catch((error: unknown) => options.onError(error as Error));
-    await Promise.all([sessionStore.close(), eventStore.close(), bus.close(), rateLimiter?.close(), audit?.close()]);
+    // The limiter's store first: the shared one goes with the Redis connection that shared.close() ends.
+    await Promise.all([rateLimiter?.close(), audit?.close()]);
+    await shared?.close();
     metrics?.close();
     health?.close();
     // http.Server's close now, listening or not: it also stops Node's connection-timeout timer. Its callback

@@ -279,7 +279,7 @@ export function buildProgram(): Command {
   addAuthFlags(command)
     .addHelpText(
       'after',
-      `\nEnvironment:\n  REMOTE_MCP_REQUEST_STATE_KEY  key (>= 32 bytes) protecting requestState; share it between instances\n${AUTH_ENVIRONMENT}`,
+      `\nEnvironment:\n  REMOTE_MCP_REQUEST_STATE_KEY  key (>= 32 bytes) protecting requestState; share it between instances\n  REMOTE_MCP_REDIS_URL          keep the shared state in this Redis (as --redis; needs the key above)\n${AUTH_ENVIRONMENT}`,
     )
     .action(serve);
   program.addCommand(configCommand());

@@ -11,6 +11,7 @@
 import { type Command, InvalidArgumentError, Option } from 'commander';
 
 import { DEFAULTS, type RemoteServerOptions } from '../server/options.js';
+import { REDIS_DEFAULTS } from '../state/redis-options.js';
 
 export function integer(value: string): number {
   const parsed = Number(value);
@@ -178,6 +179,39 @@ export const OPTION_FLAGS: readonly OptionFlag[] = [
     option: 'health.requireAuth',
     flag: '--health-require-auth',
     description: 'ask /health and /ready for the MCP credential',
+  },
+  {
+    option: 'redis.url',
+    flag: '--redis <url>',
+    description:
+      'keep sessions, events and rate limits in Redis, so several instances serve any request (needs REMOTE_MCP_REQUEST_STATE_KEY)',
+  },
+  {
+    option: 'redis.keyPrefix',
+    flag: '--redis-key-prefix <prefix>',
+    description: 'prefix of every Redis key and channel',
+    shownDefault: REDIS_DEFAULTS.keyPrefix,
+  },
+  {
+    option: 'redis.connectTimeoutMs',
+    flag: '--redis-connect-timeout-ms <ms>',
+    description: 'how long connecting to Redis may take',
+    parse: integer,
+    shownDefault: REDIS_DEFAULTS.connectTimeoutMs,
+  },
+  {
+    option: 'redis.commandTimeoutMs',
+    flag: '--redis-command-timeout-ms <ms>',
+    description: 'how long a Redis command may go unanswered before the request gets 503',
+    parse: integer,
+    shownDefault: REDIS_DEFAULTS.commandTimeoutMs,
+  },
+  {
+    option: 'redis.reconnectMaxDelayMs',
+    flag: '--redis-reconnect-max-delay-ms <ms>',
+    description: 'longest wait between reconnect attempts while Redis is away',
+    parse: integer,
+    shownDefault: REDIS_DEFAULTS.reconnectMaxDelayMs,
   },
   {
     option: 'tracing',

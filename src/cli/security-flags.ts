@@ -9,12 +9,13 @@ import { readFileSync } from 'node:fs';
 
 import { SignJWT } from 'jose';
 
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 
 import type { RemoteServerOptions } from '../server/options.js';
 import { integer } from './option-flags.js';
 
 import type { AuthOptions } from '../security/authenticator.js';
+import { RATE_LIMIT_STORE_FAILURES, type RateLimitStoreFailure } from '../security/rate-limit.js';
 import { mintApiKey, readKeysFile, writeKeysFile } from '../security/api-keys.js';
 
 export const DEFAULT_KEYS_FILE = 'remote-mcp-keys.json';
@@ -36,6 +37,7 @@ export interface AuthFlags {
   auditMaxLineBytes?: number;
   rateLimit?: { points: number; durationSeconds: number };
   globalRateLimit?: { points: number; durationSeconds: number };
+  rateLimitStoreFailure?: RateLimitStoreFailure;
   auditLog?: string;
   auditArguments?: boolean;
   trustProxy?: string;
@@ -87,6 +89,12 @@ export function addAuthFlags(command: Command): Command {
       window,
     )
     .option('--global-rate-limit <n/s>', 'server-wide rate limit: requests/seconds', window)
+    .addOption(
+      new Option(
+        '--rate-limit-store-failure <mode>',
+        'while the shared (Redis) counters do not answer: count in each process, admit, or refuse with 503 (local)',
+      ).choices(RATE_LIMIT_STORE_FAILURES as RateLimitStoreFailure[]),
+    )
     .option(
       '--tool-cost <tool=points>',
       'points a call of the tool costs against the rate limits (repeatable)',
@@ -183,7 +191,12 @@ export function securityFromFlags(flags: AuthFlags, base: SecurityOptions = {}):
       merged[kind] = { ...merged[kind], ...kindRules };
     options.authorization = merged;
   }
-  if (flags.rateLimit !== undefined || flags.globalRateLimit !== undefined || flags.toolCost !== undefined) {
+  if (
+    flags.rateLimit !== undefined ||
+    flags.globalRateLimit !== undefined ||
+    flags.toolCost !== undefined ||
+    flags.rateLimitStoreFailure !== undefined
+  ) {
     const toolCosts: Record<string, number> = {};
     for (const entry of flags.toolCost ?? []) {
       const match = /^(.+)=(\d+)$/.exec(entry.trim());
@@ -194,6 +207,7 @@ export function securityFromFlags(flags: AuthFlags, base: SecurityOptions = {}):
       ...base.rateLimits,
       ...(flags.rateLimit !== undefined && { perPrincipal: flags.rateLimit }),
       ...(flags.globalRateLimit !== undefined && { global: flags.globalRateLimit }),
+      ...(flags.rateLimitStoreFailure !== undefined && { storeFailure: flags.rateLimitStoreFailure }),
       ...(flags.toolCost !== undefined && { toolCosts: { ...base.rateLimits?.toolCosts, ...toolCosts } }),
     };
   }

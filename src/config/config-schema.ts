@@ -10,6 +10,8 @@ import { DEFAULTS } from '../server/options.js';
 import { AUDIT_DEFAULTS } from '../observability/audit-log.js';
 import { JWT_DEFAULTS } from '../security/jwt-verifier.js';
 import { API_KEY_DEFAULTS } from '../security/api-keys.js';
+import { RATE_LIMIT_STORE_FAILURES } from '../security/rate-limit.js';
+import { REDIS_DEFAULTS } from '../state/redis-options.js';
 
 /** The subset of JSON Schema this file uses. */
 export interface JsonSchema {
@@ -368,8 +370,31 @@ export const CONFIG_SCHEMA: JsonSchema = deepFreeze({
           description: 'Points a call of each tool costs (default 1; 0 = free).',
           additionalProperties: { type: 'integer', minimum: 0 },
         },
+        storeFailure: string(
+          'While the shared (Redis) counters do not answer: local (count in each process), open (admit), closed (503).',
+          { enum: RATE_LIMIT_STORE_FAILURES, default: 'local' },
+        ),
       },
       { anyOf: [{ required: ['perPrincipal'] }, { required: ['global'] }] },
+    ),
+    redis: object(
+      'Keep sessions, stream events, change events and rate-limit counters in Redis, so several instances serve any request (needs requestStateKey). Default: in memory.',
+      {
+        url: string('redis://[user:password@]host:port[/db], or rediss:// for TLS.', { minLength: 1 }),
+        keyPrefix: string('Prefix of every key and channel.', { minLength: 1, default: REDIS_DEFAULTS.keyPrefix }),
+        connectTimeoutMs: integer(1, 'How long connecting may take, in ms.', REDIS_DEFAULTS.connectTimeoutMs),
+        commandTimeoutMs: integer(
+          1,
+          'How long a command may go unanswered before the request gets 503, in ms.',
+          REDIS_DEFAULTS.commandTimeoutMs,
+        ),
+        reconnectMaxDelayMs: integer(
+          1,
+          'Longest wait between reconnect attempts while Redis is away, in ms.',
+          REDIS_DEFAULTS.reconnectMaxDelayMs,
+        ),
+      },
+      { required: ['url'] },
     ),
     trustProxy: {
       description:

@@ -38,6 +38,12 @@ export const ENVIRONMENT_OVERRIDES: readonly EnvironmentOverride[] = Object.free
     description: CONFIG_SCHEMA.properties!.log!.properties!.level!.description ?? '',
   },
   {
+    variable: 'REMOTE_MCP_REDIS_URL',
+    key: 'redis.url',
+    type: 'string' as const,
+    description: 'Keep the shared state in this Redis (redis://host:port); needs REMOTE_MCP_REQUEST_STATE_KEY.',
+  },
+  {
     variable: 'REMOTE_MCP_METRICS_PORT',
     key: 'metrics.port',
     type: 'integer' as const,

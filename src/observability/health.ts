@@ -21,6 +21,11 @@ export interface HealthCheck {
   required?: boolean;
   /** A check that takes longer fails. Default 2000 ms. */
   timeoutMs?: number;
+  /**
+   * false: a failure turns /ready to 503 but not /health (liveness): a dependency that is away (the Redis of the
+   * state stores) makes the instance unready, and restarting it would not bring the dependency back. Default true.
+   */
+  liveness?: boolean;
 }
 
 export interface HealthOptions {
@@ -110,7 +115,8 @@ export interface CheckResult {
 }
 
 export interface HealthReport {
-  status: 'ok' | 'failed' | 'draining' | 'starting';
+  /** `degraded`: a required check that does not fail liveness (a state store) failed; /ready is 503. */
+  status: 'ok' | 'degraded' | 'failed' | 'draining' | 'starting';
   version: string;
   uptimeSeconds: number;
   memory: { rssBytes: number; heapUsedBytes: number; heapTotalBytes: number; externalBytes: number };
@@ -177,11 +183,15 @@ export class HealthMonitor {
 
   async health(): Promise<{ status: number; report: HealthReport }> {
     const checks = await this.results();
-    const failed = checks.some((check) => check.required && check.status === 'failed');
+    // Results come in the order of the checks; a check with liveness: false fails readiness only.
+    const failed = checks.some(
+      (check, index) => check.required && check.status === 'failed' && this.checks[index]!.liveness !== false,
+    );
+    const degraded = checks.some((check) => check.required && check.status === 'failed');
     const memory = process.memoryUsage();
     const state = this.state();
     const report: HealthReport = {
-      status: failed ? 'failed' : state === 'serving' ? 'ok' : state,
+      status: failed ? 'failed' : state !== 'serving' ? state : degraded ? 'degraded' : 'ok',
       version: VERSION,
       uptimeSeconds: Math.round(process.uptime() * 1000) / 1000,
       memory: {

@@ -75,15 +75,29 @@ export interface RateLimitOptions {
   global?: RateLimitWindow;
   /** Points a call of the tool costs (default 1; 0 = free). */
   toolCosts?: Record<string, number>;
-  /** Where counters live. Default: in memory (one process). */
+  /** Where counters live. Default: in memory (one process); Redis when the `redis` option is set. */
   store?: RateLimitStore;
+  /**
+   * What a request meets while the store does not answer (Redis down): `local` (default) counts in this
+   * process until the store is back, so each instance holds the limit on its own; `open` admits without
+   * counting; `closed` refuses with 503 RATE_LIMIT_UNAVAILABLE.
+   */
+  storeFailure?: RateLimitStoreFailure;
 }
+
+export type RateLimitStoreFailure = 'local' | 'open' | 'closed';
+export const RATE_LIMIT_STORE_FAILURES: readonly RateLimitStoreFailure[] = ['local', 'open', 'closed'];
+/** How often, at most, a failing store is reported while requests fall back (`local`, `open`). */
+const STORE_FAILURE_REPORT_MS = 30_000;
 
 export interface ResolvedRateLimits {
   perPrincipal: RateLimitWindow | undefined;
   global: RateLimitWindow | undefined;
   toolCosts: Map<string, number>;
   store: RateLimitStore;
+  storeFailure: RateLimitStoreFailure;
+  /** The store was chosen by the caller (rateLimits.store), not defaulted: the `redis` option leaves it alone. */
+  storeGiven: boolean;
 }
 
 function fail(name: string, expected: string, value: unknown): never {
@@ -132,7 +146,10 @@ export function resolveRateLimitOptions(value: unknown): ResolvedRateLimits | un
   const store = options.store ?? new InMemoryRateLimitStore();
   if (typeof store.consume !== 'function' || typeof store.close !== 'function')
     fail('store', 'an object with consume() and close()', '[object]');
-  return { perPrincipal, global, toolCosts, store };
+  const storeFailure = options.storeFailure ?? 'local';
+  if (!RATE_LIMIT_STORE_FAILURES.includes(storeFailure))
+    fail('storeFailure', '"local", "open" or "closed"', storeFailure);
+  return { perPrincipal, global, toolCosts, store, storeFailure, storeGiven: options.store !== undefined };
 }
 
 export interface RateLimitVerdict {
@@ -145,12 +162,33 @@ export interface RateLimitVerdict {
 }
 
 export class RateLimiter {
-  constructor(private readonly limits: ResolvedRateLimits) {}
+  private store: RateLimitStore;
+  /** Counters of `storeFailure: 'local'` while the store is away (made at the first failure). */
+  private fallback: InMemoryRateLimitStore | undefined;
+  private lastReport = 0;
+
+  constructor(
+    private readonly limits: ResolvedRateLimits,
+    private readonly onStoreFailure: (error: Error) => void = () => {},
+  ) {
+    this.store = limits.store;
+  }
+
+  /** Whether the caller chose the store (the `redis` option then leaves it alone). */
+  get storeGiven(): boolean {
+    return this.limits.storeGiven;
+  }
+
+  /** Counts in `store` from now on (the shared Redis store, once it is built). */
+  useStore(store: RateLimitStore): void {
+    this.store = store;
+  }
 
   /** The store's health check, when it has one. */
   get storeCheck(): (() => Promise<unknown>) | undefined {
-    const store = this.limits.store;
-    return store.check === undefined ? undefined : () => store.check!();
+    if (this.store.check === undefined) return undefined;
+    // Read at each call: useStore() may swap the in-memory store for the shared one after this is taken.
+    return () => this.store.check?.() ?? Promise.resolve({ kind: 'custom' });
   }
 
   /** Charges a request (a tool call costs its toolCosts entry) to the global window, then the principal's. */
@@ -165,7 +203,7 @@ export class RateLimiter {
       ['principal', this.limits.perPrincipal, `p:${principalKey}`],
     ] as const) {
       if (window === undefined) continue;
-      const decision = await this.limits.store.consume(key, cost, window);
+      const decision = await this.consume(key, cost, window);
       if (!decision.allowed) {
         const retryAfterSeconds = Math.max(decision.resetSeconds, 1);
         return {
@@ -180,8 +218,30 @@ export class RateLimiter {
     return { allowed: true, headers: tightest === undefined ? {} : headersOf(tightest.window, tightest.decision) };
   }
 
+  /** Consumes from the store; while it fails, does what `storeFailure` says (rejecting for `closed`). */
+  private async consume(key: string, cost: number, window: RateLimitWindow): Promise<RateLimitDecision> {
+    try {
+      return await this.store.consume(key, cost, window);
+    } catch (error) {
+      if (this.limits.storeFailure === 'closed') throw error;
+      const now = Date.now();
+      if (now - this.lastReport >= STORE_FAILURE_REPORT_MS) {
+        this.lastReport = now;
+        this.onStoreFailure(
+          new Error(
+            `remote-mcp: the rate-limit store failed (${(error as Error).message}); ${this.limits.storeFailure === 'local' ? 'counting in this process' : 'admitting without counting'} until it answers again (rateLimits.storeFailure)`,
+          ),
+        );
+      }
+      if (this.limits.storeFailure === 'open')
+        return { allowed: true, limit: window.points, remaining: window.points, resetSeconds: window.durationSeconds };
+      this.fallback ??= new InMemoryRateLimitStore();
+      return this.fallback.consume(key, cost, window);
+    }
+  }
+
   close(): Promise<void> {
-    return this.limits.store.close();
+    return this.store.close();
   }
 }
 

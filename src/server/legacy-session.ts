@@ -96,9 +96,13 @@ export class LegacyStream {
     }
   }
 
-  /** Stores and (when a response is attached) writes a message, in order. */
-  send(message: JSONRPCMessage): void {
+  /**
+   * Stores and (when a response is attached) writes a message, in order. `after`: the message waits for it
+   * (a server-to-client request waits until the cluster knows where its answer goes).
+   */
+  send(message: JSONRPCMessage, after?: Promise<unknown>): void {
     this.enqueue(async () => {
+      if (after !== undefined) await after.catch((error: unknown) => this.onError(error as Error));
       // Serialized once: measured for the store's byte bounds, then written as is.
       const json = JSON.stringify(message);
       const id = this.resumable
@@ -150,6 +154,11 @@ export interface SessionDeps {
   onError: (error: Error) => void;
   /** Called when the session holds nothing in process any more. */
   onIdle: (session: LiveSession) => void;
+  /**
+   * With several instances: records that this instance sent server-to-client request `id` to the session, so
+   * the client's answer is routed here whichever instance it reaches.
+   */
+  claimServerRequest?: (sessionId: string, id: number | string) => Promise<void>;
 }
 
 export class LiveSession {
@@ -221,6 +230,15 @@ export class LiveSession {
     this.releaseIfIdle();
   }
 
+  /**
+   * A server-to-client request is being sent to the client: only this session may answer it. Returns what the
+   * message must wait for before it is written (the cluster's record of where the answer goes), if anything.
+   */
+  sendingServerRequest(id: number | string): Promise<void> | undefined {
+    this.pendingServerRequests.add(id);
+    return this.deps.claimServerRequest?.(this.id, id);
+  }
+
   /** The client answered a server-to-client request sent to it. */
   answered(id: number | string): void {
     this.pendingServerRequests.delete(id);
@@ -252,8 +270,17 @@ export class LiveSession {
     return this.instance;
   }
 
-  newStream(): LegacyStream {
-    const stream = new LegacyStream(newStreamId(), this, this.deps.events, this.deps.onError);
+  /** A new stream of the session; `standalone` marks its id so a resume on any instance can continue it live. */
+  newStream(standalone = false): LegacyStream {
+    return this.adoptStream(newStreamId(standalone));
+  }
+
+  /**
+   * Continues a stream by its id (a standalone stream resumed with Last-Event-ID after its response, or its
+   * instance, went away): its events keep their sequence, since the event store counts per stream id.
+   */
+  adoptStream(id: string): LegacyStream {
+    const stream = new LegacyStream(id, this, this.deps.events, this.deps.onError);
     this.streams.set(stream.id, stream);
     return stream;
   }
@@ -289,8 +316,7 @@ export class LiveSession {
       return;
     }
     if (this.standalone !== undefined && !this.standalone.finished) {
-      if (isRequest) this.pendingServerRequests.add(m.id!);
-      this.standalone.send(message);
+      this.standalone.send(message, isRequest ? this.sendingServerRequest(m.id!) : undefined);
       return;
     }
     if (isRequest) {
@@ -313,8 +339,17 @@ let streamCounter = 0;
  * its own would restart with every incarnation and give each new POST stream the id of an earlier one, whose
  * stored events a resume would then replay. No `.` (it separates the stream from the sequence in event ids).
  */
-function newStreamId(): string {
-  return `${STREAM_PREFIX}${(++streamCounter).toString(36)}`;
+function newStreamId(standalone: boolean): string {
+  const id = `${STREAM_PREFIX}${(++streamCounter).toString(36)}`;
+  return standalone ? `${id}${STANDALONE_MARK}` : id;
+}
+
+/** Ends the id of a standalone stream: the counter is lower-case base 36, so no other id ends with it. */
+const STANDALONE_MARK = 'G';
+
+/** Whether a stream id names a standalone stream (GET), which a resume continues live rather than replays. */
+export function isStandaloneStreamId(id: string): boolean {
+  return id.length > STREAM_PREFIX.length + 1 && id.endsWith(STANDALONE_MARK);
 }
 
 /** A session id: 128 random bits, base64url (visible ASCII, as the spec requires). */

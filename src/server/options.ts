@@ -10,6 +10,7 @@ import { RemoteMcpOptionError } from '../errors.js';
 import type { EventBus } from '../state/event-bus.js';
 import { EVENT_BYTE_DEFAULTS, type EventStore } from '../state/event-store.js';
 import type { SessionStore } from '../state/session-store.js';
+import { resolveRedisOptions, type RedisOptions, type ResolvedRedisOptions } from '../state/redis-options.js';
 import type { AuthOptions } from '../security/authenticator.js';
 import type { AuthorizationPolicy } from '../security/authorization.js';
 import type { RateLimitOptions } from '../security/rate-limit.js';
@@ -58,6 +59,11 @@ export interface RemoteServerOptions {
   maxStreamBufferBytes?: number;
   /** Key (>= 32 bytes) that integrity-protects 2026-07-28 requestState. Share it between instances. Default: random per process. */
   requestStateKey?: string | Uint8Array;
+  /**
+   * Keep sessions, stream events, change events and rate-limit counters in Redis, so several instances behind a
+   * plain load balancer serve any request (see docs/scaling.md). Needs `requestStateKey`. Default: in memory.
+   */
+  redis?: RedisOptions;
   /** How long a requestState stays valid, in ms. Default 600000 (10 minutes). */
   requestStateTtlMs?: number;
   /** Serve 2025-era clients (initialize, sessions) on the same endpoint. Default true. */
@@ -203,6 +209,7 @@ export type ResolvedOptions = Omit<
   | 'allowedHosts'
   | 'allowedOrigins'
   | 'requestStateKey'
+  | 'redis'
   | 'sessionStore'
   | 'eventStore'
   | 'eventBus'
@@ -231,6 +238,7 @@ export type ResolvedOptions = Omit<
   allowedHosts: string[] | undefined;
   allowedOrigins: string[] | undefined;
   requestStateKey: Buffer;
+  redis: ResolvedRedisOptions | undefined;
   sessionStore: SessionStore | undefined;
   eventStore: EventStore | undefined;
   eventBus: EventBus | undefined;
@@ -240,6 +248,7 @@ const KNOWN = new Set<string>([
   ...Object.keys(DEFAULTS),
   'server',
   'requestStateKey',
+  'redis',
   'allowedHosts',
   'allowedOrigins',
   'sessionStore',
@@ -322,6 +331,11 @@ export function resolveOptions(input: RemoteServerOptions): ResolvedOptions {
   if (responseMode !== 'auto' && responseMode !== 'json' && responseMode !== 'sse')
     fail('responseMode', '"auto", "json" or "sse"', responseMode);
 
+  const redis = resolveRedisOptions(input.redis);
+  if (redis !== undefined && input.requestStateKey === undefined)
+    throw new RemoteMcpOptionError(
+      'remote-mcp: option `redis` needs `requestStateKey` (REMOTE_MCP_REQUEST_STATE_KEY): every instance must seal and open requestState with the same key, or a request that lands on another instance is refused. Generate one with `openssl rand -hex 32` and give it to every instance.',
+    );
   let requestStateKey: Buffer;
   if (input.requestStateKey === undefined) requestStateKey = randomBytes(32);
   else if (typeof input.requestStateKey === 'string') requestStateKey = Buffer.from(input.requestStateKey, 'utf8');
@@ -341,6 +355,7 @@ export function resolveOptions(input: RemoteServerOptions): ResolvedOptions {
     keepAliveMs: integer(options, 'keepAliveMs', 0),
     maxStreamBufferBytes: integer(options, 'maxStreamBufferBytes', 1024),
     requestStateKey,
+    redis,
     requestStateTtlMs: integer(options, 'requestStateTtlMs', 1),
     legacy: boolean(options, 'legacy'),
     legacySse: boolean(options, 'legacySse'),

@@ -6,6 +6,7 @@ import type { IncomingMessage } from 'node:http';
 
 import type { Implementation, ServerCapabilities } from '@modelcontextprotocol/server';
 
+import type { ClusterLink } from '../cluster/cluster-link.js';
 import type { CredentialWatch } from '../security/credential-watch.js';
 import type { RequestGate } from '../security/request-gate.js';
 
@@ -37,6 +38,8 @@ export interface RuntimeContext {
   readonly modern: ModernInstance;
   readonly sealer: RequestStateSealer;
   readonly bus: EventBus;
+  /** The link to the other instances sharing one Redis; undefined with the in-memory stores (one process). */
+  readonly cluster: ClusterLink | undefined;
   readonly notify: Notifier;
   /** Publishes to the bus, dropping repeats of the same event within one turn of the event loop. */
   readonly publish: (event: ServerEvent) => void;

@@ -23,6 +23,11 @@ export interface SessionRecord {
    * of any other principal are answered 404, as if the session did not exist.
    */
   readonly principal?: string;
+  /**
+   * With several instances (Redis): the instance holding the stream of a stream-bound session. POSTs to an
+   * HTTP+SSE session that land elsewhere are relayed to it (src/cluster/cluster-link.ts).
+   */
+  readonly owner?: string;
   /** The level set by logging/setLevel; notifications/message below it are not delivered. */
   logLevel?: string;
   /** Resource URIs subscribed with resources/subscribe. */

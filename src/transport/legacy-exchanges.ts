@@ -66,8 +66,8 @@ export class PostExchange {
   related(message: JSONRPCMessage): void {
     if (!logLevelPasses(message, this.session.record.logLevel)) return;
     const m = message as { id?: number | string; method?: string };
-    if (m.method !== undefined && m.id !== undefined) this.session.pendingServerRequests.add(m.id);
-    this.streamOf().send(message);
+    const request = m.method !== undefined && m.id !== undefined;
+    this.streamOf().send(message, request ? this.session.sendingServerRequest(m.id!) : undefined);
   }
 
   answer(message: ResponseMessage | undefined): void {

@@ -23,7 +23,15 @@ import { ERRORS, JsonRpcCode, type ErrorName } from '../errors.js';
 import type { Exchange, ResponseMessage } from '../server/exchange-router.js';
 import { IdentityInterner } from '../server/identity-interner.js';
 import type { LegacyPool } from '../server/legacy-pool.js';
-import { LiveSession, newSessionId, type LegacyStream, type StreamSink } from '../server/legacy-session.js';
+import {
+  isStandaloneStreamId,
+  LiveSession,
+  newSessionId,
+  type LegacyStream,
+  type StreamSink,
+} from '../server/legacy-session.js';
+import type { ClusterMessage } from '../cluster/cluster-link.js';
+import { isStateUnavailable } from '../state/state-unavailable.js';
 import type { RuntimeContext } from '../server/runtime-context.js';
 import { eventNotification, type ServerEvent } from '../state/event-bus.js';
 import type { EventStore } from '../state/event-store.js';
@@ -93,8 +101,17 @@ export class LegacyEndpoint {
       onIdle: (session: LiveSession) => {
         if (this.live.get(session.id) === session) this.live.delete(session.id);
       },
+      ...(runtime.cluster !== undefined && {
+        claimServerRequest: (sessionId: string, id: number | string) =>
+          runtime.cluster!.claimServerRequest(sessionId, id, runtime.options.sessionIdleTimeoutMs),
+      }),
     };
     this.unsubscribe = runtime.bus.subscribe((event) => this.deliver(event));
+    if (runtime.cluster !== undefined)
+      runtime.cluster.onMessage = (message) =>
+        void this.clusterMessage(message).catch((error: unknown) => {
+          if (!isStateUnavailable(error)) runtime.options.onError(error as Error);
+        });
     const interval = Math.min(Math.max(Math.floor(runtime.options.sessionIdleTimeoutMs / 2), 10), 60_000);
     this.sweeper = setInterval(() => void this.expire().catch(runtime.options.onError), interval);
     this.sweeper.unref();
@@ -193,12 +210,12 @@ export class LegacyEndpoint {
       const outcome = await this.runtime.gate.admitMessage(context, m);
       if (isRefusal(outcome)) {
         refused ??= outcome;
-        if (!isNotification(m)) this.refusedAnswer(session, m, outcome);
+        if (!isNotification(m)) await this.refusedAnswer(session, m, outcome);
         continue;
       }
       if (outcome.headers !== undefined) headers = outcome.headers;
       if (isNotification(m)) await this.notification(session, m);
-      else this.clientAnswer(session, m);
+      else await this.clientAnswer(session, m);
     }
     if (requests.length === 0) {
       if (res === undefined) return;
@@ -315,6 +332,8 @@ export class LegacyEndpoint {
         reason: missing ?? 'session-not-found',
       });
     }
+    if (session.standalone === undefined && session.record.owner !== undefined && this.runtime.cluster !== undefined)
+      return this.relayToBoundSession(req, res, session, body);
     const refused = await this.boundMessages(session, body, res, req);
     if (refused === undefined) return;
     if (refused.level === 'transport' || session.standalone === undefined || session.standalone.finished) {
@@ -337,6 +356,55 @@ export class LegacyEndpoint {
   }
 
   /**
+   * A POST to an HTTP+SSE session whose stream another instance holds: its messages go to that instance
+   * (1 PUBLISH), which handles them as if they had been posted there, answers on the stream, and audits them.
+   * The framing is checked here, so a malformed POST is still refused with its HTTP status. When no instance
+   * receives them, the one that held the stream is gone, and the session with it: 404, so the client reconnects.
+   */
+  private async relayToBoundSession(
+    req: IncomingMessage,
+    res: ServerResponse,
+    session: LiveSession,
+    body: unknown,
+  ): Promise<void> {
+    try {
+      const list = (Array.isArray(body) ? body : [body]) as unknown[];
+      if (list.length === 0 || !list.every(isMessage))
+        return refuseRequest(this.runtime, req, res, LEGACY_SSE, {
+          name: 'INVALID_MESSAGE',
+          reason: 'invalid-message',
+        });
+      if (list.length > this.runtime.options.maxBatchLength)
+        return refuseRequest(this.runtime, req, res, LEGACY_SSE, {
+          name: 'BATCH_TOO_LARGE',
+          reason: 'batch-too-large',
+          message: `${ERRORS.BATCH_TOO_LARGE.message} (${this.runtime.options.maxBatchLength})`,
+        });
+      const owner = session.record.owner!;
+      if (await this.runtime.cluster!.send(owner, { kind: 'bound', session: session.id, body })) {
+        res.writeHead(202).end();
+        return;
+      }
+      await this.store.delete(session.id);
+      return refuseRequest(this.runtime, req, res, LEGACY_SSE, {
+        name: 'SESSION_NOT_FOUND',
+        reason: 'session-not-found',
+      });
+    } finally {
+      this.settle(session);
+    }
+  }
+
+  /** The messages of a POST another instance relayed to the HTTP+SSE session whose stream is here. */
+  private async relayedToBoundSession(session: LiveSession | undefined, body: unknown): Promise<void> {
+    const stream = session?.standalone;
+    if (session === undefined || stream === undefined || stream.finished) return;
+    const refused = await this.boundMessages(session, body);
+    // What the relaying instance could not check (the session's own rules) travels on the stream, as here.
+    if (refused !== undefined && refused.id !== null) stream.send(rpcErrorOf(refused) as unknown as JSONRPCMessage);
+  }
+
+  /**
    * A session bound to one stream (HTTP+SSE, WebSocket): every answer travels on `sink`, and the session ends
    * with it (call endBoundSession). undefined when maxSessions sessions exist.
    */
@@ -352,6 +420,7 @@ export class LegacyEndpoint {
       protocolVersion: '',
       identity: '',
       transport,
+      ...(this.runtime.cluster !== undefined && { owner: this.runtime.cluster.instanceId }),
       ...(identity !== undefined && { principal: identity.key }),
       createdAt: now,
       lastSeenAt: now,
@@ -520,21 +589,47 @@ export class LegacyEndpoint {
     if (lastEventId !== undefined) {
       const replay = await this.events.replay(session.id, lastEventId);
       if (replay === undefined) return writeError(res, 'UNKNOWN_EVENT_ID');
-      const sse = this.openSse(res, session);
       const stream = session.streams.get(replay.streamId);
       // A stream stays in the session until its end step has run in its write chain; until then resume()
       // orders the replay with whatever it still writes. After that, the store holds all of it.
       if (stream !== undefined) {
+        const sse = this.openSse(res, session);
         this.watchStream(req, session, sse);
         stream.resume(lastEventId, sse);
+      } else if (isStandaloneStreamId(replay.streamId) && session.standalone === undefined) {
+        // The session's standalone stream, whose response (or whose instance) went away: it goes on here, live,
+        // after what was missed — the events the session has to hear keep arriving on it from now on.
+        return this.continueStandalone(req, res, session, replay.streamId, lastEventId);
       } else {
+        const sse = this.openSse(res, session);
         for (const event of replay.events) if (event.message !== null) sse.send(event.message, event.id);
         sse.end();
       }
       return;
     }
     if (session.standalone?.attached) return writeError(res, 'STREAM_CONFLICT');
-    const stream = session.newStream();
+    this.serveStandalone(req, res, session, session.newStream(true), undefined);
+  }
+
+  /** Continues the session's standalone stream `streamId` after `lastEventId` (see openStream). */
+  private continueStandalone(
+    req: IncomingMessage,
+    res: ServerResponse,
+    session: LiveSession,
+    streamId: string,
+    lastEventId: string,
+  ): void {
+    this.serveStandalone(req, res, session, session.adoptStream(streamId), lastEventId);
+  }
+
+  /** Serves the session's standalone stream on this response: from its start, or resumed after an event id. */
+  private serveStandalone(
+    req: IncomingMessage,
+    res: ServerResponse,
+    session: LiveSession,
+    stream: LegacyStream,
+    lastEventId: string | undefined,
+  ): void {
     const end = (retryMs?: number) => stream.end(retryMs);
     if (!this.runtime.streams.add(end, 'session-get')) {
       session.streamEnded(stream);
@@ -548,7 +643,8 @@ export class LegacyEndpoint {
       // A standalone stream lives as long as its response; its events stay resumable in the event store.
       stream.end();
     });
-    stream.attach(sse, this.primes(session));
+    if (lastEventId === undefined) stream.attach(sse, this.primes(session));
+    else stream.resume(lastEventId, sse);
   }
 
   /**
@@ -624,7 +720,20 @@ export class LegacyEndpoint {
     ticket: Ticket,
   ): Promise<void> {
     const id = message.id ?? null;
-    if ((await this.store.count()) >= this.runtime.options.maxSessions) {
+    let count: number;
+    try {
+      count = await this.store.count();
+    } catch (error) {
+      // The gate's ticket is settled on every path, or the principal's concurrency slot would leak.
+      const name = isStateUnavailable(error) ? 'STATE_UNAVAILABLE' : 'INTERNAL';
+      ticket.finish({
+        jsonrpc: '2.0',
+        id: id ?? 0,
+        error: { code: ERRORS[name].rpcCode, message: ERRORS[name].message },
+      });
+      throw error;
+    }
+    if (count >= this.runtime.options.maxSessions) {
       ticket.finish({
         jsonrpc: '2.0',
         id: id ?? 0,
@@ -661,6 +770,8 @@ export class LegacyEndpoint {
         ticket.finish(response);
         void this.initialized(session, res, response).catch((error: unknown) => {
           this.interner.release(sessionId);
+          session.done();
+          if (isStateUnavailable(error)) return writeError(res, 'STATE_UNAVAILABLE', { id });
           this.runtime.options.onError(error as Error);
           writeError(res, 'INTERNAL', { id });
         });
@@ -719,7 +830,11 @@ export class LegacyEndpoint {
         return;
       }
       session.record = { ...session.record, logLevel: level };
-      await this.store.update(session.record);
+      try {
+        await this.recordChanged(session);
+      } catch (error) {
+        return this.failRequest(ticket, post, request, error);
+      }
       const done: ResponseMessage = { jsonrpc: '2.0', id: request.id!, result: {} };
       ticket.finish(done);
       post.answer(done);
@@ -734,21 +849,17 @@ export class LegacyEndpoint {
       const subscriptions =
         method === 'resources/subscribe' ? [...new Set([...current, uri])] : current.filter((entry) => entry !== uri);
       session.record = { ...session.record, subscriptions };
-      await this.store.update(session.record);
+      try {
+        await this.recordChanged(session);
+      } catch (error) {
+        return this.failRequest(ticket, post, request, error);
+      }
     }
     let instance: Awaited<ReturnType<typeof session.lease>>;
     try {
       instance = await session.lease();
     } catch (error) {
-      this.runtime.options.onError(error as Error);
-      const failure: ResponseMessage = {
-        jsonrpc: '2.0',
-        id: request.id!,
-        error: { code: ERRORS.INTERNAL.rpcCode, message: ERRORS.INTERNAL.message },
-      };
-      ticket.finish(failure);
-      post.answer(failure);
-      return;
+      return this.failRequest(ticket, post, request, error);
     }
     const drain = this.runtime.drain;
     drain.begin();
@@ -768,15 +879,38 @@ export class LegacyEndpoint {
     );
   }
 
+  /**
+   * Stores a session's changed record; instances holding the session live (its GET stream, say) re-read it.
+   * 1 SET, and with several instances 1 PUBLISH to all.
+   */
+  private async recordChanged(session: LiveSession): Promise<void> {
+    await this.store.update(session.record);
+    await this.runtime.cluster?.broadcast({ kind: 'session-changed', session: session.id });
+  }
+
+  /** Answers a request that could not be delivered: 503 STATE_UNAVAILABLE when Redis is away, else INTERNAL. */
+  private failRequest(ticket: Ticket, post: PostExchange, request: Message, error: unknown): void {
+    const name = isStateUnavailable(error) ? 'STATE_UNAVAILABLE' : 'INTERNAL';
+    if (name === 'INTERNAL') this.runtime.options.onError(error as Error);
+    const failure: ResponseMessage = {
+      jsonrpc: '2.0',
+      id: request.id!,
+      error: { code: ERRORS[name].rpcCode, message: ERRORS[name].message },
+    };
+    ticket.finish(failure);
+    post.answer(failure);
+  }
+
   private async notification(session: LiveSession, message: Message): Promise<void> {
     if (message.method === 'notifications/cancelled') {
       // Only a string or number names a request; anything else cancels nothing (and is never serialized).
       const requestId = message.params?.requestId;
       if (typeof requestId !== 'string' && typeof requestId !== 'number') return;
-      const reason = message.params?.reason;
-      session.inflight
-        .get(JSON.stringify(requestId))
-        ?.cancel(typeof reason === 'string' ? reason : 'Cancelled by the client');
+      const reason = typeof message.params?.reason === 'string' ? message.params.reason : 'Cancelled by the client';
+      const inflight = session.inflight.get(JSON.stringify(requestId));
+      // Not running here: whichever instance runs it stops it (1 PUBLISH to all; nobody knows where without one).
+      if (inflight !== undefined) inflight.cancel(reason);
+      else await this.runtime.cluster?.broadcast({ kind: 'cancel', session: session.id, requestId, reason });
       return;
     }
     try {
@@ -789,30 +923,54 @@ export class LegacyEndpoint {
     }
   }
 
-  /** The client's answer to a server-to-client request: only the session that was asked may answer. */
-  private clientAnswer(session: LiveSession, message: Message): void {
-    const id = message.id as number | string;
-    const instance = session.leased;
-    if (!session.pendingServerRequests.has(id) || instance === undefined) return;
-    instance.transport.router.forward(message as JSONRPCMessage);
-    session.answered(id);
+  /**
+   * The client's answer to a server-to-client request: only the session that was asked may answer. When the
+   * handler that asked runs on another instance, the answer goes there (1 GET for its owner, 1 PUBLISH).
+   */
+  private async clientAnswer(session: LiveSession, message: Message): Promise<void> {
+    if (deliverAnswer(session, message)) return;
+    const cluster = this.runtime.cluster;
+    if (cluster === undefined) return;
+    const owner = await cluster.serverRequestOwner(session.id, message.id as number | string);
+    if (owner !== undefined && owner !== cluster.instanceId)
+      await cluster.send(owner, { kind: 'answer', session: session.id, message });
   }
 
   /**
    * An answer the gate refused (past an input limit) is not delivered; the handler waiting for it gets the
    * refusal as a JSON-RPC error at once instead of waiting for its timeout.
    */
-  private refusedAnswer(session: LiveSession, message: Message, refusal: GateRefusal): void {
-    const id = message.id as number | string;
-    const instance = session.leased;
-    if (!session.pendingServerRequests.has(id) || instance === undefined) return;
+  private refusedAnswer(session: LiveSession, message: Message, refusal: GateRefusal): Promise<void> {
     const spec = ERRORS[refusal.name];
-    instance.transport.router.forward({
+    return this.clientAnswer(session, {
       jsonrpc: '2.0',
-      id,
+      id: message.id as number | string,
       error: { code: spec.rpcCode, message: refusal.message ?? spec.message },
-    } as JSONRPCMessage);
-    session.answered(id);
+    });
+  }
+
+  /** A message from another instance of the cluster (src/cluster/cluster-link.ts). */
+  private async clusterMessage(message: ClusterMessage): Promise<void> {
+    const session = this.live.get(message.session);
+    switch (message.kind) {
+      case 'answer':
+        if (session !== undefined && isMessage(message.message)) deliverAnswer(session, message.message);
+        return;
+      case 'cancel':
+        session?.inflight.get(JSON.stringify(message.requestId))?.cancel(message.reason);
+        return;
+      case 'session-changed': {
+        if (session === undefined) return;
+        const record = await this.store.get(message.session);
+        if (record !== undefined) session.record = record;
+        return;
+      }
+      case 'session-ended':
+        this.endLocally(message.session);
+        return;
+      case 'bound':
+        return this.relayedToBoundSession(session, message.body);
+    }
   }
 
   /** The session named by Mcp-Session-Id, or an answer (400/404/400 version) and undefined. */
@@ -912,7 +1070,16 @@ export class LegacyEndpoint {
     release();
   }
 
+  /** Ends a session everywhere: here, in the stores, and (1 PUBLISH) on the instances holding its streams. */
   private async terminate(id: string): Promise<void> {
+    this.endLocally(id);
+    await this.store.delete(id);
+    await this.events.dropSession(id);
+    await this.runtime.cluster?.broadcast({ kind: 'session-ended', session: id });
+  }
+
+  /** Forgets what this process holds of a session that has ended, and ends its streams here. */
+  private endLocally(id: string): void {
     this.forgetLease(id);
     this.eras.delete(id);
     this.interner.release(id);
@@ -921,21 +1088,16 @@ export class LegacyEndpoint {
       this.live.delete(id);
       for (const stream of [...session.streams.values()]) stream.end();
     }
-    await this.store.delete(id);
-    await this.events.dropSession(id);
   }
 
   private async expire(): Promise<void> {
     const now = Date.now();
     for (const session of this.live.values()) if (inUse(session)) await this.store.touch(session.id, now);
     for (const id of await this.store.sweep(now - this.runtime.options.sessionIdleTimeoutMs)) {
-      const session = this.live.get(id);
-      this.live.delete(id);
-      this.forgetLease(id);
-      this.eras.delete(id);
-      this.interner.release(id);
-      if (session !== undefined) for (const stream of [...session.streams.values()]) stream.end();
+      this.endLocally(id);
       await this.events.dropSession(id);
+      // The instance that opened it counts it in its sessions gauge until it hears.
+      await this.runtime.cluster?.broadcast({ kind: 'session-ended', session: id });
     }
   }
 
@@ -984,6 +1146,19 @@ function rpcErrorOf(refusal: BoundRefusal) {
  */
 function inUse(session: LiveSession): boolean {
   return session.record.transport === 'sse' ? session.busy : !session.idle;
+}
+
+/**
+ * Hands the client's answer to the handler waiting for it when that handler runs here, for this session.
+ * Returns false when it does not (another instance's, ended, or never asked).
+ */
+function deliverAnswer(session: LiveSession, message: Message): boolean {
+  const id = message.id as number | string;
+  const instance = session.leased;
+  if (!session.pendingServerRequests.has(id) || instance === undefined) return false;
+  instance.transport.router.forward(message as JSONRPCMessage);
+  session.answered(id);
+  return true;
 }
 
 /** The delivery extra of a session's messages: its principal's AuthInfo, when auth is on. */

@@ -26,6 +26,7 @@ import {
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
 
 import { ERRORS, JsonRpcCode, type ErrorName } from '../errors.js';
+import { isStateUnavailable } from '../state/state-unavailable.js';
 import type { LiveSession, StreamSink } from '../server/legacy-session.js';
 import type { RuntimeContext } from '../server/runtime-context.js';
 import type { Identity } from '../security/request-principal.js';
@@ -188,6 +189,8 @@ class Connection {
   }
 
   private failed(error: unknown): void {
+    // Redis away: a JSON-RPC error the client may retry (nothing ran); the connection logs the outage itself.
+    if (isStateUnavailable(error)) return this.refuse({ name: 'STATE_UNAVAILABLE', id: null });
     this.endpoint.runtime.options.onError(error as Error);
     this.refuse({ name: 'INTERNAL', id: null });
   }

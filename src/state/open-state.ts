@@ -1,0 +1,100 @@
+/**
+ * The state stores a server runs on: in memory (one process, the default), or in Redis when the `redis` option
+ * is set, with the cluster link between instances. Stores given explicitly (sessionStore, eventStore, eventBus,
+ * rateLimits.store) are used as they are either way. The Redis module, and node-redis with it, is imported only
+ * here and only when `redis` is set.
+ */
+import { ClusterLink, type PubSubConnection } from '../cluster/cluster-link.js';
+import type { RateLimitStore } from '../security/rate-limit.js';
+import type { ResolvedOptions } from '../server/options.js';
+import { InMemoryEventBus, type EventBus } from './event-bus.js';
+import { InMemoryEventStore, type EventStore } from './event-store.js';
+import type { ResolvedRedisOptions } from './redis-options.js';
+import { InMemorySessionStore, type SessionStore } from './session-store.js';
+
+export interface RuntimeState {
+  readonly kind: 'memory' | 'redis';
+  readonly sessionStore: SessionStore;
+  readonly eventStore: EventStore;
+  readonly bus: EventBus;
+  /** The shared rate-limit store (Redis); undefined in memory, where the limiter keeps its own. */
+  readonly rateLimitStore: RateLimitStore | undefined;
+  /** The link to the other instances (Redis only). */
+  readonly cluster: ClusterLink | undefined;
+  /** Closes the stores, the link and the connection. */
+  close(): Promise<void>;
+}
+
+/** What src/state/redis/index.ts exports that this file uses (imported dynamically, so typed here). */
+interface RedisStateModule {
+  createRedisState(
+    options: ResolvedRedisOptions,
+    bounds: {
+      sessionIdleTimeoutMs: number;
+      maxEventsPerStream: number;
+      maxStreamsPerSession: number;
+      maxEventBytesPerStream: number;
+      maxEventBytesPerSession: number;
+    },
+    onError: (error: Error) => void,
+  ): {
+    connection: PubSubConnection;
+    sessionStore: SessionStore;
+    eventStore: EventStore;
+    eventBus: EventBus;
+    rateLimitStore: RateLimitStore;
+    close(): Promise<void>;
+  };
+}
+
+export async function openState(options: ResolvedOptions, onError: (error: Error) => void): Promise<RuntimeState> {
+  if (options.redis === undefined) {
+    const sessionStore = options.sessionStore ?? new InMemorySessionStore();
+    const eventStore =
+      options.eventStore ??
+      new InMemoryEventStore(
+        options.maxEventsPerStream,
+        options.maxStreamsPerSession,
+        options.maxEventBytesPerStream,
+        options.maxEventBytesPerSession,
+      );
+    const bus = options.eventBus ?? new InMemoryEventBus((error) => onError(error as Error));
+    return {
+      kind: 'memory',
+      sessionStore,
+      eventStore,
+      bus,
+      rateLimitStore: undefined,
+      cluster: undefined,
+      close: async () => {
+        await Promise.all([sessionStore.close(), eventStore.close(), bus.close()]);
+      },
+    };
+  }
+  // A variable specifier: the module is loaded only here, and typed by RedisStateModule above.
+  const specifier = './redis/index.js';
+  const module = (await import(specifier)) as RedisStateModule;
+  const redis = module.createRedisState(options.redis, options, onError);
+  const sessionStore = options.sessionStore ?? redis.sessionStore;
+  const eventStore = options.eventStore ?? redis.eventStore;
+  const bus = options.eventBus ?? redis.eventBus;
+  const cluster = await ClusterLink.open(redis.connection, onError, options.redis.reconnectMaxDelayMs);
+  return {
+    kind: 'redis',
+    sessionStore,
+    eventStore,
+    bus,
+    rateLimitStore: redis.rateLimitStore,
+    cluster,
+    close: async () => {
+      await cluster.close();
+      // Explicitly given stores are closed too, as in memory; the Redis ones close with their connection.
+      await Promise.all([
+        sessionStore === redis.sessionStore ? undefined : sessionStore.close(),
+        eventStore === redis.eventStore ? undefined : eventStore.close(),
+        bus === redis.eventBus ? undefined : bus.close(),
+      ]);
+      await redis.close();
+    },
+  };
+}
