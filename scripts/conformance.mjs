@@ -169,5 +169,29 @@ try {
 } finally {
   authenticated.child.kill();
 }
+// Then the cluster: three instances sharing one real redis-server, behind a real nginx running
+// deploy/nginx/nginx.conf (round robin, no stickiness), so consecutive requests of one client land on different
+// instances. Both eras must pass exactly as against one process.
+{
+  const { startRedis } = await import('../build/test/support/redis-server.js');
+  const { startNginx } = await import('../build/test/support/nginx.js');
+  const redis = await startRedis();
+  const instances = [];
+  let nginx;
+  try {
+    const env = {
+      CONFORMANCE_REDIS_URL: redis.url,
+      CONFORMANCE_REQUEST_STATE_KEY: randomBytes(32).toString('hex'),
+    };
+    for (let i = 0; i < 3; i++) instances.push(await startFixture(env));
+    nginx = await startNginx({ upstreams: instances.map(({ url }) => new URL(url).host) });
+    const path = new URL(instances[0].url).pathname;
+    failedRevisions += await runSuite(`${nginx.url}${path}`, ' (3 instances + Redis behind nginx)');
+  } finally {
+    await nginx?.stop();
+    for (const instance of instances) instance.child.kill();
+    await redis.stop();
+  }
+}
 console.log(`conformance: ${scoredPassed} passed, ${scoredFailed} failed`);
 process.exit(failedRevisions === 0 ? 0 : 1);
