@@ -102,7 +102,7 @@ export class RedisConnection {
 
   /** Whether the command client is connected now. */
   get ready(): boolean {
-    return this.commands?.state === 'ready';
+    return !this.closed && this.commands?.state === 'ready' && this.commands.client.isReady;
   }
 
   /**
