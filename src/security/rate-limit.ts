@@ -46,10 +46,10 @@ export class InMemoryRateLimitStore implements RateLimitStore {
     }
     try {
       const result = await limiter.consume(key, cost);
-      return decision(true, window, result);
+      return decisionOf(true, window, result);
     } catch (rejection) {
       // Over the limit, the limiter rejects with its result; anything else is a store failure.
-      if (rejection instanceof RateLimiterRes) return decision(false, window, rejection);
+      if (rejection instanceof RateLimiterRes) return decisionOf(false, window, rejection);
       throw rejection;
     }
   }
@@ -59,7 +59,8 @@ export class InMemoryRateLimitStore implements RateLimitStore {
   }
 }
 
-function decision(allowed: boolean, window: RateLimitWindow, result: RateLimiterRes): RateLimitDecision {
+/** A limiter's result as the decision RateLimitStore.consume() answers (also used by the Redis store). */
+export function decisionOf(allowed: boolean, window: RateLimitWindow, result: RateLimiterRes): RateLimitDecision {
   return {
     allowed,
     limit: window.points,

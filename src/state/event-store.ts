@@ -38,6 +38,15 @@ export const EVENT_BYTE_DEFAULTS = Object.freeze({
   maxEventBytesPerSession: 16 * 1024 * 1024,
 });
 
+/** The stream and sequence an event id (`<stream>.<sequence>`) names; undefined when it names none. */
+export function parseEventId(id: string): { streamId: string; sequence: number } | undefined {
+  const dot = id.lastIndexOf('.');
+  if (dot <= 0) return undefined;
+  const sequence = Number(id.slice(dot + 1));
+  if (!Number.isSafeInteger(sequence)) return undefined;
+  return { streamId: id.slice(0, dot), sequence };
+}
+
 interface KeptEvent extends StoredEvent {
   /** Its sequence number within its stream (the part of the id after the dot). */
   sequence: number;
@@ -112,11 +121,9 @@ export class InMemoryEventStore implements EventStore {
     sessionId: string,
     lastEventId: string,
   ): Promise<{ streamId: string; events: StoredEvent[] } | undefined> {
-    const dot = lastEventId.lastIndexOf('.');
-    if (dot <= 0) return undefined;
-    const streamId = lastEventId.slice(0, dot);
-    const sequence = Number(lastEventId.slice(dot + 1));
-    if (!Number.isSafeInteger(sequence)) return undefined;
+    const parsed = parseEventId(lastEventId);
+    if (parsed === undefined) return undefined;
+    const { streamId, sequence } = parsed;
     const log = this.sessions.get(sessionId)?.streams.get(streamId);
     if (log === undefined) return undefined;
     const events = log.events
