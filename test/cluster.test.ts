@@ -92,7 +92,12 @@ describe('three instances sharing Redis', () => {
       // Subscribed through C: A's copy of the session learns it (session-changed over the cluster channel).
       const subscribed = await raw(c, {
         headers: sessionHeaders(session),
-        body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'resources/subscribe', params: { uri: 'demo://watched' } }),
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 2,
+          method: 'resources/subscribe',
+          params: { uri: 'demo://watched' },
+        }),
       });
       assert.equal(subscribed.status, 200, subscribed.body);
       const other = await openSession(b);
@@ -174,7 +179,11 @@ describe('three instances sharing Redis', () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     const cancel = await raw(c, {
       headers: sessionHeaders(session),
-      body: JSON.stringify({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId: 11, reason: 'test' } }),
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        method: 'notifications/cancelled',
+        params: { requestId: 11, reason: 'test' },
+      }),
     });
     assert.equal(cancel.status, 202);
     // A cancelled request is not answered (the protocol says so): its POST ends with 202 and no body.
@@ -203,7 +212,10 @@ describe('three instances sharing Redis', () => {
       assert.equal(init.status, 202);
       const initialized = await stream.waitFor((event) => event.message?.id === 1);
       assert.equal(initialized.message.result.protocolVersion, '2024-11-05');
-      assert.equal((await post(c, JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }))).status, 202);
+      assert.equal(
+        (await post(c, JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' }))).status,
+        202,
+      );
       assert.equal((await post(c, call(2, 'whoami'))).status, 202);
       const answer = await stream.waitFor((event) => event.message?.id === 2);
       // The stream's instance runs what its session is sent: the answer is A's.
@@ -308,7 +320,15 @@ test('serve --redis refuses to start without a shared requestState key, saying w
   delete env.REMOTE_MCP_REQUEST_STATE_KEY;
   const run = spawnSync(
     process.execPath,
-    ['build/src/cli/main.js', 'serve', 'build/test/fixtures/cluster-server.js', '--port', '0', '--redis', 'redis://127.0.0.1:1'],
+    [
+      'build/src/cli/main.js',
+      'serve',
+      'build/test/fixtures/cluster-server.js',
+      '--port',
+      '0',
+      '--redis',
+      'redis://127.0.0.1:1',
+    ],
     { env, encoding: 'utf8', timeout: 10_000 },
   );
   assert.equal(run.status, 1);

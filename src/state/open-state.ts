@@ -36,15 +36,15 @@ interface RedisStateModule {
       maxEventBytesPerStream: number;
       maxEventBytesPerSession: number;
     },
-    onError: (error: Error) => void,
-  ): {
+    onError: (error: unknown) => void,
+  ): Promise<{
     connection: PubSubConnection;
     sessionStore: SessionStore;
     eventStore: EventStore;
     eventBus: EventBus;
     rateLimitStore: RateLimitStore;
     close(): Promise<void>;
-  };
+  }>;
 }
 
 export async function openState(options: ResolvedOptions, onError: (error: Error) => void): Promise<RuntimeState> {
@@ -74,7 +74,7 @@ export async function openState(options: ResolvedOptions, onError: (error: Error
   // A variable specifier: the module is loaded only here, and typed by RedisStateModule above.
   const specifier = './redis/index.js';
   const module = (await import(specifier)) as RedisStateModule;
-  const redis = module.createRedisState(options.redis, options, onError);
+  const redis = await module.createRedisState(options.redis, options, (error) => onError(error as Error));
   const sessionStore = options.sessionStore ?? redis.sessionStore;
   const eventStore = options.eventStore ?? redis.eventStore;
   const bus = options.eventBus ?? redis.eventBus;

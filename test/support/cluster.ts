@@ -85,7 +85,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
   };
   try {
     for (let i = 0; i < (options.instances ?? 3); i++) await addNode();
-    const nginx = options.nginx === false ? undefined : await startNginx({ upstreams: nodes.map((n) => new URL(n.url).host) });
+    const nginx =
+      options.nginx === false ? undefined : await startNginx({ upstreams: nodes.map((n) => new URL(n.url).host) });
     return {
       redis,
       nodes,
