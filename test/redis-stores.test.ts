@@ -5,6 +5,7 @@
  * objects once Redis is back.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 
 import { type EventBus, InMemoryEventBus, type ServerEvent } from '../src/state/event-bus.js';
@@ -763,6 +764,26 @@ describe('rate-limit stores (the same cases for both)', () => {
 });
 
 describe('createRedisState', () => {
+  test('importing the Redis stores loads no redis package: the first RedisConnection does', () => {
+    const index = new URL('../src/state/redis/index.js', import.meta.url).href;
+    const script = `
+      import { createRequire } from 'node:module';
+      const loaded = () => Object.keys(createRequire(import.meta.url).cache).some((path) => path.includes('@redis'));
+      const redis = await import(${JSON.stringify(index)});
+      const before = loaded();
+      const connection = new redis.RedisConnection(redis.resolveRedisOptions({ url: 'redis://127.0.0.1:1' }));
+      await connection.loaded;
+      const after = loaded();
+      await connection.close();
+      console.log(JSON.stringify({ before, after }));`;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    assert.equal(child.status, 0, child.stderr);
+    assert.deepEqual(JSON.parse(child.stdout), { before: false, after: true });
+  });
+
   test('one connection and the four stores on it; close closes the connection once', async () => {
     const options = resolveRedisOptions({ url: redis.url, keyPrefix: `t${++prefixes}:` });
     const bounds = {
