@@ -979,5 +979,30 @@ describe('outages', () => {
     await assert.rejects(bounded(bus.check(), 'bus.check'), isUnavailable);
     assert.ok(reported.length >= 1);
     for (const error of reported) assert.ok(!error.message.includes('secret'), error.message);
+
+    // A bus whose first SUBSCRIBE failed because Redis was down: once Redis is up, the connection makes the
+    // subscription by itself. (Without a password: the restarted Redis has none, AUTH would fail.)
+    const withoutPassword = new RedisConnection(
+      resolveRedisOptions({ url: `redis://127.0.0.1:${dead.port}`, keyPrefix: connection.prefix, ...options }),
+    );
+    opened.push(withoutPassword);
+    const late = new RedisEventBus(withoutPassword);
+    await assert.rejects(
+      late.subscribed.then(() => late.check()),
+      isUnavailable,
+    );
+    const heard: ServerEvent[] = [];
+    late.subscribe((event) => heard.push(event));
+    await dead.restart();
+    try {
+      await until('the subscription made once Redis is up', () => succeeds(late.check()));
+      await connect({ keyPrefix: connection.prefix }, dead).publish(
+        `${connection.prefix}events`,
+        JSON.stringify({ origin: 'elsewhere', event: { kind: 'tools_list_changed' } }),
+      );
+      await until('the event', () => heard.length === 1);
+    } finally {
+      await dead.stop();
+    }
   });
 });
