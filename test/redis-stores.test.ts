@@ -5,6 +5,7 @@
  * objects once Redis is back.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 
 import { type EventBus, InMemoryEventBus, type ServerEvent } from '../src/state/event-bus.js';
@@ -763,6 +764,26 @@ describe('rate-limit stores (the same cases for both)', () => {
 });
 
 describe('createRedisState', () => {
+  test('importing the Redis stores loads no redis package: the first RedisConnection does', () => {
+    const index = new URL('../src/state/redis/index.js', import.meta.url).href;
+    const script = `
+      import { createRequire } from 'node:module';
+      const loaded = () => Object.keys(createRequire(import.meta.url).cache).some((path) => path.includes('@redis'));
+      const redis = await import(${JSON.stringify(index)});
+      const before = loaded();
+      const connection = new redis.RedisConnection(redis.resolveRedisOptions({ url: 'redis://127.0.0.1:1' }));
+      await connection.loaded;
+      const after = loaded();
+      await connection.close();
+      console.log(JSON.stringify({ before, after }));`;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    assert.equal(child.status, 0, child.stderr);
+    assert.deepEqual(JSON.parse(child.stdout), { before: false, after: true });
+  });
+
   test('one connection and the four stores on it; close closes the connection once', async () => {
     const options = resolveRedisOptions({ url: redis.url, keyPrefix: `t${++prefixes}:` });
     const bounds = {
@@ -958,5 +979,30 @@ describe('outages', () => {
     await assert.rejects(bounded(bus.check(), 'bus.check'), isUnavailable);
     assert.ok(reported.length >= 1);
     for (const error of reported) assert.ok(!error.message.includes('secret'), error.message);
+
+    // A bus whose first SUBSCRIBE failed because Redis was down: once Redis is up, the connection makes the
+    // subscription by itself. (Without a password: the restarted Redis has none, AUTH would fail.)
+    const withoutPassword = new RedisConnection(
+      resolveRedisOptions({ url: `redis://127.0.0.1:${dead.port}`, keyPrefix: connection.prefix, ...options }),
+    );
+    opened.push(withoutPassword);
+    const late = new RedisEventBus(withoutPassword);
+    await assert.rejects(
+      late.subscribed.then(() => late.check()),
+      isUnavailable,
+    );
+    const heard: ServerEvent[] = [];
+    late.subscribe((event) => heard.push(event));
+    await dead.restart();
+    try {
+      await until('the subscription made once Redis is up', () => succeeds(late.check()));
+      await connect({ keyPrefix: connection.prefix }, dead).publish(
+        `${connection.prefix}events`,
+        JSON.stringify({ origin: 'elsewhere', event: { kind: 'tools_list_changed' } }),
+      );
+      await until('the event', () => heard.length === 1);
+    } finally {
+      await dead.stop();
+    }
   });
 });

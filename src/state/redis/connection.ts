@@ -245,11 +245,17 @@ export class RedisConnection {
   private async bounded<T>(link: Link, work: () => Promise<T>): Promise<T> {
     const ms = this.options.commandTimeoutMs;
     let timer: NodeJS.Timeout | undefined;
+    let expired = false;
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(this.unavailable(`did not answer within ${ms} ms`)), ms);
+      timer = setTimeout(() => {
+        expired = true;
+        reject(this.unavailable(`did not answer within ${ms} ms`));
+      }, ms);
     });
     const attempt = async (): Promise<T> => {
       if (link.state === 'connecting') await link.firstOutcome;
+      // The caller was told it failed: a first connection made after that must not run the command anyway.
+      if (expired) throw this.unavailable(`did not answer within ${ms} ms`);
       if (this.closed) throw this.unavailable('is closed (this connection was closed)');
       if (link.state !== 'ready' || !link.client.isReady) {
         const why = link.lastError === undefined ? '' : `: ${describe(link.lastError)}`;
