@@ -331,7 +331,7 @@ export function resolveOptions(input: RemoteServerOptions): ResolvedOptions {
   if (responseMode !== 'auto' && responseMode !== 'json' && responseMode !== 'sse')
     fail('responseMode', '"auto", "json" or "sse"', responseMode);
 
-  const redis = resolveRedisOptions(input.redis);
+  const redis = input.redis === undefined ? undefined : resolveRedisOptions(input.redis);
   if (redis !== undefined && input.requestStateKey === undefined)
     throw new RemoteMcpOptionError(
       'remote-mcp: option `redis` needs `requestStateKey` (REMOTE_MCP_REQUEST_STATE_KEY): every instance must seal and open requestState with the same key, or a request that lands on another instance is refused. Generate one with `openssl rand -hex 32` and give it to every instance.',

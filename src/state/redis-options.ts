@@ -1,81 +1,93 @@
 /**
- * The `redis` option: where several instances keep their shared state. Validated here, without loading the
- * Redis client, so that a bad value throws from createRemoteServer like every other option and a server
- * without Redis never loads node-redis (src/state/redis/ is imported only when this option is set).
+ * The `redis` option: where the shared state of several instances lives. Validated here, without loading
+ * node-redis (src/state/redis/ is imported only when the option is set), so a bad value throws from
+ * createRemoteServer like every other option. Validated once, before anything
+ * connects; the defaults are listed in one frozen object.
  */
 import { failOption } from '../errors.js';
 
 export interface RedisOptions {
-  /** `redis://[user:password@]host:port[/db]` or `rediss://` (TLS). Required. */
+  /** redis://[user:password@]host[:port][/db] or rediss:// (TLS). */
   url: string;
-  /** Prefix of every key and channel, so several deployments can share one Redis. Default `remote-mcp:`. */
+  /** Prepended to every key and channel (default 'remote-mcp:'), so several deployments can share one Redis. */
   keyPrefix?: string;
-  /** How long connecting (and each reconnect attempt) may take, in ms. Default 5000. */
+  /** How long one connection attempt may take. */
   connectTimeoutMs?: number;
-  /** How long a command may go unanswered before it fails (the request gets 503), in ms. Default 2000. */
+  /** A command not answered by then rejects with StateUnavailableError. */
   commandTimeoutMs?: number;
-  /** The longest wait between reconnect attempts while Redis is away, in ms. Default 2000. */
+  /** The cap of the reconnect backoff. */
   reconnectMaxDelayMs?: number;
 }
 
-export type ResolvedRedisOptions = Required<RedisOptions>;
+export type ResolvedRedisOptions = Readonly<Required<RedisOptions>>;
 
 export const REDIS_DEFAULTS = Object.freeze({
   keyPrefix: 'remote-mcp:',
-  connectTimeoutMs: 5_000,
-  commandTimeoutMs: 2_000,
-  reconnectMaxDelayMs: 2_000,
+  /** 5 s: one TCP (and TLS) connection attempt. */
+  connectTimeoutMs: 5000,
+  /** 2 s: a request waiting on shared state fails after this, instead of hanging with Redis. */
+  commandTimeoutMs: 2000,
+  /** 2 s: a Redis that comes back is used again within about this long. */
+  reconnectMaxDelayMs: 2000,
 });
 
-const KNOWN = new Set(['url', ...Object.keys(REDIS_DEFAULTS)]);
+/** The largest duration option: one hour (and far below setTimeout's 2^31 - 1 ms limit). */
+const MAX_DURATION_MS = 3_600_000;
 
-function positive(options: RedisOptions, name: keyof typeof REDIS_DEFAULTS & `${string}Ms`): number {
-  const value = options[name] ?? REDIS_DEFAULTS[name];
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1)
-    failOption(`redis.${name}`, 'an integer >= 1', value);
+const KEYS = new Set(['url', 'keyPrefix', 'connectTimeoutMs', 'commandTimeoutMs', 'reconnectMaxDelayMs']);
+
+function duration(options: Record<string, unknown>, key: keyof typeof REDIS_DEFAULTS): number {
+  const value = options[key] ?? REDIS_DEFAULTS[key];
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1 || value > MAX_DURATION_MS)
+    failOption(`redis.${key}`, `an integer from 1 to ${MAX_DURATION_MS} (milliseconds)`, value);
   return value;
 }
 
-/** Validates the `redis` option; undefined when it is not set (the in-memory stores serve one process). */
-export function resolveRedisOptions(value: unknown): ResolvedRedisOptions | undefined {
-  if (value === undefined) return undefined;
+/** Validates the `redis` option (an object; a bare URL string is accepted as `{ url }`). */
+export function resolveRedisOptions(value: unknown): ResolvedRedisOptions {
+  if (typeof value === 'string') value = { url: value };
   if (value === null || typeof value !== 'object' || Array.isArray(value))
     failOption(
       'redis',
       'an object { url, keyPrefix?, connectTimeoutMs?, commandTimeoutMs?, reconnectMaxDelayMs? }',
       value,
     );
-  const options = value as RedisOptions;
-  for (const key of Object.keys(options))
-    if (!KNOWN.has(key)) failOption(`redis.${key}`, `one of ${[...KNOWN].join(', ')} (unknown key)`, key);
-  let url: URL | undefined;
-  try {
-    url = typeof options.url === 'string' ? new URL(options.url) : undefined;
-  } catch {
-    url = undefined;
+  const options = value as Record<string, unknown>;
+  for (const key of Object.keys(options)) {
+    if (!KEYS.has(key))
+      failOption(`redis.${key}`, `unset (the redis options are ${[...KEYS].join(', ')})`, options[key]);
   }
-  if (url === undefined || (url.protocol !== 'redis:' && url.protocol !== 'rediss:') || url.hostname === '')
-    failOption('redis.url', 'a redis:// or rediss:// URL with a host', redactedUrl(options.url));
-  const keyPrefix = options.keyPrefix ?? REDIS_DEFAULTS.keyPrefix;
-  if (typeof keyPrefix !== 'string' || keyPrefix.length === 0)
-    failOption('redis.keyPrefix', 'a non-empty string', keyPrefix);
+  const { url, keyPrefix = REDIS_DEFAULTS.keyPrefix } = options;
+  if (typeof url !== 'string') failOption('redis.url', 'a redis:// or rediss:// URL', url);
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    // The value may hold a password: it is not echoed.
+    failOption('redis.url', 'a redis:// or rediss:// URL', '(a string that is not a URL)');
+  }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:')
+    failOption('redis.url', 'a redis:// or rediss:// URL', redactUrl(url));
+  // A brace would make the prefix, not the session id, the Redis Cluster hash tag of the event store's keys.
+  if (typeof keyPrefix !== 'string' || keyPrefix.length === 0 || /[{}]/.test(keyPrefix))
+    failOption('redis.keyPrefix', 'a non-empty string without { or }', keyPrefix);
   return Object.freeze({
-    url: options.url,
+    url,
     keyPrefix,
-    connectTimeoutMs: positive(options, 'connectTimeoutMs'),
-    commandTimeoutMs: positive(options, 'commandTimeoutMs'),
-    reconnectMaxDelayMs: positive(options, 'reconnectMaxDelayMs'),
+    connectTimeoutMs: duration(options, 'connectTimeoutMs'),
+    commandTimeoutMs: duration(options, 'commandTimeoutMs'),
+    reconnectMaxDelayMs: duration(options, 'reconnectMaxDelayMs'),
   });
 }
 
-/** The URL without its password, for messages and the health report. */
-export function redactedUrl(value: unknown): unknown {
-  if (typeof value !== 'string') return value;
+/** The URL without its password, for messages and health reports. */
+export function redactUrl(url: string): string {
   try {
-    const url = new URL(value);
-    if (url.password !== '') url.password = '***';
-    return url.toString();
+    const parsed = new URL(url);
+    if (parsed.password === '') return parsed.href;
+    parsed.password = '';
+    return parsed.href;
   } catch {
-    return value.replace(/\/\/[^@/]*@/, '//***@');
+    return '(invalid URL)';
   }
 }

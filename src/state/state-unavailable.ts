@@ -5,6 +5,7 @@
  */
 export class StateUnavailableError extends Error {
   override readonly name = 'StateUnavailableError';
+  readonly code = 'REMOTE_MCP_STATE_UNAVAILABLE';
 }
 
 /** Whether an error means the shared state store is unavailable (by name: the Redis module may be another copy). */

@@ -14,8 +14,8 @@
  */
 import type { createClient } from 'redis';
 
-import { StateUnavailableError } from './errors.js';
-import { type ResolvedRedisOptions, redactUrl } from './options.js';
+import { StateUnavailableError } from '../state-unavailable.js';
+import { type ResolvedRedisOptions, redactUrl } from '../redis-options.js';
 
 /** The node-redis client type the stores program against. */
 export type RedisClient = ReturnType<typeof createClient>;

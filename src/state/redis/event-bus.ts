@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 
 import type { EventBus, ServerEvent } from '../event-bus.js';
 import type { RedisConnection } from './connection.js';
-import { StateUnavailableError } from './errors.js';
+import { StateUnavailableError } from '../state-unavailable.js';
 
 const KINDS = new Set<string>(['tools_list_changed', 'prompts_list_changed', 'resources_list_changed']);
 

@@ -11,12 +11,12 @@
 import { RedisConnection } from './connection.js';
 import { RedisEventBus } from './event-bus.js';
 import { RedisEventStore } from './event-store.js';
-import type { ResolvedRedisOptions } from './options.js';
+import type { ResolvedRedisOptions } from '../redis-options.js';
 import { RedisRateLimitStore } from './rate-limit-store.js';
 import { RedisSessionStore } from './session-store.js';
 
 export { MAX_PENDING_COMMANDS, type RedisClient, RedisConnection } from './connection.js';
-export { StateUnavailableError } from './errors.js';
+export { StateUnavailableError } from '../state-unavailable.js';
 export { RedisEventBus } from './event-bus.js';
 export { RedisEventStore, type RedisEventStoreOptions } from './event-store.js';
 export {
@@ -25,7 +25,7 @@ export {
   type ResolvedRedisOptions,
   redactUrl,
   resolveRedisOptions,
-} from './options.js';
+} from '../redis-options.js';
 export { RedisRateLimitStore } from './rate-limit-store.js';
 export { RedisSessionStore, SWEEP_BATCH } from './session-store.js';
 
