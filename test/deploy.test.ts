@@ -323,7 +323,7 @@ test('docker compose config renders the file, and refuses it without the request
   delete env.REMOTE_MCP_REQUEST_STATE_KEY;
   const refused = run(env);
   assert.notEqual(refused.status, 0);
-  assert.match(`${refused.stdout}${refused.stderr}`, /REMOTE_MCP_REQUEST_STATE_KEY[^]*openssl rand -hex 32/);
+  assert.match(`${refused.stdout}${refused.stderr}`, /REMOTE_MCP_REQUEST_STATE_KEY.*openssl rand -hex 32/s);
   const key = 'k'.repeat(64);
   const rendered = run({ ...env, REMOTE_MCP_REQUEST_STATE_KEY: key });
   assert.equal(rendered.status, 0, rendered.stderr);
