@@ -322,7 +322,11 @@ test('bodies up to maxBodyBytes pass; a larger one gets remote-mcp’s own 413 f
   assert.deepEqual(tooLarge.json(), {
     jsonrpc: '2.0',
     id: null,
-    error: { code: ERRORS.BODY_TOO_LARGE.rpcCode, message: ERRORS.BODY_TOO_LARGE.message },
+    // What remote-mcp answers itself (src/transport/http-handler.ts), byte for byte.
+    error: {
+      code: ERRORS.BODY_TOO_LARGE.rpcCode,
+      message: `${ERRORS.BODY_TOO_LARGE.message} (${DEFAULTS.maxBodyBytes} bytes)`,
+    },
   });
   assert.equal(target.seen.length, 1);
 });
