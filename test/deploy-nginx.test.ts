@@ -14,7 +14,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 
 import { DEFAULTS, ERRORS } from '../src/index.js';
 import { clientIp, resolveTrustProxy } from '../src/security/client-ip.js';
-import { raw, withTimeout } from './helpers.js';
+import { modernHeaders, raw, start, withTimeout } from './helpers.js';
 import { startNginx, type RunningNginx } from './support/nginx.js';
 
 /** Bound on every wait for something that arrives through nginx. */
@@ -329,6 +329,15 @@ test('bodies up to maxBodyBytes pass; a larger one gets remote-mcp’s own 413 f
     },
   });
   assert.equal(target.seen.length, 1);
+  // And remote-mcp, reached directly, answers the same.
+  const direct = await start();
+  cleanups.push(() => direct.close());
+  const own = await raw(direct.url, {
+    headers: modernHeaders('tools/list'),
+    body: 'x'.repeat(DEFAULTS.maxBodyBytes + 1),
+  });
+  assert.equal(own.status, 413);
+  assert.deepEqual(own.json(), tooLarge.json());
 });
 
 test('/metrics is not served through the balancer; /health and /ready are', async () => {
