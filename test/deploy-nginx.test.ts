@@ -14,7 +14,7 @@ import { WebSocket, WebSocketServer } from 'ws';
 
 import { DEFAULTS, ERRORS } from '../src/index.js';
 import { clientIp, resolveTrustProxy } from '../src/security/client-ip.js';
-import { raw, withTimeout } from './helpers.js';
+import { modernHeaders, raw, start, withTimeout } from './helpers.js';
 import { startNginx, type RunningNginx } from './support/nginx.js';
 
 /** Bound on every wait for something that arrives through nginx. */
@@ -322,9 +322,22 @@ test('bodies up to maxBodyBytes pass; a larger one gets remote-mcp’s own 413 f
   assert.deepEqual(tooLarge.json(), {
     jsonrpc: '2.0',
     id: null,
-    error: { code: ERRORS.BODY_TOO_LARGE.rpcCode, message: ERRORS.BODY_TOO_LARGE.message },
+    // What remote-mcp answers itself (src/transport/http-handler.ts), byte for byte.
+    error: {
+      code: ERRORS.BODY_TOO_LARGE.rpcCode,
+      message: `${ERRORS.BODY_TOO_LARGE.message} (${DEFAULTS.maxBodyBytes} bytes)`,
+    },
   });
   assert.equal(target.seen.length, 1);
+  // And remote-mcp, reached directly, answers the same.
+  const direct = await start();
+  cleanups.push(() => direct.close());
+  const own = await raw(direct.url, {
+    headers: modernHeaders('tools/list'),
+    body: 'x'.repeat(DEFAULTS.maxBodyBytes + 1),
+  });
+  assert.equal(own.status, 413);
+  assert.deepEqual(own.json(), tooLarge.json());
 });
 
 test('/metrics is not served through the balancer; /health and /ready are', async () => {

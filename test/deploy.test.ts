@@ -300,27 +300,36 @@ test('compose: Redis with a health check and no persistence; nginx with the ship
   assert.deepEqual(nginxValues('listen'), ['8080']);
 });
 
+/** `docker compose` (the v2 plugin), else `docker-compose` (v1); an empty command, and why, when neither runs. */
+function composeCommand(): { command: string[]; missing: string } {
+  const problems: string[] = [];
+  for (const command of [['docker', 'compose'], ['docker-compose']]) {
+    const version = spawnSync(command[0]!, [...command.slice(1), 'version'], { encoding: 'utf8' });
+    if (version.error === undefined && version.status === 0) return { command, missing: '' };
+    problems.push(`${command.join(' ')}: ${(version.error?.message ?? version.stderr).trim().split('\n')[0]}`);
+  }
+  return { command: [], missing: problems.join('; ') };
+}
+
 test('docker compose config renders the file, and refuses it without the request-state key', (t) => {
-  const version = spawnSync('docker', ['compose', 'version'], { encoding: 'utf8' });
-  if (version.error !== undefined || version.status !== 0) {
-    t.skip(
-      `the docker compose plugin is not installed here (${version.error?.message ?? version.stderr.trim()}): compose.yaml was checked as YAML only`,
-    );
+  const { command, missing } = composeCommand();
+  if (command.length === 0) {
+    t.skip(`no compose client is installed here (${missing}): compose.yaml was checked as YAML only`);
     return;
   }
+  const run = (env: NodeJS.ProcessEnv) =>
+    spawnSync(command[0]!, [...command.slice(1), '-f', 'deploy/compose.yaml', 'config'], { encoding: 'utf8', env });
   const env = { ...process.env };
   delete env.REMOTE_MCP_REQUEST_STATE_KEY;
-  const refused = spawnSync('docker', ['compose', '-f', 'deploy/compose.yaml', 'config'], { encoding: 'utf8', env });
+  const refused = run(env);
   assert.notEqual(refused.status, 0);
-  assert.match(refused.stderr, /REMOTE_MCP_REQUEST_STATE_KEY/);
+  assert.match(`${refused.stdout}${refused.stderr}`, /REMOTE_MCP_REQUEST_STATE_KEY.*openssl rand -hex 32/s);
   const key = 'k'.repeat(64);
-  const rendered = spawnSync('docker', ['compose', '-f', 'deploy/compose.yaml', 'config', '--format', 'json'], {
-    encoding: 'utf8',
-    env: { ...env, REMOTE_MCP_REQUEST_STATE_KEY: key },
-  });
+  const rendered = run({ ...env, REMOTE_MCP_REQUEST_STATE_KEY: key });
   assert.equal(rendered.status, 0, rendered.stderr);
-  const config = JSON.parse(rendered.stdout);
+  const config = parseYaml(rendered.stdout);
   for (const name of INSTANCES) assert.equal(config.services[name].environment.REMOTE_MCP_REQUEST_STATE_KEY, key);
+  assert.deepEqual(Object.keys(config.services).sort(), [...INSTANCES, 'nginx', 'redis']);
 });
 
 // ---------------------------------------------------------------------------------------------------------------
