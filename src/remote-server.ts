@@ -445,6 +445,10 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
     streams.endAll(options.drainRetryMs);
     state?.websocket?.drain();
     const drained = await drain.idle(options.drainTimeoutMs);
+    // Outwait the proxy's kept-alive connections (drainDelayMs): closing one while the proxy writes a request on
+    // it would reset a request nothing can tell was not run; until the proxy closes them, they get 503s.
+    const left = options.drainDelayMs - (performance.now() - started);
+    if (left > 0) await new Promise((resolve) => setTimeout(resolve, left));
     if (!drained)
       logger.warn(
         { inFlight: drain.size, drainTimeoutMs: options.drainTimeoutMs },

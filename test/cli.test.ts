@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 import { modernBody, modernHeaders, raw, type Serving, untilServing, withTimeout } from './helpers.js';
+import { startRedis } from './support/redis-server.js';
 
 const CLI = 'build/src/cli/main.js';
 
@@ -145,8 +146,11 @@ test('the documented example config (every key) starts the server: TLS, auth, he
     `module: ${resolve('build/examples/demo-server.js')}`,
   );
   writeFileSync(join(dir, 'remote-mcp.yaml'), example);
+  // The example keeps its state in Redis (every key is set): a real one, as a deployment would have.
+  const redis = await startRedis();
   const env = {
     ...process.env,
+    REMOTE_MCP_REDIS_URL: redis.url,
     REMOTE_MCP_REQUEST_STATE_KEY: 'an-example-key-of-at-least-32-bytes!',
     REMOTE_MCP_PORT: '0',
     REMOTE_MCP_METRICS_PORT: '0',
@@ -194,6 +198,7 @@ test('the documented example config (every key) starts the server: TLS, auth, he
     assert.match(readFileSync(join(dir, 'logs', 'audit.log'), 'utf8'), /"outcome":"unauthenticated"/);
   } finally {
     child.kill('SIGKILL');
+    await redis.stop();
   }
 });
 

@@ -121,6 +121,11 @@ export const OPTION_FLAGS: readonly OptionFlag[] = [
   count('drainTimeoutMs', '--drain-timeout-ms <ms>', 'how long Ctrl-C/SIGTERM waits for in-flight requests'),
   count('drainRetryMs', '--drain-retry-ms <ms>', 'the SSE retry: hint on streams a drain ends'),
   count(
+    'drainDelayMs',
+    '--drain-delay-ms <ms>',
+    "the shortest a drain lasts (503 on open connections); above a proxy's upstream keepalive timeout",
+  ),
+  count(
     'headersTimeoutMs',
     '--headers-timeout-ms <ms>',
     'complete request headers must arrive within this (slow clients get 408)',

@@ -351,6 +351,11 @@ export const CONFIG_SCHEMA: JsonSchema = deepFreeze({
       'The SSE `retry` hint (ms) on streams ended by a drain, so clients reconnect soon (to another instance).',
       DEFAULTS.drainRetryMs,
     ),
+    drainDelayMs: integer(
+      0,
+      "The shortest a drain lasts, in ms: requests on open connections get 503 until then. Set it above a proxy's upstream keepalive timeout.",
+      DEFAULTS.drainDelayMs,
+    ),
     auth,
     authorization: object(
       'Which principals may use which tools, resources and prompts: pattern → scopes, "subject:<sub>" or "principal:<key>". Needs auth.',

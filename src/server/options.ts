@@ -123,6 +123,13 @@ export interface RemoteServerOptions {
   drainTimeoutMs?: number;
   /** The `retry` hint (ms) SSE streams ended by a drain carry, so clients reconnect soon (to another instance). Default 1000. */
   drainRetryMs?: number;
+  /**
+   * The shortest a drain lasts, in ms: until then requests arriving on connections already open keep getting
+   * 503 (nothing ran; a proxy may re-send them) rather than meeting a closed connection. Set it above the idle
+   * timeout of a proxy's kept-alive connections to the instances (nginx upstream `keepalive_timeout`), so the
+   * proxy closes them first. Default 0.
+   */
+  drainDelayMs?: number;
   /** Session registry. Default: in memory. */
   sessionStore?: SessionStore;
   /** Event store for 2025-era resumption. Default: in memory, bounded by maxEventsPerStream/maxStreamsPerSession and maxEventBytesPerStream/maxEventBytesPerSession. */
@@ -193,6 +200,7 @@ export const DEFAULTS = Object.freeze({
   dnsRebindingProtection: true,
   drainTimeoutMs: 10_000,
   drainRetryMs: 1_000,
+  drainDelayMs: 0, // a single process has no proxy to outwait; deploy/ sets 5000 for nginx's 4 s keepalive
   headersTimeoutMs: 10_000, // Node's own default is 60 s: far too long a hold for a slow client
   requestTimeoutMs: 30_000,
   keepAliveTimeoutMs: 5_000,
@@ -378,6 +386,7 @@ export function resolveOptions(input: RemoteServerOptions): ResolvedOptions {
     allowedOrigins: stringList(options, 'allowedOrigins'),
     drainTimeoutMs: integer(options, 'drainTimeoutMs', 0),
     drainRetryMs: integer(options, 'drainRetryMs', 0),
+    drainDelayMs: integer(options, 'drainDelayMs', 0),
     headersTimeoutMs: integer(options, 'headersTimeoutMs', 1),
     requestTimeoutMs: integer(options, 'requestTimeoutMs', 1),
     keepAliveTimeoutMs: integer(options, 'keepAliveTimeoutMs', 1),

@@ -86,7 +86,7 @@ export async function handleRequest(
   route: Route,
 ): Promise<void> {
   const { legacy, runtime } = state;
-  if (state.closing) return writeError(res, 'SERVER_CLOSING', { headers: { connection: 'close' } });
+  if (state.closing) return writeError(res, 'SERVER_CLOSING', { headers: { connection: 'close', 'retry-after': '1' } });
   const site = route.kind === 'sse-events' || route.kind === 'sse-messages' ? SSE_SITE : HTTP_SITE;
   const refused = checkOrigin(req, state.guard);
   if (refused !== undefined) return refuseRequest(runtime, req, res, site, refused);
