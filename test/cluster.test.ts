@@ -7,6 +7,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 
+import { createClient } from 'redis';
+
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
@@ -313,6 +315,31 @@ describe('limits hold for the cluster', () => {
       await cluster.stop();
     }
   });
+});
+
+test('a session whose record leaves Redis unseen by this instance is forgotten by the instance that opened it', async () => {
+  // Another instance's create() or sweep() takes an expired id off the shared set: the opener never sweeps it.
+  const cluster = await startCluster({ instances: 1, nginx: false, args: ['--session-idle-timeout-ms', '2000'] });
+  const redis = createClient({ url: cluster.redis.url });
+  await redis.connect();
+  try {
+    const url = cluster.nodes[0]!.url;
+    const held = async () => {
+      const health = await raw(url.replace(/\/mcp$/, '/health'), { method: 'GET' });
+      return health.json().checks.find((check: any) => check.name === 'legacySessions').details.internedIdentities;
+    };
+    const session = await openSession(url);
+    assert.equal(await held(), 1);
+    assert.equal(await redis.zRem('remote-mcp:sessions', session), 1);
+    assert.equal(await redis.del(`remote-mcp:session:${session}`), 1);
+    // Its sweep runs every second at this idle timeout, and the liveness check with it.
+    const deadline = Date.now() + 10_000;
+    while ((await held()) !== 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(await held(), 0);
+  } finally {
+    await redis.quit();
+    await cluster.stop();
+  }
 });
 
 test('serve --redis refuses to start without a shared requestState key, saying why', () => {

@@ -47,6 +47,12 @@ export interface SessionStore {
   count(): Promise<number>;
   /** Deletes the sessions idle since before `cutoff`; returns their ids. */
   sweep(cutoff: number): Promise<string[]>;
+  /**
+   * Optional, for a store several instances share: which of `ids` still exist. A shared store's sweep returns
+   * an expired id to one instance only, so each instance asks this of the sessions it opened and forgets those
+   * that are gone (an in-memory store's sweep sees every expiry, and needs no such method).
+   */
+  alive?(ids: string[]): Promise<boolean[]>;
   close(): Promise<void>;
   /** Optional: the store's health for /health and /ready; resolves with details, rejects when it is unreachable. */
   check?(): Promise<unknown>;

@@ -61,6 +61,8 @@ const BOUND_REFUSALS: Partial<Record<ErrorName, RefusalReason>> = {
 };
 
 const LEGACY_VERSIONS: readonly string[] = SUPPORTED_PROTOCOL_VERSIONS;
+/** Session ids one liveness check of a shared store asks about (see forgetExpiredElsewhere). */
+const ALIVE_BATCH = 1000;
 /** Distinct client identities interned so that sessions of one client share one string (bytes: an option). */
 const MAX_INTERNED_IDENTITIES = 1024;
 
@@ -1098,6 +1100,26 @@ export class LegacyEndpoint {
       await this.events.dropSession(id);
       // The instance that opened it counts it in its sessions gauge until it hears.
       await this.runtime.cluster?.broadcast({ kind: 'session-ended', session: id });
+    }
+    await this.forgetExpiredElsewhere();
+  }
+
+  /**
+   * With a shared store an expiry reaches one sweeping instance, or none (the store prunes expired ids as it
+   * counts): the sessions this process opened and holds nothing live for are checked in batches of
+   * ALIVE_BATCH ids, one round trip each, and those that are gone are forgotten (gauge, credential lease,
+   * interned identity).
+   */
+  private async forgetExpiredElsewhere(): Promise<void> {
+    const alive = this.store.alive?.bind(this.store);
+    if (alive === undefined) return;
+    const idle = [...this.eras.keys()].filter((id) => !this.live.has(id));
+    for (let start = 0; start < idle.length; start += ALIVE_BATCH) {
+      const batch = idle.slice(start, start + ALIVE_BATCH);
+      const answers = await alive(batch);
+      batch.forEach((id, index) => {
+        if (answers[index] === false) this.endLocally(id);
+      });
     }
   }
 

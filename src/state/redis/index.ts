@@ -70,7 +70,9 @@ export async function createRedisState(
     });
   }
   const sessionStore = new RedisSessionStore(connection, bounds.sessionIdleTimeoutMs);
-  const eventStore = new RedisEventStore(connection, { ...bounds, ttlMs: bounds.sessionIdleTimeoutMs });
+  // Twice the idle timeout: only appends renew the event keys, and a session kept alive by requests that stream
+  // nothing must still find its last stream resumable when it next reconnects.
+  const eventStore = new RedisEventStore(connection, { ...bounds, ttlMs: 2 * bounds.sessionIdleTimeoutMs });
   const eventBus = new RedisEventBus(connection, onError);
   const rateLimitStore = new RedisRateLimitStore(connection);
   let closing: Promise<void> | undefined;
