@@ -172,7 +172,10 @@ try {
 // Then the cluster: three instances sharing one real redis-server, behind a real nginx running
 // deploy/nginx/nginx.conf (round robin, no stickiness), so consecutive requests of one client land on different
 // instances. Both eras must pass exactly as against one process.
-{
+const { clusterMissing } = await import('../build/test/support/binaries.js');
+const missing = clusterMissing();
+if (missing !== false) console.log(`conformance: the cluster run is skipped: ${missing}`);
+else {
   const { startRedis } = await import('../build/test/support/redis-server.js');
   const { startNginx } = await import('../build/test/support/nginx.js');
   const redis = await startRedis();

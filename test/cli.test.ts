@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 
 import { modernBody, modernHeaders, raw, type Serving, untilServing, withTimeout } from './helpers.js';
 import { startRedis } from './support/redis-server.js';
+import { redisMissing } from './support/binaries.js';
 
 const CLI = 'build/src/cli/main.js';
 
@@ -139,7 +140,9 @@ test('serve --config starts from a YAML file (flags given explicitly win) with /
   assert.match(refused.stderr, /expected an integer/);
 });
 
-test('the documented example config (every key) starts the server: TLS, auth, health, metrics on their port, audit log', async () => {
+test('the documented example config (every key) starts the server: TLS, auth, health, metrics on their port, audit log', {
+  skip: redisMissing(),
+}, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'remote-mcp-example-'));
   const example = readFileSync('examples/remote-mcp.yaml', 'utf8').replace(
     /^module: .*$/m,

@@ -16,6 +16,9 @@ import { DEFAULTS, ERRORS } from '../src/index.js';
 import { clientIp, resolveTrustProxy } from '../src/security/client-ip.js';
 import { modernHeaders, raw, start, withTimeout } from './helpers.js';
 import { startNginx, type RunningNginx } from './support/nginx.js';
+import { nginxMissing } from './support/binaries.js';
+/** Skipped without the program outside CI (test/support/binaries.ts). */
+const NGINX_MISSING = nginxMissing();
 
 /** Bound on every wait for something that arrives through nginx. */
 const WAIT_MS = 5_000;
@@ -98,7 +101,9 @@ const post = (nginx: RunningNginx, body: string, path = '/mcp') =>
     `POST ${body} through nginx`,
   );
 
-test('a POST answered 503 is sent once more, to the other instance, and the client sees its 200', async () => {
+test('a POST answered 503 is sent once more, to the other instance, and the client sees its 200', {
+  skip: NGINX_MISSING,
+}, async () => {
   const drainingOne = await upstream(draining);
   const healthy = await upstream(echo);
   const nginx = await cluster(drainingOne, healthy);
@@ -121,7 +126,9 @@ test('a POST answered 503 is sent once more, to the other instance, and the clie
   );
 });
 
-test('a second 503 reaches the client as the instance sent it: the retry does not loop', async () => {
+test('a second 503 reaches the client as the instance sent it: the retry does not loop', {
+  skip: NGINX_MISSING,
+}, async () => {
   const first = await upstream(draining);
   const second = await upstream(draining);
   const nginx = await cluster(first, second);
@@ -137,7 +144,7 @@ test('a second 503 reaches the client as the instance sent it: the retry does no
   );
 });
 
-test('a POST to an instance that refuses connections goes to the other', async () => {
+test('a POST to an instance that refuses connections goes to the other', { skip: NGINX_MISSING }, async () => {
   const healthy = await upstream(echo);
   const nginx = await cluster(await closedPort(), healthy);
   const bodies = [1, 2, 3].map((id) => JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call' }));
@@ -152,7 +159,9 @@ test('a POST to an instance that refuses connections goes to the other', async (
   );
 });
 
-test('a POST whose connection breaks after the instance read it is not re-sent: the client gets 502', async () => {
+test('a POST whose connection breaks after the instance read it is not re-sent: the client gets 502', {
+  skip: NGINX_MISSING,
+}, async () => {
   // The instance read the whole request (it may have started the tool call), then died.
   const dying = await upstream((req) => req.socket.destroy());
   const healthy = await upstream(echo);
@@ -173,7 +182,9 @@ test('a POST whose connection breaks after the instance read it is not re-sent: 
   for (const [body, status] of answers) if (body !== lost) assert.equal(status, 200);
 });
 
-test('SSE passes through unbuffered: the first event arrives while the instance still holds the stream', async () => {
+test('SSE passes through unbuffered: the first event arrives while the instance still holds the stream', {
+  skip: NGINX_MISSING,
+}, async () => {
   let release!: () => void;
   const released = new Promise<void>((resolve) => (release = resolve));
   // No X-Accel-Buffering header here: the shipped configuration alone must let the event through.
@@ -212,7 +223,9 @@ test('SSE passes through unbuffered: the first event arrives while the instance 
   assert.equal(received, 'event: message\ndata: {"first":true}\n\nevent: message\ndata: {"last":true}\n\n');
 });
 
-test('a client that stops reading holds its stream back at the instance: nginx does not absorb it on disk', async (t) => {
+test('a client that stops reading holds its stream back at the instance: nginx does not absorb it on disk', {
+  skip: NGINX_MISSING,
+}, async (t) => {
   // Buffered, nginx would read ahead into temp files (up to 1 GiB per response) and the instance would never see
   // its slow client: remote-mcp's maxStreamBufferBytes only works if the back-pressure reaches it.
   const CHUNK = Buffer.alloc(1024 * 1024, 'x');
@@ -261,7 +274,7 @@ test('a client that stops reading holds its stream back at the instance: nginx d
   );
 });
 
-test('a WebSocket upgrade on /mcp passes through, subprotocol included', async () => {
+test('a WebSocket upgrade on /mcp passes through, subprotocol included', { skip: NGINX_MISSING }, async () => {
   const target = await upstream(echo);
   const sockets = new WebSocketServer({
     noServer: true,
@@ -290,7 +303,9 @@ test('a WebSocket upgrade on /mcp passes through, subprotocol included', async (
   ws.close();
 });
 
-test('nginx forwards the Host as sent and X-Forwarded-For/-Proto/-Host; --trust-proxy 1 takes the address nginx saw', async () => {
+test('nginx forwards the Host as sent and X-Forwarded-For/-Proto/-Host; --trust-proxy 1 takes the address nginx saw', {
+  skip: NGINX_MISSING,
+}, async () => {
   const target = await upstream(echo);
   const nginx = await cluster(target);
   // A client forging its address: the header it sends comes first in the chain, before what nginx appends.
@@ -310,7 +325,9 @@ test('nginx forwards the Host as sent and X-Forwarded-For/-Proto/-Host; --trust-
   assert.equal(clientIp(seen!.req, resolveTrustProxy(true)), '203.0.113.9', 'trustProxy true believes the forgery');
 });
 
-test('bodies up to maxBodyBytes pass; a larger one gets remote-mcp’s own 413 from nginx, never reaching an instance', async () => {
+test('bodies up to maxBodyBytes pass; a larger one gets remote-mcp’s own 413 from nginx, never reaching an instance', {
+  skip: NGINX_MISSING,
+}, async () => {
   const target = await upstream((_req, res, body) => res.writeHead(200).end(String(body.length)));
   const nginx = await cluster(target);
   const fits = await post(nginx, 'x'.repeat(DEFAULTS.maxBodyBytes));
@@ -340,7 +357,7 @@ test('bodies up to maxBodyBytes pass; a larger one gets remote-mcp’s own 413 f
   assert.deepEqual(own.json(), tooLarge.json());
 });
 
-test('/metrics is not served through the balancer; /health and /ready are', async () => {
+test('/metrics is not served through the balancer; /health and /ready are', { skip: NGINX_MISSING }, async () => {
   const target = await upstream((req, res) => res.writeHead(200).end(req.url));
   const nginx = await cluster(target);
   assert.equal((await raw(`${nginx.url}/metrics`, { method: 'GET' })).status, 404);
@@ -355,7 +372,7 @@ test('/metrics is not served through the balancer; /health and /ready are', asyn
   );
 });
 
-test('reload() swaps the upstreams of a running nginx', async () => {
+test('reload() swaps the upstreams of a running nginx', { skip: NGINX_MISSING }, async () => {
   const before = await upstream((_req, res) => res.writeHead(200).end('before'));
   const afterReload = await upstream((_req, res) => res.writeHead(200).end('after'));
   const nginx = await cluster(before);

@@ -17,6 +17,7 @@ import { parseAllDocuments, parse as parseYaml } from 'yaml';
 import { DEFAULTS } from '../src/index.js';
 import { untilServing, withTimeout } from './helpers.js';
 import { checkNginxConfig } from './support/nginx.js';
+import { nginxMissing } from './support/binaries.js';
 
 const CLI = 'build/src/cli/main.js';
 
@@ -335,7 +336,7 @@ test('docker compose config renders the file, and refuses it without the request
 // ---------------------------------------------------------------------------------------------------------------
 // nginx.conf against remote-mcp's defaults
 
-test('nginx -t accepts the shipped file with loopback upstreams filled in', () => {
+test('nginx -t accepts the shipped file with loopback upstreams filled in', { skip: nginxMissing() }, () => {
   const output = checkNginxConfig({ upstreams: ['127.0.0.1:4001', '127.0.0.1:4002', '127.0.0.1:4003'] });
   assert.match(output, /test is successful/);
   assert.doesNotMatch(output, /\[(warn|emerg|alert|crit)\]/);

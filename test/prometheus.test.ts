@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -14,12 +14,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createRemoteServer } from '../src/index.js';
 import createDemoServer from '../examples/demo-server.js';
 import { modernBody, modernHeaders, raw } from './helpers.js';
+import { missingProgram } from './support/binaries.js';
 
-function prometheusMissing(): string | false {
-  if (spawnSync('prometheus', ['--version']).status === 0) return false;
-  if (process.env.CI !== undefined) throw new Error('prometheus is required in CI: apt-get install prometheus');
-  return 'prometheus is not installed (apt-get install prometheus)';
-}
+const prometheusMissing = () => missingProgram('prometheus', 'prometheus');
 
 /** A free port on 127.0.0.1 (Prometheus takes an address, not port 0). */
 async function freePort(): Promise<number> {

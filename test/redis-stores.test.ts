@@ -26,6 +26,9 @@ import {
 } from '../src/state/redis/index.js';
 import { withTimeout } from './helpers.js';
 import { type RedisServer, startRedis } from './support/redis-server.js';
+import { redisMissing } from './support/binaries.js';
+/** Skipped without the program outside CI (test/support/binaries.ts). */
+const REDIS_MISSING = redisMissing();
 
 /** Bounds every wait on a condition (polling), so nothing here can hang. */
 const WAIT_MS = 10_000;
@@ -36,7 +39,7 @@ const opened: Array<{ close(): Promise<void> }> = [];
 let prefixes = 0;
 
 before(async () => {
-  redis = await startRedis();
+  if (REDIS_MISSING === false) redis = await startRedis();
 });
 
 after(async () => {
@@ -181,7 +184,7 @@ describe('resolveRedisOptions', () => {
   });
 });
 
-describe('session stores (the same cases for both)', () => {
+describe('session stores (the same cases for both)', { skip: REDIS_MISSING }, () => {
   const implementations: Array<[string, () => SessionStore]> = [
     ['InMemorySessionStore', () => new InMemorySessionStore()],
     ['RedisSessionStore', () => new RedisSessionStore(connect(), 60_000)],
@@ -248,7 +251,7 @@ describe('session stores (the same cases for both)', () => {
   }
 });
 
-describe('RedisSessionStore: shared and expiring', () => {
+describe('RedisSessionStore: shared and expiring', { skip: REDIS_MISSING }, () => {
   test('two instances: a session created by one is read, touched and deleted by the other', async () => {
     const keyPrefix = `t${++prefixes}:`;
     const a = new RedisSessionStore(connect({ keyPrefix }), 60_000);
@@ -348,7 +351,7 @@ describe('RedisSessionStore: shared and expiring', () => {
   });
 });
 
-describe('event stores (the same cases for both)', () => {
+describe('event stores (the same cases for both)', { skip: REDIS_MISSING }, () => {
   const bounds = {
     maxEventsPerStream: 3,
     maxStreamsPerSession: 2,
@@ -522,7 +525,7 @@ describe('event stores (the same cases for both)', () => {
   });
 });
 
-describe('RedisEventStore: shared and expiring', () => {
+describe('RedisEventStore: shared and expiring', { skip: REDIS_MISSING }, () => {
   const bounds = {
     maxEventsPerStream: 10,
     maxStreamsPerSession: 4,
@@ -618,7 +621,7 @@ describe('RedisEventStore: shared and expiring', () => {
   });
 });
 
-describe('event buses (the same cases for both)', () => {
+describe('event buses (the same cases for both)', { skip: REDIS_MISSING }, () => {
   const implementations: Array<[string, (onError: (error: unknown) => void) => Promise<EventBus>]> = [
     ['InMemoryEventBus', async (onError) => new InMemoryEventBus(onError)],
     [
@@ -656,7 +659,7 @@ describe('event buses (the same cases for both)', () => {
   }
 });
 
-describe('RedisEventBus across instances', () => {
+describe('RedisEventBus across instances', { skip: REDIS_MISSING }, () => {
   test('an event published on one instance reaches every listener of every instance exactly once', async () => {
     const keyPrefix = `t${++prefixes}:`;
     const [a, b, c] = [1, 2, 3].map(() => new RedisEventBus(connect({ keyPrefix })));
@@ -714,7 +717,7 @@ describe('RedisEventBus across instances', () => {
   });
 });
 
-describe('rate-limit stores (the same cases for both)', () => {
+describe('rate-limit stores (the same cases for both)', { skip: REDIS_MISSING }, () => {
   const implementations: Array<[string, () => RateLimitStore]> = [
     ['InMemoryRateLimitStore', () => new InMemoryRateLimitStore()],
     ['RedisRateLimitStore', () => new RedisRateLimitStore(connect())],
@@ -763,7 +766,7 @@ describe('rate-limit stores (the same cases for both)', () => {
   });
 });
 
-describe('createRedisState', () => {
+describe('createRedisState', { skip: REDIS_MISSING }, () => {
   test('importing the Redis stores loads no redis package: the first RedisConnection does', () => {
     const index = new URL('../src/state/redis/index.js', import.meta.url).href;
     const script = `
@@ -813,7 +816,7 @@ describe('createRedisState', () => {
   });
 });
 
-describe('outages', () => {
+describe('outages', { skip: REDIS_MISSING }, () => {
   const COMMAND_TIMEOUT_MS = 400;
   /** How much later than commandTimeoutMs a call may settle: the bound that proves nothing hangs. */
   const MARGIN_MS = 1500;
