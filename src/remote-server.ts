@@ -19,7 +19,7 @@ import { LegacyPool } from './server/legacy-pool.js';
 import { RequestStateSealer } from './server/request-state.js';
 import { resolveOptions, type Notifier, type RemoteServerOptions, type ResolvedOptions } from './server/options.js';
 import { eventKey, eventOfNotification, type ServerEvent } from './state/event-bus.js';
-import { openState, type RuntimeState } from './state/open-state.js';
+import { openState, type RuntimeState } from './server/open-state.js';
 import { isStateUnavailable } from './state/state-unavailable.js';
 import { loopbackHosts } from './security/origin-guard.js';
 import { Authenticator } from './security/authenticator.js';

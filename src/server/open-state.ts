@@ -4,13 +4,12 @@
  * rateLimits.store) are used as they are either way. The Redis module, and node-redis with it, is imported only
  * here and only when `redis` is set.
  */
-import { ClusterLink, type PubSubConnection } from '../cluster/cluster-link.js';
+import { ClusterLink } from '../cluster/cluster-link.js';
 import type { RateLimitStore } from '../security/rate-limit.js';
-import type { ResolvedOptions } from '../server/options.js';
-import { InMemoryEventBus, type EventBus } from './event-bus.js';
-import { InMemoryEventStore, type EventStore } from './event-store.js';
-import type { ResolvedRedisOptions } from './redis-options.js';
-import { InMemorySessionStore, type SessionStore } from './session-store.js';
+import type { ResolvedOptions } from './options.js';
+import { InMemoryEventBus, type EventBus } from '../state/event-bus.js';
+import { InMemoryEventStore, type EventStore } from '../state/event-store.js';
+import { InMemorySessionStore, type SessionStore } from '../state/session-store.js';
 
 export interface RuntimeState {
   readonly kind: 'memory' | 'redis';
@@ -23,28 +22,6 @@ export interface RuntimeState {
   readonly cluster: ClusterLink | undefined;
   /** Closes the stores, the link and the connection. */
   close(): Promise<void>;
-}
-
-/** What src/state/redis/index.ts exports that this file uses (imported dynamically, so typed here). */
-interface RedisStateModule {
-  createRedisState(
-    options: ResolvedRedisOptions,
-    bounds: {
-      sessionIdleTimeoutMs: number;
-      maxEventsPerStream: number;
-      maxStreamsPerSession: number;
-      maxEventBytesPerStream: number;
-      maxEventBytesPerSession: number;
-    },
-    onError: (error: unknown) => void,
-  ): Promise<{
-    connection: PubSubConnection;
-    sessionStore: SessionStore;
-    eventStore: EventStore;
-    eventBus: EventBus;
-    rateLimitStore: RateLimitStore;
-    close(): Promise<void>;
-  }>;
 }
 
 export async function openState(options: ResolvedOptions, onError: (error: Error) => void): Promise<RuntimeState> {
@@ -71,9 +48,8 @@ export async function openState(options: ResolvedOptions, onError: (error: Error
       },
     };
   }
-  // A variable specifier: the module is loaded only here, and typed by RedisStateModule above.
-  const specifier = './redis/index.js';
-  const module = (await import(specifier)) as RedisStateModule;
+  // Imported here only: a server without `redis` never loads the Redis stores, nor node-redis with them.
+  const module = await import('../state/redis/index.js');
   const redis = await module.createRedisState(options.redis, options, (error) => onError(error as Error));
   const sessionStore = options.sessionStore ?? redis.sessionStore;
   const eventStore = options.eventStore ?? redis.eventStore;
