@@ -35,3 +35,21 @@ test('only the public barrel and the CLI import the composition root', () => {
     .sort();
   assert.deepEqual(importers, ['src/cli/main.ts', 'src/index.ts']);
 });
+
+test('the Redis stores (and node-redis with them) are loaded only when `redis` is set: one dynamic import', () => {
+  const outside = sourceFiles('src').filter((file) => !file.startsWith(join('src', 'state', 'redis')));
+  const staticImports = outside.flatMap((file) =>
+    importsOf(file)
+      .filter((spec) => spec.includes('/redis/') || spec === 'redis' || spec.startsWith('@redis/'))
+      .map((spec) => `${file} imports ${spec}`),
+  );
+  assert.deepEqual(staticImports, []);
+  const dynamic = outside.filter((file) =>
+    /import\(\s*'[^']*\/state\/redis\/index\.js'\s*\)/.test(readFileSync(file, 'utf8')),
+  );
+  assert.deepEqual(dynamic, [join('src', 'server', 'open-state.ts')]);
+  // Inside, node-redis itself is imported for its types only, and loaded by the connection when it is created.
+  for (const file of sourceFiles(join('src', 'state', 'redis')))
+    for (const match of readFileSync(file, 'utf8').matchAll(/^import (type )?[^;]*from '(redis|@redis\/[^']*)'/gm))
+      assert.equal(match[1], 'type ', `${file} imports ${match[2]} for more than its types`);
+});
