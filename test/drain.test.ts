@@ -150,6 +150,26 @@ describe('graceful drain', () => {
     }
   });
 
+  test('drainDelayMs: with nothing in flight the drain still answers open connections 503 until it has passed', async () => {
+    const remote = createRemoteServer({ server: createDemoServer, onError: () => {}, drainDelayMs: 1_500 });
+    const { url } = await remote.listen({ port: 0 });
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      assert.equal((await call(url, agent, 1)).kind, 'answered');
+      let closed = false;
+      const closing = remote.close().then(() => (closed = true));
+      await sleep(200);
+      // Nothing was in flight, so without the delay the server would have closed this idle connection by now.
+      const refused = await call(url, agent, 2);
+      assert.deepEqual(refused, { kind: 'refused', status: 503, code: -32603 });
+      assert.equal(closed, false);
+      await closing;
+    } finally {
+      agent.destroy();
+      await remote.close();
+    }
+  });
+
   test('a WebSocket gets its in-flight answer, a refusal for a new request, then close code 1001', async () => {
     const remote = createRemoteServer({ server: createDemoServer, onError: () => {}, drainTimeoutMs: 5_000 });
     const { url } = await remote.listen({ port: 0 });
