@@ -267,6 +267,23 @@ describe('RedisSessionStore: shared and expiring', { skip: REDIS_MISSING }, () =
     assert.equal(await b.get('s1'), undefined);
   });
 
+  test('getAndTouch reads the record and renews its TTL and score in one call; undefined once it is gone', async () => {
+    const connection = connect();
+    const store = new RedisSessionStore(connection, 60_000);
+    const key = `${connection.prefix}session:g`;
+    const opened = record('g', { principal: 'p' });
+    await store.create(opened, 10);
+    await connection.run((client) => client.pExpire(key, 5_000));
+    assert.deepEqual(await store.getAndTouch('g', 12_345), { ...opened, lastSeenAt: 12_345 });
+    assert.equal((await store.get('g'))?.lastSeenAt, 12_345);
+    const ttl = await connection.run((client) => client.pTTL(key));
+    assert.ok(ttl > 50_000, `the TTL is idleTimeoutMs again (PTTL ${ttl})`);
+    assert.deepEqual(await store.alive(['g', 'never']), [true, false]);
+    await store.delete('g');
+    assert.equal(await store.getAndTouch('g', 12_346), undefined);
+    assert.deepEqual(await store.alive(['g']), [false]);
+  });
+
   test('the limit holds for the cluster: 40 concurrent creates on two instances, limit 7, admit exactly 7', async () => {
     const keyPrefix = `t${++prefixes}:`;
     const stores = [connect({ keyPrefix }), connect({ keyPrefix })].map((c) => new RedisSessionStore(c, 60_000));

@@ -175,6 +175,8 @@ export class LiveSession {
   authInfo: AuthInfo | undefined;
   /** The client's IP address as of its latest request (for limits and the audit log). */
   clientIp = 'unknown';
+  /** When this process last recorded the session's activity in the store (ms; 0: not yet). */
+  touchedAt = 0;
   /** POSTs of this session still waiting for answers, oldest first. */
   readonly activePosts = new Set<{ related(message: JSONRPCMessage): void }>();
 

@@ -53,6 +53,8 @@ export interface SessionStore {
    * that are gone (an in-memory store's sweep sees every expiry, and needs no such method).
    */
   alive?(ids: string[]): Promise<boolean[]>;
+  /** Optional: get() and touch() at once (one round trip for a remote store); the record, or undefined. */
+  getAndTouch?(id: string, now: number): Promise<SessionRecord | undefined>;
   close(): Promise<void>;
   /** Optional: the store's health for /health and /ready; resolves with details, rejects when it is unreachable. */
   check?(): Promise<unknown>;

@@ -83,6 +83,7 @@ export class LegacyEndpoint {
   /** Releases of the credential leases of Streamable HTTP sessions this process opened, by session id. */
   private readonly leases = new Map<string, Release>();
   private readonly interner: IdentityInterner;
+  private readonly touchIntervalMs: number;
   private readonly sweeper: NodeJS.Timeout;
   private readonly unsubscribe: () => void;
   private readonly deps;
@@ -94,6 +95,7 @@ export class LegacyEndpoint {
     private readonly events: EventStore,
   ) {
     this.interner = new IdentityInterner(MAX_INTERNED_IDENTITIES, runtime.options.maxInternedIdentityBytes);
+    this.touchIntervalMs = Math.min(Math.floor(runtime.options.sessionIdleTimeoutMs / 10), 1_000);
     this.deps = {
       pool,
       store,
@@ -196,7 +198,7 @@ export class LegacyEndpoint {
     sessionStream: LegacyStream | undefined,
     req?: IncomingMessage,
   ): Promise<void> {
-    await this.store.touch(session.id, Date.now());
+    await this.touch(session);
     const context: GateContext = {
       identity: this.identityOf(session),
       clientIp: session.clientIp,
@@ -586,7 +588,7 @@ export class LegacyEndpoint {
   }
 
   private async openStream(req: IncomingMessage, res: ServerResponse, session: LiveSession): Promise<void> {
-    await this.store.touch(session.id, Date.now());
+    await this.touch(session);
     const lastEventId = headerValue(req, 'last-event-id');
     if (lastEventId !== undefined) {
       const replay = await this.events.replay(session.id, lastEventId);
@@ -1041,14 +1043,29 @@ export class LegacyEndpoint {
   private async session(id: string): Promise<LiveSession | undefined> {
     const live = this.live.get(id);
     if (live !== undefined) return live;
-    const record = await this.store.get(id);
+    // Whoever asks for a session is about to use it: a remote store reads and touches it in one round trip.
+    const now = Date.now();
+    const record =
+      this.store.getAndTouch !== undefined ? await this.store.getAndTouch(id, now) : await this.store.get(id);
     if (record === undefined) return undefined;
     // Another request may have brought the session live while the store answered.
     const again = this.live.get(id);
     if (again !== undefined) return again;
     const session = new LiveSession(record, this.deps);
+    if (this.store.getAndTouch !== undefined) session.touchedAt = now;
     this.live.set(id, session);
     return session;
+  }
+
+  /**
+   * Records the session's activity, at most once per touch interval (a tenth of the idle timeout, at most a
+   * second): the idle timeout is minutes, and a busy session would otherwise cost a store write per message.
+   */
+  private async touch(session: LiveSession): Promise<void> {
+    const now = Date.now();
+    if (now - session.touchedAt < this.touchIntervalMs) return;
+    session.touchedAt = now;
+    await this.store.touch(session.id, now);
   }
 
   /**

@@ -58,6 +58,15 @@ const COUNT = new LuaScript(`${CLOCK}
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. ms(now))
 return redis.call('ZCARD', KEYS[1])`);
 
+/** KEYS: sessions, session. ARGV: id, lastSeenAt, idleTimeoutMs. The record, touched; nil when it is gone. */
+const GET_AND_TOUCH = new LuaScript(`${CLOCK}
+local json = redis.call('HGET', KEYS[2], 'record')
+if not json then return false end
+redis.call('HSET', KEYS[2], 'lastSeenAt', ARGV[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+redis.call('ZADD', KEYS[1], ms(now + tonumber(ARGV[3])), ARGV[1])
+return json`);
+
 /** KEYS: sessions. ARGV: batch. */
 const SWEEP = new LuaScript(`${CLOCK}
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ms(now), 'LIMIT', 0, ARGV[1])
@@ -104,6 +113,17 @@ export class RedisSessionStore implements SessionStore {
     if (json === null || json === undefined) return undefined;
     const record = JSON.parse(String(json)) as SessionRecord;
     if (lastSeenAt !== null && lastSeenAt !== undefined) record.lastSeenAt = Number(lastSeenAt);
+    return record;
+  }
+
+  /** get() and touch() in one round trip: what serving a request needs. */
+  async getAndTouch(id: string, now: number): Promise<SessionRecord | undefined> {
+    const json = await this.connection.run((client) =>
+      GET_AND_TOUCH.run(client, [this.setKey, this.key(id)], [id, now, this.idleTimeoutMs]),
+    );
+    if (typeof json !== 'string') return undefined;
+    const record = JSON.parse(json) as SessionRecord;
+    record.lastSeenAt = now;
     return record;
   }
 
