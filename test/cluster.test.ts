@@ -14,6 +14,8 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 
 import {
+  initializeBody,
+  LEGACY_HEADERS,
   modernBody,
   modernHeaders,
   openSession,
@@ -302,15 +304,7 @@ describe('limits hold for the cluster', { skip: CLUSTER_MISSING }, () => {
     try {
       await openSession(cluster.nodes[0]!.url);
       await openSession(cluster.nodes[1]!.url);
-      const third = await raw(cluster.nodes[2]!.url, {
-        headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
-        body: JSON.stringify({
-          jsonrpc: '2.0',
-          id: 1,
-          method: 'initialize',
-          params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } },
-        }),
-      });
+      const third = await raw(cluster.nodes[2]!.url, { headers: LEGACY_HEADERS, body: initializeBody() });
       assert.equal(third.status, 503);
       assert.equal(third.json().error.code, -32603);
       assert.match(third.json().error.message, /maxSessions/);

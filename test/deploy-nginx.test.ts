@@ -94,6 +94,17 @@ async function cluster(...upstreams: (Upstream | string)[]): Promise<RunningNgin
   return nginx;
 }
 
+/** A POST through nginx, resolved as soon as its response headers arrive (the body is read by the caller). */
+const postHeaders = (nginx: RunningNginx, what: string) =>
+  withTimeout(
+    new Promise<IncomingMessage>((resolve, reject) => {
+      const req = request(`${nginx.url}/mcp`, { method: 'POST', headers: { 'content-type': 'application/json' } });
+      req.on('response', resolve).on('error', reject).end('{}');
+    }),
+    WAIT_MS,
+    what,
+  );
+
 const post = (nginx: RunningNginx, body: string, path = '/mcp') =>
   withTimeout(
     raw(`${nginx.url}${path}`, { body, headers: { 'content-type': 'application/json' } }),
@@ -194,14 +205,7 @@ test('SSE passes through unbuffered: the first event arrives while the instance 
     released.then(() => res.end('event: message\ndata: {"last":true}\n\n'));
   });
   const nginx = await cluster(streaming);
-  const response = await withTimeout(
-    new Promise<IncomingMessage>((resolve, reject) => {
-      const req = request(`${nginx.url}/mcp`, { method: 'POST', headers: { 'content-type': 'application/json' } });
-      req.on('response', resolve).on('error', reject).end('{}');
-    }),
-    WAIT_MS,
-    'the SSE response headers',
-  );
+  const response = await postHeaders(nginx, 'the SSE response headers');
   assert.equal(response.statusCode, 200);
   assert.equal(response.headers['content-type'], 'text/event-stream');
   response.setEncoding('utf8');
@@ -252,14 +256,7 @@ test('a client that stops reading holds its stream back at the instance: nginx d
     done(accepted);
   });
   const nginx = await cluster(streaming);
-  const response = await withTimeout(
-    new Promise<IncomingMessage>((resolve, reject) => {
-      const req = request(`${nginx.url}/mcp`, { method: 'POST', headers: { 'content-type': 'application/json' } });
-      req.on('response', resolve).on('error', reject).end('{}');
-    }),
-    WAIT_MS,
-    'the stream response headers',
-  );
+  const response = await postHeaders(nginx, 'the stream response headers');
   response.pause(); // the slow client: it reads nothing more
   cleanups.push(async () => {
     response.destroy();

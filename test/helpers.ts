@@ -210,6 +210,20 @@ export function openStream(
 
 export const LEGACY_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
 
+/** The body of a 2025-era initialize request. */
+export function initializeBody(
+  protocolVersion = '2025-11-25',
+  capabilities: Record<string, unknown> = {},
+  id: number | string = 1,
+): string {
+  return JSON.stringify({
+    jsonrpc: '2.0',
+    id,
+    method: 'initialize',
+    params: { protocolVersion, capabilities, clientInfo: { name: 'test', version: '1.0.0' } },
+  });
+}
+
 /** Opens a 2025-era session (initialize + notifications/initialized); returns its id. */
 export async function openSession(
   url: string,
@@ -220,12 +234,7 @@ export async function openSession(
 ): Promise<string> {
   const init = await raw(url, {
     headers: { ...LEGACY_HEADERS, ...headers },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'initialize',
-      params: { protocolVersion, capabilities, clientInfo: { name: 'test', version: '1.0.0' } },
-    }),
+    body: initializeBody(protocolVersion, capabilities),
   });
   if (init.status !== 200) throw new Error(`initialize answered ${init.status}: ${init.body}`);
   const id = init.headers['mcp-session-id'] as string;
