@@ -1,8 +1,8 @@
 /**
  * The load generator, run in its own process so it does not share an event loop with the server it measures.
  * Modes (argv[2] is a JSON config):
- *   calls     autocannon: tools/call echo at fixed concurrency for a fixed time; optional session ids, one per
- *             connection, for 2025-era load
+ *   calls     autocannon: tools/call echo at fixed concurrency for a fixed time (or a fixed `amount` of
+ *             requests); optional session ids, one per connection, for 2025-era load
  *   sessions  opens `count` 2025-era sessions (initialize + notifications/initialized), `concurrency` at a time
  *   ws-calls  2026-07-28 tools/call echo over `connections` WebSockets, each keeping `inFlight` requests pending
  *   ws-idle   opens `count` WebSockets, prints `ready`, and holds them until stdin closes
@@ -19,6 +19,8 @@ export interface CallsConfig {
   era: 'modern' | 'legacy';
   connections: number;
   durationSeconds: number;
+  /** Stop after this many requests instead of after durationSeconds. */
+  amount?: number;
   sessionIds?: string[];
 }
 
@@ -70,6 +72,7 @@ async function calls(config: CallsConfig) {
     method: 'POST',
     connections: config.connections,
     duration: config.durationSeconds,
+    ...(config.amount !== undefined && { amount: config.amount }),
     headers,
     body: callBody(config.era),
     setupClient: config.sessionIds

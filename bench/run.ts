@@ -7,194 +7,48 @@
  *
  * Environment: BENCH_ROUNDS (3), BENCH_SECONDS (5), BENCH_CONNECTIONS (32), BENCH_SESSIONS (10000),
  * BENCH_WS_CONNECTIONS (10000, idle WebSockets for the memory figure), BENCH_ONLY (a comma list of sections:
- * http, sessions, websocket; all by default), BENCH_BASELINE (the root of another built remote-mcp checkout, e.g. a
+ * http, sessions, websocket, redis; all by default), BENCH_MONITOR_REQUESTS (2000, the untimed pass that counts
+ * Redis round trips), BENCH_BASELINE (the root of another built remote-mcp checkout, e.g. a
  * `git worktree` of the last release after `npm run build`: its remote-mcp target joins the HTTP and WebSocket
  * rounds as `baseline`, so a change is measured before/after in the same run).
+ * The `redis` section (bench/scale-out.ts) starts a redis-server and nginx of its own.
  */
-import { fork, execFile, spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { spawn } from 'node:child_process';
 
+import {
+  BASELINE,
+  CONNECTIONS,
+  forked,
+  here,
+  load,
+  measureCalls,
+  median,
+  ratio,
+  ROUNDS,
+  rotated,
+  run,
+  SECONDS,
+  SESSIONS,
+  startTarget,
+  table,
+  WS_CONNECTIONS,
+  withBaseline,
+} from './measure.js';
+import { measureScaleOut } from './scale-out.js';
 import type { TargetName } from './targets.js';
-import type { CallsConfig, SessionsConfig, WsCallsConfig } from './load.js';
 
-const run = promisify(execFile);
-const here = (file: string) => fileURLToPath(new URL(file, import.meta.url));
-const env = (name: string, fallback: number) => {
-  const value = Number(process.env[name] ?? fallback);
-  if (!Number.isSafeInteger(value) || value <= 0) throw new Error(`${name} must be a positive integer`);
-  return value;
-};
-const ROUNDS = env('BENCH_ROUNDS', 3);
-const SECONDS = env('BENCH_SECONDS', 5);
-const CONNECTIONS = env('BENCH_CONNECTIONS', 32);
-const SESSIONS = env('BENCH_SESSIONS', 10_000);
-const WS_CONNECTIONS = env('BENCH_WS_CONNECTIONS', 10_000);
-const ALL_SECTIONS = ['http', 'sessions', 'websocket'];
+const ALL_SECTIONS = ['http', 'sessions', 'websocket', 'redis'];
 const SECTIONS = new Set((process.env.BENCH_ONLY ?? ALL_SECTIONS.join(',')).split(',').map((name) => name.trim()));
 for (const name of SECTIONS)
   if (!ALL_SECTIONS.includes(name))
     throw new Error(`BENCH_ONLY takes a comma list of ${ALL_SECTIONS.join(', ')}; got ${name}`);
-
-const BASELINE = process.env.BENCH_BASELINE;
-/** A target of this checkout, or `baseline`: the remote-mcp target of the BENCH_BASELINE checkout. */
-type Name = TargetName | 'baseline';
-const withBaseline = (names: Name[]): Name[] => (BASELINE === undefined ? names : [...names, 'baseline']);
-
-interface Target {
-  name: Name;
-  url: string;
-  child: ChildProcess;
-  memory(): Promise<{ heapUsed: number; rss: number }>;
-}
-
-async function startTarget(name: Name): Promise<Target> {
-  const script = name === 'baseline' ? join(BASELINE!, 'build/bench/targets.js') : here('./targets.js');
-  const child = fork(script, [name === 'baseline' ? 'remote-mcp' : name], {
-    execArgv: ['--expose-gc'],
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start`)), 15_000);
-    child.once('message', (message: { type: string; url: string }) => {
-      clearTimeout(timer);
-      resolve(message.url);
-    });
-    child.once('exit', (code) => reject(new Error(`${name} exited with ${code}`)));
-  });
-  const memory = () =>
-    new Promise<{ heapUsed: number; rss: number }>((resolve) => {
-      child.once('message', (message: { heapUsed: number; rss: number }) => resolve(message));
-      child.send({ type: 'memory' });
-    });
-  return { name, url, child, memory };
-}
-
-async function load<T>(config: CallsConfig | SessionsConfig | WsCallsConfig): Promise<T> {
-  const { stdout } = await run(process.execPath, [here('./load.js'), JSON.stringify(config)], {
-    maxBuffer: 64 * 1024 * 1024,
-    timeout: 600_000,
-  });
-  return JSON.parse(stdout.trim().split('\n').pop()!) as T;
-}
-
-interface CallResult {
-  requestsPerSecond: number;
-  p50: number;
-  p99: number;
-  non2xx: number;
-  errors: number;
-  total: number;
-}
-
-/**
- * The targets in a different order each round: whichever runs first gains nothing. Rotation alone keeps each
- * target's neighbours (the one before it always ran just before it, a heavy SDK run or the idle-server ceiling),
- * which biased one slot by about 5% in an A/A run (BENCH_BASELINE set to this checkout); every other round runs
- * the rotation backwards, so each target follows both of its neighbours equally often.
- */
-const rotated = <T>(items: T[], round: number): T[] => {
-  const order = [...items.slice(round % items.length), ...items.slice(0, round % items.length)];
-  return round % 2 === 0 ? order.reverse() : order;
-};
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
-
-async function measureCalls(era: 'modern' | 'legacy', names: Name[]) {
-  const targets = await Promise.all(names.map(startTarget));
-  const sessionIds = new Map<Name, string[]>();
-  if (era === 'legacy') {
-    for (const target of targets) {
-      const { sessionIds: ids } = await load<{ sessionIds: string[] }>({
-        mode: 'sessions',
-        url: target.url,
-        count: CONNECTIONS,
-        concurrency: 8,
-        protocolVersion: '2025-11-25',
-      });
-      sessionIds.set(target.name, ids);
-    }
-  }
-  // Warm-up, not recorded: lets the JIT settle so round 1 measures steady state like the others.
-  for (const target of targets)
-    await load<CallResult>({
-      mode: 'calls',
-      url: target.url,
-      era,
-      connections: CONNECTIONS,
-      durationSeconds: 2,
-      sessionIds: sessionIds.get(target.name),
-    });
-  const samples = new Map<Name, CallResult[]>(names.map((name) => [name, []]));
-  const rss = new Map<Name, number>();
-  for (let round = 1; round <= ROUNDS; round++) {
-    for (const target of rotated(targets, round)) {
-      const result = await load<CallResult>({
-        mode: 'calls',
-        url: target.url,
-        era,
-        connections: CONNECTIONS,
-        durationSeconds: SECONDS,
-        sessionIds: sessionIds.get(target.name),
-      });
-      if (result.non2xx > 0 || result.errors > 0)
-        throw new Error(
-          `${target.name} (${era}) answered ${result.non2xx} non-2xx and ${result.errors} errors of ${result.total}`,
-        );
-      samples.get(target.name)!.push(result);
-      rss.set(target.name, Math.max(rss.get(target.name) ?? 0, (await target.memory()).rss));
-    }
-    process.stderr.write(`  ${era} round ${round}/${ROUNDS} done\n`);
-  }
-  for (const target of targets) target.child.kill();
-  return names.map((name) => {
-    const list = samples.get(name)!;
-    return {
-      name,
-      rps: median(list.map((r) => r.requestsPerSecond)),
-      perRound: list.map((r) => r.requestsPerSecond),
-      p50: median(list.map((r) => r.p50)),
-      p99: median(list.map((r) => r.p99)),
-      rss: rss.get(name)!,
-    };
-  });
-}
-
-/**
- * Ratio of two targets as the median of their per-round ratios: each round measures the targets back to back,
- * so a ratio within a round cancels the machine's drift between rounds (on a shared 2-core machine the load
- * generator's own speed, which bounds the ceilings, moves by tens of percent from run to run).
- */
-function ratio(rows: Array<{ name: string; perRound: number[] }>, name: string, reference: string): number {
-  const a = rows.find((row) => row.name === name)!.perRound;
-  const b = rows.find((row) => row.name === reference)!.perRound;
-  return median(a.map((value, round) => value / b[round]!));
-}
-
-function table(
-  rows: Array<{ name: string; rps: number; perRound: number[]; p50: number; p99: number; rss: number }>,
-  reference: string,
-  ceiling?: string,
-) {
-  console.log(
-    `  ${'target'.padEnd(20)}${'req/s'.padStart(9)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'RSS'.padStart(10)}${'vs SDK'.padStart(9)}${ceiling !== undefined ? 'vs ceiling'.padStart(12) : ''}`,
-  );
-  for (const row of rows) {
-    const vsSdk = `${ratio(rows, row.name, reference).toFixed(2)}x`;
-    const vsTop = ceiling !== undefined ? `${(ratio(rows, row.name, ceiling) * 100).toFixed(0)}%` : '';
-    console.log(
-      `  ${row.name.padEnd(20)}${row.rps.toFixed(0).padStart(9)}${String(row.p50).padStart(9)}${String(row.p99).padStart(9)}${mib(row.rss).padStart(10)}${vsSdk.padStart(9)}${vsTop.padStart(ceiling !== undefined ? 12 : 0)}`,
-    );
-  }
-}
 
 async function idleSessions(name: TargetName) {
   const target = await startTarget(name);
   const before = await target.memory();
   await load({ mode: 'sessions', url: target.url, count: SESSIONS, concurrency: 16, protocolVersion: '2025-11-25' });
   const after = await target.memory();
-  target.child.kill();
+  await target.stop();
   return {
     name,
     heapPerSession: (after.heapUsed - before.heapUsed) / SESSIONS,
@@ -210,7 +64,7 @@ interface WsResult {
 
 /** WebSocket tools/call: one connection with 64 requests in flight, and 64 connections with 4 each. */
 async function measureWebSocket() {
-  const targets = await Promise.all(withBaseline(['remote-mcp', 'ws-ceiling']).map(startTarget));
+  const targets = await Promise.all(withBaseline(['remote-mcp', 'ws-ceiling']).map((name) => startTarget(name)));
   const shapes = [
     { label: '1 connection x 64 in flight', connections: 1, inFlight: 64 },
     { label: '64 connections x 4 in flight', connections: 64, inFlight: 4 },
@@ -252,7 +106,7 @@ async function measureWebSocket() {
     }
     process.stderr.write(`  websocket ${shape.label} done\n`);
   }
-  for (const target of targets) target.child.kill();
+  for (const target of targets) await target.stop();
   return rows;
 }
 
@@ -287,7 +141,7 @@ async function idleWebSockets() {
   });
   const after = await target.memory();
   holder.stdin!.end();
-  target.child.kill();
+  await target.stop();
   return {
     heapPerConnection: (after.heapUsed - before.heapUsed) / WS_CONNECTIONS,
     rssPerConnection: (after.rss - before.rss) / WS_CONNECTIONS,
@@ -303,7 +157,7 @@ const checks: Array<readonly [string, boolean]> = [];
 if (SECTIONS.has('http')) {
   const modern = await measureCalls(
     'modern',
-    withBaseline(['remote-mcp', 'remote-mcp-metrics', 'sdk-modern', 'ceiling']),
+    forked(withBaseline(['remote-mcp', 'remote-mcp-metrics', 'sdk-modern', 'ceiling'])),
   );
   console.log('2026-07-28 tools/call (stateless; remote-mcp-metrics is remote-mcp with metrics: true)');
   table(modern, 'sdk-modern', 'ceiling');
@@ -312,7 +166,7 @@ if (SECTIONS.has('http')) {
     `  metrics on cost ${(metricsCost * 100).toFixed(1)}% of remote-mcp's throughput (median of per-round ratios)`,
   );
 
-  const legacy = await measureCalls('legacy', withBaseline(['remote-mcp', 'sdk-sessions']));
+  const legacy = await measureCalls('legacy', forked(withBaseline(['remote-mcp', 'sdk-sessions'])));
   console.log('\n2025-era tools/call (one session per connection, protocol 2025-11-25)');
   table(legacy, 'sdk-sessions');
   if (BASELINE !== undefined) {
@@ -388,6 +242,8 @@ if (SECTIONS.has('websocket')) {
     ['idle WebSocket connection < 20 KB of RSS', idleWs.rssPerConnection < 20 * 1024],
   );
 }
+
+if (SECTIONS.has('redis')) checks.push(...(await measureScaleOut()));
 
 console.log('\nTargets');
 for (const [label, met] of checks) console.log(`  ${met ? 'met    ' : 'MISSED '} ${label}`);

@@ -1,6 +1,10 @@
 /**
  * Benchmark targets, each started in its own child process (so its RSS is its own):
  *   remote-mcp            createRemoteServer with an echo tool (both eras)
+ *   remote-mcp-metrics    the same with metrics: true
+ *   remote-mcp-redis      the same with the Redis stores: `redis: { url: BENCH_REDIS_URL, keyPrefix:
+ *                         BENCH_REDIS_PREFIX }` and `requestStateKey: BENCH_REQUEST_STATE_KEY` from the environment
+ *                         (the instances of one cluster share a prefix and the key)
  *   sdk-modern            the official SDK v2: createMcpHandler + toNodeHandler (@modelcontextprotocol/node)
  *   sdk-sessions          the official SDK v2 sessionful transport (NodeStreamableHTTPServerTransport) for 2025-era
  *   ceiling               a bare node:http JSON-RPC responder: no MCP at all, the upper bound for HTTP on this machine
@@ -18,7 +22,22 @@ import { z } from 'zod';
 
 import { createRemoteServer } from '../src/index.js';
 
-export type TargetName = 'remote-mcp' | 'remote-mcp-metrics' | 'sdk-modern' | 'sdk-sessions' | 'ceiling' | 'ws-ceiling';
+export type TargetName =
+  | 'remote-mcp'
+  | 'remote-mcp-metrics'
+  | 'remote-mcp-redis'
+  | 'sdk-modern'
+  | 'sdk-sessions'
+  | 'ceiling'
+  | 'ws-ceiling';
+
+/** The environment a `remote-mcp-redis` target reads (set by bench/run.ts). */
+function redisOptions(): { redis: { url: string; keyPrefix: string }; requestStateKey: string } {
+  const { BENCH_REDIS_URL: url, BENCH_REDIS_PREFIX: keyPrefix, BENCH_REQUEST_STATE_KEY: key } = process.env;
+  if (url === undefined || keyPrefix === undefined || key === undefined)
+    throw new Error('remote-mcp-redis needs BENCH_REDIS_URL, BENCH_REDIS_PREFIX and BENCH_REQUEST_STATE_KEY');
+  return { redis: { url, keyPrefix }, requestStateKey: key };
+}
 
 function echoServer(): McpServer {
   const server = new McpServer({ name: 'bench', version: '1.0.0' });
@@ -92,14 +111,16 @@ async function start(name: TargetName): Promise<string> {
   let attach: ((server: ReturnType<typeof createServer>) => void) | undefined;
   switch (name) {
     case 'remote-mcp':
-    case 'remote-mcp-metrics': {
-      // The same server with Prometheus metrics on: the difference is what metrics cost.
+    case 'remote-mcp-metrics':
+    case 'remote-mcp-redis': {
+      // The same server with Prometheus metrics on, or with its state in Redis: the difference is what that costs.
       const remote = createRemoteServer({
         server: echoServer,
         maxSessions: 100_000,
         maxWebSocketConnections: 100_000,
         dnsRebindingProtection: false,
         metrics: name === 'remote-mcp-metrics',
+        ...(name === 'remote-mcp-redis' && redisOptions()),
       });
       await remote.ready;
       handler = remote.handler;
