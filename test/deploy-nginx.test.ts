@@ -6,7 +6,7 @@
  */
 import { once } from 'node:events';
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { Server as NetServer, type AddressInfo } from 'node:net';
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 
@@ -64,7 +64,7 @@ const echo: Handler = (_req, res, body) => {
   res.writeHead(200, { 'content-type': 'application/json' }).end(body);
 };
 
-/** What a draining remote-mcp answers: 503, nothing ran, the connection closes. */
+/** What a remote-mcp that cannot serve answers: 503, nothing ran, the connection closes. */
 const draining: Handler = (_req, res) => {
   const body = JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: -32603, message: 'draining' } });
   res.writeHead(503, { 'content-type': 'application/json', connection: 'close', 'retry-after': '1' }).end(body);
@@ -115,7 +115,12 @@ const post = (nginx: RunningNginx, body: string, path = '/mcp') =>
 test('a POST answered 503 is sent once more, to the other instance, and the client sees its 200', {
   skip: NGINX_MISSING,
 }, async () => {
-  const drainingOne = await upstream(draining);
+  // As remote-mcp drains: its listener is closed before it answers its first 503 (net.Server's close: the
+  // connection the request came on stays open for the answer).
+  const drainingOne: Upstream = await upstream((req, res, body) => {
+    if (drainingOne.server.listening) NetServer.prototype.close.call(drainingOne.server);
+    draining(req, res, body);
+  });
   const healthy = await upstream(echo);
   const nginx = await cluster(drainingOne, healthy);
   for (let i = 0; i < MAX_TRIES && drainingOne.seen.length === 0; i++) {
@@ -131,8 +136,9 @@ test('a POST answered 503 is sent once more, to the other instance, and the clie
     healthy.seen.filter((one) => one.body === refused).map((one) => one.method),
     ['POST'],
   );
+  // "503 : 200", or "503 : 502, 200" when the retry's fresh connect was refused by the draining one first.
   assert.ok(
-    nginx.accessLog().some((line) => line.includes('upstream_status=503 : 200')),
+    nginx.accessLog().some((line) => /upstream_status=503 : (502, )?200 /.test(line)),
     nginx.accessLog().join('\n'),
   );
 });

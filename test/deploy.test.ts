@@ -293,10 +293,11 @@ test('compose: Redis with a health check and no persistence; nginx with the ship
     nginx.depends_on,
     Object.fromEntries(INSTANCES.map((name) => [name, { condition: 'service_healthy' }])),
   );
-  // The shipped nginx.conf balances exactly these services, on the port they listen on, and listens on 8080.
+  // The shipped nginx.conf balances exactly these services, on the port they listen on, and listens on 8080:
+  // in both upstream groups (first tries, and the retries of a 503).
   assert.deepEqual(
     nginxValues('server').map((value) => value.split(' ')[0]),
-    INSTANCES.map((name) => `${name}:8080`),
+    [...INSTANCES, ...INSTANCES].map((name) => `${name}:8080`),
   );
   assert.deepEqual(nginxValues('listen'), ['8080']);
 });
@@ -358,7 +359,18 @@ test('nginx.conf agrees with remote-mcp: body limit, keep-alive, stream timeouts
   assert.deepEqual(nginxValues('proxy_request_buffering'), ['on']);
   assert.deepEqual(nginxValues('proxy_http_version'), ['1.1']);
   for (const server of nginxValues('server')) assert.match(server, / max_fails=1 fail_timeout=\d+s$/);
-  assert.equal(nginxValues('zone').length, 1);
+  // One zone per upstream group: each group's peer failures are shared by every worker.
+  assert.equal(nginxValues('zone').length, 2);
+});
+
+test("nginx.conf retries a 503 through a group without kept-alive connections: a draining instance's refused connect", () => {
+  const text = readFileSync('deploy/nginx/nginx.conf', 'utf8').replace(/#.*$/gm, '');
+  const retryGroup = /upstream remote_mcp_retry \{([^}]*)\}/.exec(text);
+  assert.ok(retryGroup, 'nginx.conf has an upstream remote_mcp_retry block');
+  assert.doesNotMatch(retryGroup[1]!, /\bkeepalive\b/);
+  const retry = /location @mcp_retry \{([^}]*)\}/.exec(text);
+  assert.ok(retry, 'nginx.conf has a location @mcp_retry');
+  assert.match(retry[1]!, /proxy_pass http:\/\/remote_mcp_retry;/);
 });
 
 test('the drain delay outlasts nginx keeping an idle connection to an instance', () => {

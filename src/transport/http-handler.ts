@@ -11,6 +11,7 @@ import type { Duplex } from 'node:stream';
 import { classifyInboundRequest, UnsupportedProtocolVersionError } from '@modelcontextprotocol/server';
 
 import { MODERN_REVISION } from '../server/sdk-bridge.js';
+import { isStateUnavailable } from '../state/state-unavailable.js';
 import { ERRORS } from '../errors.js';
 import { publishResponseBytes } from '../observability/channels.js';
 
@@ -267,7 +268,11 @@ async function handlePost(state: HandlerState, req: IncomingMessage, res: Server
             data: { supported: ['2026-07-28'], requested: outcome.requestedVersion ?? null },
           },
         );
-      return legacy.post(req, res, body);
+      // Redis away while the session or its events are looked up: the 503 names the request it refuses.
+      return legacy.post(req, res, body).catch((error: unknown) => {
+        if (!isStateUnavailable(error) || res.headersSent) throw error;
+        writeError(res, 'STATE_UNAVAILABLE', { id: echoableId(body) });
+      });
   }
 }
 

@@ -163,7 +163,7 @@ class Connection {
       try {
         if (this.handleStateless(body)) return;
       } catch (error) {
-        this.failed(error);
+        this.failed(error, idOf(body));
         return;
       }
     }
@@ -171,7 +171,7 @@ class Connection {
     this.queued++;
     this.queue = this.queue
       .then(() => this.handle(body))
-      .catch((error: unknown) => this.failed(error))
+      .catch((error: unknown) => this.failed(error, idOf(body)))
       .finally(() => this.queued--);
   }
 
@@ -188,11 +188,12 @@ class Connection {
     });
   }
 
-  private failed(error: unknown): void {
+  /** Answers a message whose handling failed; `id` is the request's, so the client can tell which one failed. */
+  private failed(error: unknown, id: string | number | null): void {
     // Redis away: a JSON-RPC error the client may retry (nothing ran); the connection logs the outage itself.
-    if (isStateUnavailable(error)) return this.refuse({ name: 'STATE_UNAVAILABLE', id: null });
+    if (isStateUnavailable(error)) return this.refuse({ name: 'STATE_UNAVAILABLE', id });
     this.endpoint.runtime.options.onError(error as Error);
-    this.refuse({ name: 'INTERNAL', id: null });
+    this.refuse({ name: 'INTERNAL', id });
   }
 
   /** Serves a 2026-07-28 message (or answers a malformed one) synchronously; false when it is neither. */
@@ -289,7 +290,7 @@ class Connection {
     if (admitted instanceof Promise) {
       admitted.then(
         (outcome) => this.modernAdmitted(request, key, outcome),
-        (error: unknown) => this.failed(error),
+        (error: unknown) => this.failed(error, request.id),
       );
     } else {
       this.modernAdmitted(request, key, admitted);
@@ -354,7 +355,7 @@ class Connection {
     if (admitted instanceof Promise)
       admitted.then(
         (outcome) => isRefusal(outcome) || this.modernNotificationAdmitted(message),
-        (error: unknown) => this.failed(error),
+        (error: unknown) => this.failed(error, null),
       );
     else if (!isRefusal(admitted)) this.modernNotificationAdmitted(message);
   }

@@ -1,9 +1,9 @@
 /**
  * A real nginx running the shipped deploy/nginx/nginx.conf in front of loopback upstreams, for tests.
  *
- * The shipped file is rendered, not rewritten by hand: the `server` lines between `# @upstreams-begin` and
- * `# @upstreams-end` become one line per upstream (each with the parameters of the file's first line:
- * max_fails, fail_timeout), the line marked `# @listen` becomes `listen 127.0.0.1:<port>;`, and the temp paths a
+ * The shipped file is rendered, not rewritten by hand: in every block marked `# @upstreams-begin` ...
+ * `# @upstreams-end`, the `server` lines become one line per upstream (each with the parameters of the block's
+ * first line: max_fails, fail_timeout), the line marked `# @listen` becomes `listen 127.0.0.1:<port>;`, and the temp paths a
  * non-root nginx needs are added at the top of the `http` block, pointing into a fresh temp dir. The pid file and
  * `daemon off` go on the command line (`-g`), the temp dir is the prefix (`-p`). Nothing else changes, so the tests
  * exercise the file users deploy.
@@ -93,17 +93,27 @@ export function renderNginxConfig(
   for (const upstream of options.upstreams)
     if (!UPSTREAM.test(upstream)) throw new Error(`renderNginxConfig: upstream must be host:port; got ${upstream}`);
   const lines = template.split('\n');
-  const begin = lines.findIndex((line) => line.trim() === BEGIN);
-  const end = lines.findIndex((line) => line.trim() === END);
-  if (begin === -1 || end < begin) throw new Error(`${NGINX_CONFIG} has no "${BEGIN}" ... "${END}" block`);
-  const first = lines
-    .slice(begin + 1, end)
-    .map((line) => /^(\s*)server\s+\S+(.*);\s*$/.exec(line))
-    .find((match) => match !== null);
-  if (first === undefined) throw new Error(`${NGINX_CONFIG} has no server line between the upstream markers`);
-  const [, indent, parameters] = first;
-  const servers = options.upstreams.map((upstream) => `${indent}server ${upstream}${parameters};`);
-  const rendered = [...lines.slice(0, begin + 1), ...servers, ...lines.slice(end)];
+  // Every marked block (the upstream groups of first tries and of retries list the same instances).
+  const rendered: string[] = [];
+  for (let at = 0; ; ) {
+    const begin = lines.findIndex((line, index) => index >= at && line.trim() === BEGIN);
+    if (begin === -1) {
+      if (rendered.length === 0) throw new Error(`${NGINX_CONFIG} has no "${BEGIN}" ... "${END}" block`);
+      rendered.push(...lines.slice(at));
+      break;
+    }
+    const end = lines.findIndex((line, index) => index > begin && line.trim() === END);
+    if (end === -1) throw new Error(`${NGINX_CONFIG} has a "${BEGIN}" without its "${END}"`);
+    const first = lines
+      .slice(begin + 1, end)
+      .map((line) => /^(\s*)server\s+\S+(.*);\s*$/.exec(line))
+      .find((match) => match !== null);
+    if (first === undefined) throw new Error(`${NGINX_CONFIG} has no server line between the upstream markers`);
+    const [, indent, parameters] = first;
+    const servers = options.upstreams.map((upstream) => `${indent}server ${upstream}${parameters};`);
+    rendered.push(...lines.slice(at, begin + 1), ...servers, lines[end]!);
+    at = end + 1;
+  }
 
   const listens = rendered.flatMap((line, index) => (LISTEN.test(line) ? [index] : []));
   if (listens.length !== 1) throw new Error(`${NGINX_CONFIG} must have exactly one \`listen ...; # @listen\` line`);
