@@ -14,6 +14,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { ERRORS } from '../src/errors.js';
 import {
   connectWebSocket,
+  initializeBody,
   LEGACY_HEADERS,
   modernBody,
   modernHeaders,
@@ -26,7 +27,7 @@ import {
   type RawResponse,
 } from './helpers.js';
 import { clusterMissing } from './support/binaries.js';
-import { startCluster, type Cluster, type ClusterNode } from './support/cluster.js';
+import { resultText, startCluster, toolCall, type Cluster, type ClusterNode } from './support/cluster.js';
 
 /** Skipped without redis-server or nginx outside CI (test/support/binaries.ts). */
 const CLUSTER_MISSING = clusterMissing();
@@ -60,16 +61,7 @@ const OUTAGE_ANSWER_MARGIN_MS = 1_500;
 const RECOVERY_MS = 10_000;
 const POLL_MS = 50;
 
-const call = (id: number | string, name: string, args: Record<string, unknown> = {}) =>
-  JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } });
-
-const initializeBody = (id: number) =>
-  JSON.stringify({
-    jsonrpc: '2.0',
-    id,
-    method: 'initialize',
-    params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 'failure', version: '1.0.0' } },
-  });
+const call = toolCall;
 
 /** The JSON-RPC answer to request `id` in a JSON or SSE body, if there is one. */
 function answerOf(response: RawResponse, id: number | string): any {
@@ -81,8 +73,6 @@ function answerOf(response: RawResponse, id: number | string): any {
     return undefined;
   }
 }
-
-const resultText = (message: any): string | undefined => message?.result?.content?.[0]?.text;
 
 /** whoami on a 2025-era session; returns the pid that served it. */
 async function whoami(url: string, session: string): Promise<string> {
@@ -431,11 +421,15 @@ async function assertOutage(nodes: ClusterNode[], session: string) {
       4,
       'a request on a session',
     );
-    await assertStateUnavailable(raw(node.url, { headers: LEGACY_HEADERS, body: initializeBody(5) }), 5, 'initialize');
+    await assertStateUnavailable(
+      raw(node.url, { headers: LEGACY_HEADERS, body: initializeBody('2025-11-25', {}, 5) }),
+      5,
+      'initialize',
+    );
     // The same over WebSocket: the error arrives on the socket.
     const socket = await connectWebSocket(node.url);
     try {
-      socket.send(initializeBody(6));
+      socket.send(initializeBody('2025-11-25', {}, 6));
       const refused = await socket.waitFor((message) => message.error !== undefined, 'the WebSocket initialize error');
       assert.deepEqual(refused, {
         jsonrpc: '2.0',

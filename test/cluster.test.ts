@@ -25,23 +25,17 @@ import {
   withTimeout,
   type OpenStream,
 } from './helpers.js';
-import { startCluster, type Cluster } from './support/cluster.js';
+import { resultText, startCluster, toolCall, type Cluster } from './support/cluster.js';
 import { clusterMissing } from './support/binaries.js';
 /** Skipped without the program outside CI (test/support/binaries.ts). */
 const CLUSTER_MISSING = clusterMissing();
 
-const call = (id: number, name: string, args: Record<string, unknown> = {}) =>
-  JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } });
-
-/** The text of a tools/call result in a JSON or SSE answer. */
-function resultText(message: any): string {
-  return message?.result?.content?.[0]?.text;
-}
+const call = toolCall;
 
 async function callOn(url: string, session: string, name: string, args: Record<string, unknown> = {}, id = 7) {
   const answer = await raw(url, { headers: sessionHeaders(session), body: call(id, name, args) });
   assert.equal(answer.status, 200, answer.body);
-  return resultText(answer.json());
+  return resultText(answer.json())!;
 }
 
 describe('three instances sharing Redis', { skip: CLUSTER_MISSING }, () => {

@@ -14,6 +14,13 @@ import { startRedis } from './redis-server.js';
 const CLI = 'build/src/cli/main.js';
 export const CLUSTER_FIXTURE = 'build/test/fixtures/cluster-server.js';
 
+/** A 2025-era tools/call body (the cluster tests send them to chosen instances). */
+export const toolCall = (id: number | string, name: string, args: Record<string, unknown> = {}) =>
+  JSON.stringify({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } });
+
+/** The text of a tools/call result message, if it has one. */
+export const resultText = (message: any): string | undefined => message?.result?.content?.[0]?.text;
+
 export interface ClusterNode {
   /** The instance's own endpoint URL (bypassing nginx). */
   url: string;
