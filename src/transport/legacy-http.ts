@@ -603,7 +603,7 @@ export class LegacyEndpoint {
       } else if (isStandaloneStreamId(replay.streamId) && session.standalone === undefined) {
         // The session's standalone stream, whose response (or whose instance) went away: it goes on here, live,
         // after what was missed — the events the session has to hear keep arriving on it from now on.
-        return this.continueStandalone(req, res, session, replay.streamId, lastEventId);
+        return this.serveStandalone(req, res, session, session.adoptStream(replay.streamId), lastEventId);
       } else {
         const sse = this.openSse(res, session);
         for (const event of replay.events) if (event.message !== null) sse.send(event.message, event.id);
@@ -613,17 +613,6 @@ export class LegacyEndpoint {
     }
     if (session.standalone?.attached) return writeError(res, 'STREAM_CONFLICT');
     this.serveStandalone(req, res, session, session.newStream(true), undefined);
-  }
-
-  /** Continues the session's standalone stream `streamId` after `lastEventId` (see openStream). */
-  private continueStandalone(
-    req: IncomingMessage,
-    res: ServerResponse,
-    session: LiveSession,
-    streamId: string,
-    lastEventId: string,
-  ): void {
-    this.serveStandalone(req, res, session, session.adoptStream(streamId), lastEventId);
   }
 
   /** Serves the session's standalone stream on this response: from its start, or resumed after an event id. */
