@@ -1,0 +1,197 @@
+/**
+ * The SDK v2 Client, with what a remote connection needs on top: a default timeout and total bound on every
+ * request, retries where repeating is safe (each try is a new request, so a new JSON-RPC id), and a new
+ * connection when the old one broke or its 2025-era session ended on the server. Everything else (the protocol,
+ * version negotiation, the response cache, input_required rounds) is the SDK's.
+ */
+import {
+  Client,
+  type CallToolRequest,
+  type CallToolRequestOptions,
+  type CompleteRequest,
+  type GetPromptRequest,
+  type ListPromptsRequest,
+  type ListResourcesRequest,
+  type ListResourceTemplatesRequest,
+  type ListToolsRequest,
+  type ReadResourceRequest,
+  type RequestOptions,
+  type ToolAnnotations,
+} from '@modelcontextprotocol/client';
+
+import type { ResolvedConnectOptions } from './options.js';
+import { classifyFailure, mayRetry, retryDelay, type RepeatContext } from './retry-policy.js';
+import type { WireKind } from './transports.js';
+
+type CacheableOptions = Parameters<Client['listTools']>[1];
+
+/** Per-call options: the SDK's, plus the caller's word on whether this call may be repeated. */
+export type CallOptions = CallToolRequestOptions & {
+  /** true: repeat on a retryable failure even if the tool does not say it is idempotent; false: never repeat. */
+  idempotent?: boolean;
+};
+
+/** How a RemoteClient (re)opens its connection; connect.ts supplies it. */
+export type Opener = (client: RemoteClient) => Promise<WireKind>;
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal!.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+export class RemoteClient extends Client {
+  /** The URL this client connects to. */
+  readonly url: URL;
+  readonly #policy: ResolvedConnectOptions;
+  readonly #open: Opener;
+  readonly #annotations = new Map<string, ToolAnnotations | undefined>();
+  #wire: WireKind | undefined;
+  #reopening: Promise<void> | undefined;
+  #closedByUser = false;
+
+  constructor(url: URL, policy: ResolvedConnectOptions, open: Opener) {
+    super(policy.clientInfo, {
+      ...policy.client,
+      ...(policy.capabilities !== undefined && { capabilities: policy.capabilities }),
+      ...(policy.cache !== undefined && {
+        ...(policy.cache.store !== undefined && { responseCacheStore: policy.cache.store }),
+        ...(policy.cache.partition !== undefined && { cachePartition: policy.cache.partition }),
+      }),
+    });
+    this.url = url;
+    this.#policy = policy;
+    this.#open = open;
+  }
+
+  /** The wire in use: `streamable-http`, `sse` or `websocket`. */
+  get wire(): WireKind | undefined {
+    return this.#wire;
+  }
+
+  /** Opens the connection, retrying (with backoff) failures worth it. connect() calls it. */
+  async open(): Promise<void> {
+    await this.#withRetry('server/discover', {}, undefined, async () => {
+      this.#wire = await this.#open(this);
+    });
+  }
+
+  override async close(): Promise<void> {
+    this.#closedByUser = true;
+    await super.close();
+  }
+
+  /** The annotations of a tool, as the last tools/list said (undefined when it was never listed). */
+  toolAnnotations(name: string): ToolAnnotations | undefined {
+    return this.#annotations.get(name);
+  }
+
+  override async listTools(params?: ListToolsRequest['params'], options?: CacheableOptions) {
+    const result = await this.#withRetry('tools/list', {}, options, (o) => super.listTools(params, o));
+    for (const tool of result.tools) this.#annotations.set(tool.name, tool.annotations);
+    return result;
+  }
+
+  override callTool(params: CallToolRequest['params'], options?: CallOptions) {
+    const annotations = options?.toolDefinition?.annotations ?? this.#annotations.get(params.name);
+    return this.#withRetry('tools/call', { annotations, idempotent: options?.idempotent }, options, (o) =>
+      super.callTool(params, o),
+    );
+  }
+
+  override readResource(params: ReadResourceRequest['params'], options?: CacheableOptions) {
+    return this.#withRetry('resources/read', {}, options, (o) => super.readResource(params, o));
+  }
+
+  override getPrompt(params: GetPromptRequest['params'], options?: RequestOptions) {
+    return this.#withRetry('prompts/get', {}, options, (o) => super.getPrompt(params, o));
+  }
+
+  override listPrompts(params?: ListPromptsRequest['params'], options?: CacheableOptions) {
+    return this.#withRetry('prompts/list', {}, options, (o) => super.listPrompts(params, o));
+  }
+
+  override listResources(params?: ListResourcesRequest['params'], options?: CacheableOptions) {
+    return this.#withRetry('resources/list', {}, options, (o) => super.listResources(params, o));
+  }
+
+  override listResourceTemplates(params?: ListResourceTemplatesRequest['params'], options?: CacheableOptions) {
+    return this.#withRetry('resources/templates/list', {}, options, (o) => super.listResourceTemplates(params, o));
+  }
+
+  override complete(params: CompleteRequest['params'], options?: RequestOptions) {
+    return this.#withRetry('completion/complete', {}, options, (o) => super.complete(params, o));
+  }
+
+  override ping(options?: RequestOptions) {
+    return this.#withRetry('ping', {}, options, (o) => super.ping(o));
+  }
+
+  /** The options of one try: the defaults, the caller's, and what is left of the total bound. */
+  #tryOptions<O extends RequestOptions>(options: O | undefined, deadline: number | undefined): O {
+    const policy = this.#policy;
+    const timeout = options?.timeout ?? policy.timeoutMs;
+    const tryOptions = {
+      resetTimeoutOnProgress: policy.resetTimeoutOnProgress,
+      ...options,
+      timeout,
+    } as O;
+    if (deadline !== undefined) {
+      const left = Math.max(1, deadline - Date.now());
+      tryOptions.timeout = Math.min(timeout, left);
+      tryOptions.maxTotalTimeout = Math.min(options?.maxTotalTimeout ?? left, left);
+    }
+    return tryOptions;
+  }
+
+  async #withRetry<T, O extends RequestOptions>(
+    method: string,
+    context: RepeatContext,
+    options: O | undefined,
+    run: (options: O) => Promise<T>,
+  ): Promise<T> {
+    const { retry, totalTimeoutMs, onRetry } = this.#policy;
+    const deadline = totalTimeoutMs === undefined ? undefined : Date.now() + totalTimeoutMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        if (method !== 'server/discover') await this.#reconnectIfNeeded();
+        return await run(this.#tryOptions(options, deadline));
+      } catch (error) {
+        const failure = classifyFailure(error);
+        if (attempt >= retry.attempts || options?.signal?.aborted || !mayRetry(failure, method, context)) throw error;
+        const delayMs = retryDelay(attempt, retry, failure.retryAfterMs);
+        if (deadline !== undefined && Date.now() + delayMs >= deadline) throw error;
+        if (failure.kind === 'session-lost') this.#needsReopen = true;
+        onRetry?.({ method, attempt, delayMs, error });
+        await sleep(delayMs, options?.signal);
+      }
+    }
+  }
+
+  #needsReopen = false;
+
+  /** A broken connection (WebSocket closed, session gone) is opened again before the next try. */
+  async #reconnectIfNeeded(): Promise<void> {
+    if (this.#closedByUser) return;
+    if (!this.#needsReopen && this.transport !== undefined) return;
+    this.#reopening ??= (async () => {
+      try {
+        await this.transport?.close().catch(() => {});
+        this.#wire = await this.#open(this);
+        this.#needsReopen = false;
+      } finally {
+        this.#reopening = undefined;
+      }
+    })();
+    await this.#reopening;
+  }
+}
