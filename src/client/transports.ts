@@ -36,7 +36,8 @@ export function headerFetch(options: TransportOptions): FetchLike {
   const constant = options.auth === undefined || typeof options.auth !== 'function';
   let fixed: Record<string, string> | undefined;
   return async function remoteMcpFetch(url, init) {
-    const extra = constant ? (fixed ??= await requestHeaders(options)) : await requestHeaders(options);
+    if (!constant || fixed === undefined) fixed = await requestHeaders(options);
+    const extra = fixed;
     const headers = new Headers(init?.headers);
     for (const [name, value] of Object.entries(extra)) if (!headers.has(name)) headers.set(name, value);
     const response = await base(url, { ...init, headers });
