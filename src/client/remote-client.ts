@@ -10,6 +10,7 @@ import {
   type CallToolRequestOptions,
   type CompleteRequest,
   type GetPromptRequest,
+  type JSONRPCResponse,
   type ListPromptsRequest,
   type ListResourcesRequest,
   type ListResourceTemplatesRequest,
@@ -88,6 +89,16 @@ export class RemoteClient extends Client {
   override async close(): Promise<void> {
     this.#closedByUser = true;
     await super.close();
+  }
+
+  /**
+   * The SDK runs notification handlers a microtask after a message arrives but handles a response at once, so a
+   * progress notification that arrives right before its request's response (same WebSocket frame batch, same SSE
+   * chunk) finds its handler already gone and is dropped. Handling responses one microtask later too keeps them
+   * in arrival order.
+   */
+  protected override _onresponse(response: JSONRPCResponse): void {
+    queueMicrotask(() => super._onresponse(response));
   }
 
   /** The annotations of a tool, as the last tools/list said (undefined when it was never listed). */
