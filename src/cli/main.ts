@@ -21,6 +21,7 @@ import {
   type AuthFlags,
 } from './security-flags.js';
 import { configCommand } from './config-command.js';
+import { doctorCommand } from './doctor-command.js';
 import { addOptionFlags, applyOptionFlags, integer } from './option-flags.js';
 import { configToServe, loadConfigFile, loadEnvironmentConfig, type ServePlan } from '../config/load-config.js';
 import { LOG_LEVELS, type LogLevel } from '../observability/logger.js';
@@ -285,6 +286,7 @@ export function buildProgram(): Command {
   program.addCommand(configCommand());
   program.addCommand(keysCommand());
   program.addCommand(tokenCommand());
+  program.addCommand(doctorCommand());
   return program;
 }
 
