@@ -277,9 +277,17 @@ describe('cancellation through the bridge', () => {
     (JSON.parse(text(await client.callTool({ name: 'stats' }))!) as { cancelled: number }).cancelled;
 
   const cases = [
-    { name: 'a 2025-era session over Streamable HTTP (notifications/cancelled is forwarded)', wire: WIRES[0]!, mode: 'legacy' as const },
+    {
+      name: 'a 2025-era session over Streamable HTTP (notifications/cancelled is forwarded)',
+      wire: WIRES[0]!,
+      mode: 'legacy' as const,
+    },
     { name: '2026-07-28 over Streamable HTTP (the POST is aborted)', wire: WIRES[0]!, mode: 'auto' as const },
-    { name: '2026-07-28 over WebSocket (notifications/cancelled is forwarded)', wire: WIRES[1]!, mode: 'auto' as const },
+    {
+      name: '2026-07-28 over WebSocket (notifications/cancelled is forwarded)',
+      wire: WIRES[1]!,
+      mode: 'auto' as const,
+    },
   ];
   for (const [index, { name, wire, mode }] of cases.entries()) {
     test(`the stdio client cancels a call: ${name}`, async () => {

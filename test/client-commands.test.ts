@@ -291,6 +291,10 @@ describe('failures', () => {
         /Allowed choices are auto, streamable-http, sse, websocket/,
       ],
       [['call', demo.url, 'echo', '--token', 't', '--api-key', 'k'], /give --token or --api-key, not both/],
+      [['call', demo.url, 'echo', '--transport', 'websocket'], /transport websocket needs a ws:\/\/ or wss:\/\/ URL/],
+      [['bridge', demo.url, '--transport', 'websocket'], /transport websocket needs a ws:\/\/ or wss:\/\/ URL/],
+      [['bridge', demo.url, '--token', 't', '--api-key', 'k'], /give --token or --api-key, not both/],
+      [['bridge', demo.url, '--nope'], /error: unknown option '--nope'/],
     ];
     for (const [args, message] of cases) {
       const run = await cli(args);

@@ -491,7 +491,7 @@ test('.dockerignore lets in exactly what the Dockerfile copies from the build co
   for (const source of allowed) assert.ok(existsSync(source), `${source} exists`);
 });
 
-test('the runtime manifest makes the MCP SDK (a peer) and the demo’s zod dependencies, at the lockfile versions', () => {
+test('the runtime manifest makes the MCP SDKs (the peers: server and client) and the demo’s zod dependencies, at the lockfile versions', () => {
   const dir = mkdtempSync(join(tmpdir(), 'remote-mcp-manifest-'));
   try {
     for (const file of ['package.json', 'package-lock.json', 'scripts/docker-runtime-manifest.mjs'])
@@ -505,6 +505,7 @@ test('the runtime manifest makes the MCP SDK (a peer) and the demo’s zod depen
     assert.deepEqual(runtime.dependencies, {
       ...original.dependencies,
       '@modelcontextprotocol/server': locked('@modelcontextprotocol/server'),
+      '@modelcontextprotocol/client': locked('@modelcontextprotocol/client'),
       zod: locked('zod'),
     });
     assert.equal(runtime.type, 'module', 'build/*.js load as ES modules');

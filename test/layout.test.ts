@@ -53,3 +53,19 @@ test('the Redis stores (and node-redis with them) are loaded only when `redis` i
     for (const match of readFileSync(file, 'utf8').matchAll(/^import (type )?[^;]*from '(redis|@redis\/[^']*)'/gm))
       assert.equal(match[1], 'type ', `${file} imports ${match[2]} for more than its types`);
 });
+
+test('remote-mcp/client (src/client/) imports nothing from the server side: only the client SDK, ws and cockatiel', () => {
+  const allowed = (spec: string) =>
+    spec.startsWith('./') ||
+    spec === '../version.js' ||
+    spec.startsWith('node:') ||
+    ['@modelcontextprotocol/client', 'ws', 'cockatiel'].includes(spec);
+  const offenders = sourceFiles(join('src', 'client')).flatMap((file) =>
+    importsOf(file)
+      .filter((spec) => !allowed(spec))
+      .map((spec) => `${file} imports ${spec}`),
+  );
+  assert.deepEqual(offenders, []);
+  // version.ts must stay import-free, or it would pull its imports into the client too.
+  assert.deepEqual(importsOf(join('src', 'version.ts')), []);
+});

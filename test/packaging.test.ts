@@ -217,6 +217,9 @@ test('npm pack builds first: the tarball has the compiled CLI and library, the d
     'build/src/cli/main.js',
     'build/src/index.js',
     'build/src/index.d.ts',
+    'build/src/client/index.js',
+    'build/src/client/index.d.ts',
+    'docs/client.md',
     'build/examples/demo-server.js',
     'examples/remote-mcp.yaml',
     'examples/remote-mcp.json',
@@ -244,11 +247,27 @@ test('a project installs the tarball next to the SDK and zod, and npx remote-mcp
     bin: { 'remote-mcp': 'build/src/cli/main.js' },
   };
   // remote-mcp's own dependencies come from the same lockfile closure.
+  // The client SDK is the other peer: projects that use remote-mcp/client (and its CLI commands) have it.
+  const CLIENT_SDK = '@modelcontextprotocol/client';
   makeProject(
     project,
-    { 'remote-mcp': `file:${tarball}` },
+    { 'remote-mcp': `file:${tarball}`, [CLIENT_SDK]: versionOf(CLIENT_SDK) },
     { 'node_modules/remote-mcp': remote },
-    Object.keys(manifest.dependencies),
+    [...Object.keys(manifest.dependencies), CLIENT_SDK],
+  );
+  const client = run(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      "const m = await import('remote-mcp/client'); console.log(typeof m.connect, typeof m.createBalancedClient)",
+    ],
+    project,
+  );
+  assert.equal(
+    client.stdout.trim(),
+    'function function',
+    `import('remote-mcp/client') in the project: ${client.stderr}`,
   );
   writeFileSync(join(project, 'my-server.js'), ESM_FACTORY);
   writeFileSync(join(project, 'factory.mjs'), ESM_FACTORY);

@@ -18,7 +18,7 @@ import {
   EXIT_USAGE,
   positiveInteger,
 } from './client-flags.js';
-import { parseUrl } from './client-session.js';
+import { checkTransport, parseUrl } from './client-session.js';
 
 export const BRIDGE_DEFAULTS = Object.freeze({
   /** Largest message accepted on stdin (the SDK's stdio transports use the same bound). */
@@ -41,6 +41,7 @@ function bridge(url: URL, flags: BridgeFlags): void {
   let auth: ReturnType<typeof authFromFlags>;
   try {
     auth = authFromFlags(flags);
+    checkTransport(url, flags.transport);
   } catch (error) {
     process.stderr.write(`remote-mcp: ${describeFailure(error)}\n`);
     process.exit(EXIT_USAGE);
@@ -107,7 +108,10 @@ export function bridgeCommand(): Command {
       'Serve MCP on stdio (for desktop apps) and forward every message to a remote MCP server, reconnecting when it is lost.',
     )
     .argument('<url>', 'the server: http(s)://host/mcp, an HTTP+SSE endpoint (…/sse), or ws(s)://host/mcp', parseUrl);
-  return addConnectionFlags(command)
+  return addConnectionFlags(
+    command,
+    `retries of opening a connection, and of a request refused for want of one (default ${BRIDGE_DEFAULTS.reconnectAttempts - 1})`,
+  )
     .option(
       '--connect-timeout <ms>',
       'bound on opening a connection (WebSocket handshake, replayed initialize)',

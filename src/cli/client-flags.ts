@@ -67,7 +67,10 @@ export function collectHeader(value: string, previous: Record<string, string> = 
 }
 
 /** Adds the flags that say how to reach the server (bridge takes only these), and makes usage errors exit 2. */
-export function addConnectionFlags(command: Command): Command {
+export function addConnectionFlags(
+  command: Command,
+  retries = `retries of a failed request where repeating is safe (default ${CLIENT_DEFAULTS.retry.attempts - 1}; 0 turns them off)`,
+): Command {
   return usageExitsTwo(command)
     .option(
       '--header <name:value>',
@@ -83,11 +86,7 @@ export function addConnectionFlags(command: Command): Command {
         .choices(TRANSPORTS)
         .default('auto'),
     )
-    .option(
-      '--retries <n>',
-      `retries of a failed request where repeating is safe (default ${CLIENT_DEFAULTS.retry.attempts - 1}; 0 turns them off)`,
-      wholeNumber,
-    );
+    .option('--retries <n>', retries, wholeNumber);
 }
 
 /** Adds the shared client flags (call, list, read, doctor, bench), and makes usage errors exit 2. */

@@ -5,8 +5,9 @@
  */
 import { InvalidArgumentError } from 'commander';
 
-import { connect, type RemoteClient } from '../client/index.js';
-import { type ClientFlags, connectOptionsFromFlags } from './client-flags.js';
+import { wiresFor } from '../client/connect.js';
+import { connect, type RemoteClient, type TransportKind } from '../client/index.js';
+import { type ClientFlags, connectOptionsFromFlags, UsageError } from './client-flags.js';
 import { logLine } from './client-output.js';
 
 /** The `<url>` argument: http(s):// or ws(s)://, else a usage error. */
@@ -22,6 +23,15 @@ export function parseUrl(value: string): URL {
   return url;
 }
 
+/** A --transport that does not fit the URL's scheme (websocket for http://, sse for ws://) is a usage error. */
+export function checkTransport(url: URL, transport: TransportKind): void {
+  try {
+    wiresFor(url, transport);
+  } catch (error) {
+    throw new UsageError((error as Error).message.replace(/^remote-mcp client: /, ''));
+  }
+}
+
 /** Ends a client's session without letting a failure to end it hide the command's outcome. */
 async function finish(client: RemoteClient): Promise<void> {
   const transport = client.transport as { sessionId?: string; terminateSession?: () => Promise<void> } | undefined;
@@ -34,6 +44,7 @@ export async function withClient<T>(
   flags: ClientFlags,
   body: (client: RemoteClient) => Promise<T>,
 ): Promise<T> {
+  checkTransport(url, flags.transport);
   const client = await connect(url, connectOptionsFromFlags(flags));
   client.setNotificationHandler('notifications/message', (notification) => {
     process.stderr.write(logLine(notification.params));

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The remote-mcp command line. Server side: `serve <module>` and its helpers (config, keys, token). Client side:
- * `call`, `list`, `read` and `bridge`, which reach any remote MCP server.
+ * `call`, `list`, `read`, `bridge` and `doctor`, which reach any remote MCP server.
  *
  * The server side is imported only when a server command (or the top-level help) runs, so a client command
  * starts in about half the time and never loads server code.
@@ -11,11 +11,12 @@ import { Command } from 'commander';
 import { VERSION } from '../version.js';
 import { bridgeCommand } from './bridge-command.js';
 import { callCommand } from './call-command.js';
+import { doctorCommand } from './doctor-command.js';
 import { listCommand } from './list-command.js';
 import { readCommand } from './read-command.js';
 
 /** Subcommands that need no server code: with one of these first, serve-command.js is not loaded. */
-const CLIENT_COMMANDS = new Set(['call', 'list', 'read', 'bridge']);
+const CLIENT_COMMANDS = new Set(['call', 'list', 'read', 'bridge', 'doctor']);
 
 export async function buildProgram(argv: readonly string[] = process.argv): Promise<Command> {
   const program = new Command('remote-mcp')
@@ -29,6 +30,7 @@ export async function buildProgram(argv: readonly string[] = process.argv): Prom
   program.addCommand(listCommand());
   program.addCommand(readCommand());
   program.addCommand(bridgeCommand());
+  program.addCommand(doctorCommand());
   return program;
 }
 

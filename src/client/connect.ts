@@ -60,6 +60,12 @@ async function openOn(client: RemoteClient, url: URL, policy: ResolvedConnectOpt
     client.setVersionNegotiation(negotiation(policy.protocol, wire));
     try {
       await client.connect(transport, { timeout: policy.connectTimeoutMs });
+      // A WebSocket or HTTP+SSE stream that ends by itself (server restart, network) is made again on next use.
+      const protocolOnClose = transport.onclose;
+      transport.onclose = () => {
+        protocolOnClose?.();
+        client.connectionLost();
+      };
       return wire;
     } catch (error) {
       await transport.close().catch(() => {});

@@ -59,6 +59,7 @@ export class RemoteClient extends Client {
   #wire: WireKind | undefined;
   #reopening: Promise<void> | undefined;
   #closedByUser = false;
+  #needsReopen = false;
 
   constructor(url: URL, policy: ResolvedConnectOptions, open: Opener) {
     super(policy.clientInfo, {
@@ -84,6 +85,11 @@ export class RemoteClient extends Client {
     await this.#withRetry('server/discover', {}, undefined, async () => {
       this.#wire = await this.#open(this);
     });
+  }
+
+  /** Called by the opener when the transport closed without close(): the next request reconnects first. */
+  connectionLost(): void {
+    if (!this.#closedByUser) this.#needsReopen = true;
   }
 
   override async close(): Promise<void> {
@@ -187,8 +193,6 @@ export class RemoteClient extends Client {
       }
     }
   }
-
-  #needsReopen = false;
 
   /** A broken connection (WebSocket closed, session gone) is opened again before the next try. */
   async #reconnectIfNeeded(): Promise<void> {

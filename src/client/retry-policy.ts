@@ -12,6 +12,7 @@ import { SdkError, SdkErrorCode, SdkHttpError, type ToolAnnotations } from '@mod
 
 import { HttpStatusError, RETRYABLE_STATUSES } from './http-status-error.js';
 import type { ResolvedRetry } from './options.js';
+import { NOT_OPEN } from './websocket-transport.js';
 
 export type FailureKind =
   /** Nothing reached a server: connection refused, no DNS answer, connect timeout. */
@@ -43,6 +44,7 @@ const NOT_SENT_CODES = new Set([
   'EHOSTUNREACH',
   'ENETUNREACH',
   'UND_ERR_CONNECT_TIMEOUT',
+  NOT_OPEN,
 ]);
 /** Codes for a connection that broke with the request possibly sent. */
 const BROKEN_CODES = new Set([
@@ -96,7 +98,7 @@ export function classifyFailure(error: unknown): Failure {
   if (code !== undefined)
     return { kind: NOT_SENT_CODES.has(code) ? 'refused' : 'connection', delivered: !NOT_SENT_CODES.has(code) };
   if (error instanceof TypeError && /fetch failed/i.test(error.message)) return { kind: 'connection', delivered: true };
-  if (error instanceof Error && /WebSocket is not open|socket hang up|other side closed/i.test(error.message))
+  if (error instanceof Error && /socket hang up|other side closed/i.test(error.message))
     return { kind: 'connection', delivered: true };
   return { kind: 'other', delivered: true };
 }

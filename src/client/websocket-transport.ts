@@ -24,6 +24,8 @@ export interface WebSocketClientTransportOptions {
 export const WEBSOCKET_DEFAULTS = Object.freeze({ handshakeTimeoutMs: 10_000, maxPayloadBytes: 64 * 1024 * 1024 });
 
 const SUBPROTOCOL = 'mcp';
+/** The code of the error send() gives on a socket that is not open: nothing was sent. */
+export const NOT_OPEN = 'ERR_MCP_WEBSOCKET_NOT_OPEN';
 /** Longest handshake refusal body read into the error. */
 const MAX_REFUSAL_BYTES = 4096;
 
@@ -103,7 +105,7 @@ export class WebSocketClientTransport implements Transport {
   send(message: JSONRPCMessage): Promise<void> {
     const socket = this.#socket;
     if (socket === undefined || socket.readyState !== WebSocket.OPEN)
-      return Promise.reject(new Error('WebSocket is not open'));
+      return Promise.reject(Object.assign(new Error('WebSocket is not open'), { code: NOT_OPEN }));
     return new Promise((resolve, reject) => {
       socket.send(JSON.stringify(message), (error) => (error ? reject(error) : resolve()));
     });

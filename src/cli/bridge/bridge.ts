@@ -331,10 +331,7 @@ export class Bridge {
       // A 4xx is a refusal: the server did not run it. Anything else may have happened after it ran.
       const refusedByStatus = failure.status !== undefined && failure.status >= 400 && failure.status < 500;
       const mayHaveRun = refusedByStatus ? '' : '; it may have run';
-      this.#answerError(
-        pending,
-        `remote-mcp bridge: ${pending.method} failed${mayHaveRun}: ${describeFailure(error)}`,
-      );
+      this.#answerError(pending, `remote-mcp bridge: ${pending.method} failed${mayHaveRun}: ${describeFailure(error)}`);
     }
     if (failure.linkBroken) this.#lose(link, `the connection broke (${describeFailure(error)})`);
   }
