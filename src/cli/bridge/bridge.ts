@@ -17,7 +17,6 @@ import {
   isJSONRPCResultResponse,
   type JSONRPCMessage,
   type RequestId,
-  SdkHttpError,
   SseError,
   type Transport,
   type TransportSendOptions,
@@ -36,6 +35,7 @@ import {
 import type { ResolvedRetry } from '../../client/options.js';
 import { describeFailure } from '../client-flags.js';
 import { BRIDGE_ERRORS, type Classified, envelopeVersion, errorResponse, idKey } from './messages.js';
+import { NOT_STREAMABLE, sendFailure, statusOf } from './send-failure.js';
 
 export interface BridgeOptions {
   url: URL;
@@ -78,47 +78,8 @@ interface Pending {
   abort?: AbortController;
 }
 
-/** What a failed send or an asynchronous transport error means for the bridge. */
-interface SendFailure {
-  status: number | undefined;
-  /** The JSON-RPC error the server put in an HTTP error body. */
-  rpc: { code: number; message: string; data?: unknown } | undefined;
-  /** The server no longer knows the session (404): the request never ran. */
-  sessionGone: boolean;
-  /** No server took the connection: the request never ran. */
-  refused: boolean;
-  /** The connection (or session) is unusable: open a new one. */
-  linkBroken: boolean;
-}
-
-/** Statuses with which a 2024-11-05 (HTTP+SSE only) server refuses a Streamable HTTP initialize. */
-const NOT_STREAMABLE = new Set([400, 404, 405]);
-
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function rpcErrorOf(text: unknown): SendFailure['rpc'] {
-  if (typeof text !== 'string' || !text.trimStart().startsWith('{')) return undefined;
-  try {
-    const error = (JSON.parse(text) as { error?: { code?: unknown; message?: unknown; data?: unknown } }).error;
-    if (typeof error?.code !== 'number' || typeof error.message !== 'string') return undefined;
-    return { code: error.code, message: error.message, ...(error.data !== undefined && { data: error.data }) };
-  } catch {
-    return undefined;
-  }
-}
-
-/** The HTTP status and JSON-RPC body of a failure, whichever SDK transport raised it. */
-function statusOf(error: unknown): { status: number | undefined; text: unknown } {
-  if (error instanceof SdkHttpError) {
-    const data = error.data as { text?: unknown } | undefined;
-    return { status: error.status, text: data?.text };
-  }
-  // The SDK's HTTP+SSE transport throws a plain Error for a refused POST.
-  const match = error instanceof Error ? /\(HTTP (\d{3})\): ([\s\S]*)$/.exec(error.message) : null;
-  if (match !== null) return { status: Number(match[1]), text: match[2] };
-  return { status: undefined, text: undefined };
 }
 
 export class Bridge {
@@ -274,19 +235,8 @@ export class Bridge {
     }
   }
 
-  #failure(error: unknown, link: Link, method: string): SendFailure {
-    const { status, text } = statusOf(error);
-    const rpc = rpcErrorOf(text) ?? (error as { rpcError?: SendFailure['rpc'] }).rpcError;
-    const failure = classifyFailure(error);
-    // Within a 2025-era session, a 404 on anything but initialize is a session the server no longer knows.
-    const sessionGone = status === 404 && method !== 'initialize' && this.#sessionOpened;
-    const refused = failure.kind === 'refused';
-    const broken = failure.kind === 'connection' || error instanceof SseError || link.lost;
-    return { status, rpc, sessionGone, refused, linkBroken: sessionGone || refused || broken };
-  }
-
   #sendFailed(pending: Pending, link: Link, error: unknown): void {
-    const failure = this.#failure(error, link, pending.method);
+    const failure = sendFailure(error, { method: pending.method, inSession: this.#sessionOpened, linkLost: link.lost });
     // A server that knows only HTTP+SSE refuses the Streamable HTTP initialize without a JSON-RPC error.
     if (
       pending.method === 'initialize' &&
