@@ -18,6 +18,16 @@ export {
   type RetryOptions,
   type TransportKind,
 } from './options.js';
+export {
+  BALANCED_DEFAULTS,
+  BalancedClient,
+  createBalancedClient,
+  type BalancedClientOptions,
+  type BalancedEvent,
+  type BalanceStrategy,
+} from './balanced-client.js';
+export type { BreakerState, EndpointStatus } from './balanced-endpoint.js';
+export { HEALTH_CHECK_DEFAULTS, type HealthCheckOptions } from './health-check.js';
 export { createTransport, type TransportOptions, type WireKind } from './transports.js';
 export {
   WebSocketClientTransport,

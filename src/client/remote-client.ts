@@ -184,10 +184,11 @@ export class RemoteClient extends Client {
         return await run(this.#tryOptions(options, deadline));
       } catch (error) {
         const failure = classifyFailure(error);
+        // Whether or not this call tries again, the next request must not reuse a session the server ended.
+        if (failure.kind === 'session-lost') this.#needsReopen = true;
         if (attempt >= retry.attempts || options?.signal?.aborted || !mayRetry(failure, method, context)) throw error;
         const delayMs = retryDelay(attempt, retry, failure.retryAfterMs);
         if (deadline !== undefined && Date.now() + delayMs >= deadline) throw error;
-        if (failure.kind === 'session-lost') this.#needsReopen = true;
         onRetry?.({ method, attempt, delayMs, error });
         await sleep(delayMs, options?.signal);
       }
