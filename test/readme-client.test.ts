@@ -16,7 +16,7 @@ import { createRemoteServer, type RemoteServer } from '../src/index.js';
 const readme = readFileSync('README.md', 'utf8');
 const from = readme.indexOf('## Connect from code');
 const section = readme.slice(from, readme.indexOf('\n## ', from + 1));
-const examples = [...section.matchAll(/```js\n([\s\S]*?)\n```\s*\n+prints\s*\n+```text\n([\s\S]*?)\n```/g)].map(
+const examples = [...section.matchAll(/```js\n([\s\S]*?)\n```\s*\n+prints[^\n]*\n+```text\n([\s\S]*?)\n```/g)].map(
   (match) => ({ code: match[1]!, output: match[2]! }),
 );
 
