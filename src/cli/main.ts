@@ -20,6 +20,7 @@ import {
   tokenCommand,
   type AuthFlags,
 } from './security-flags.js';
+import { benchCommand } from './bench-command.js';
 import { configCommand } from './config-command.js';
 import { addOptionFlags, applyOptionFlags, integer } from './option-flags.js';
 import { configToServe, loadConfigFile, loadEnvironmentConfig, type ServePlan } from '../config/load-config.js';
@@ -285,6 +286,7 @@ export function buildProgram(): Command {
   program.addCommand(configCommand());
   program.addCommand(keysCommand());
   program.addCommand(tokenCommand());
+  program.addCommand(benchCommand());
   return program;
 }
 
