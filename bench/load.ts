@@ -2,7 +2,7 @@
  * The load generator, run in its own process so it does not share an event loop with the server it measures.
  * Modes (argv[2] is a JSON config):
  *   calls     autocannon: tools/call echo at fixed concurrency for a fixed time (or a fixed `amount` of
- *             requests); optional session ids, one per connection, for 2025-era load
+ *             requests); optional session ids, one per connection, for 2025-era load; optional body and headers
  *   sessions  opens `count` 2025-era sessions (initialize + notifications/initialized), `concurrency` at a time
  *   ws-calls  2026-07-28 tools/call echo over `connections` WebSockets, each keeping `inFlight` requests pending
  *   ws-idle   opens `count` WebSockets, prints `ready`, and holds them until stdin closes
@@ -22,6 +22,9 @@ export interface CallsConfig {
   /** Stop after this many requests instead of after durationSeconds. */
   amount?: number;
   sessionIds?: string[];
+  /** A body and headers to send instead of the built-in echo call (the loadgen section sends bench's own bytes). */
+  body?: string;
+  headers?: Record<string, string>;
 }
 
 export interface SessionsConfig {
@@ -65,7 +68,7 @@ function callHeaders(era: 'modern' | 'legacy'): Record<string, string> {
 }
 
 async function calls(config: CallsConfig) {
-  const headers = callHeaders(config.era);
+  const headers = config.headers ?? callHeaders(config.era);
   let next = 0;
   const result = await autocannon({
     url: config.url,
@@ -74,7 +77,7 @@ async function calls(config: CallsConfig) {
     duration: config.durationSeconds,
     ...(config.amount !== undefined && { amount: config.amount }),
     headers,
-    body: callBody(config.era),
+    body: config.body ?? callBody(config.era),
     setupClient: config.sessionIds
       ? (client: { setHeaders(headers: Record<string, string>): void }) => {
           client.setHeaders({ ...headers, 'mcp-session-id': config.sessionIds![next++ % config.sessionIds!.length]! });

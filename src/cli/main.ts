@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The remote-mcp command line. Server side: `serve <module>` and its helpers (config, keys, token). Client side:
- * `call`, `list`, `read`, `bridge` and `doctor`, which reach any remote MCP server.
+ * `call`, `list`, `read`, `bridge`, `doctor` and `bench`, which reach any remote MCP server.
  *
  * The server side is imported only when a server command (or the top-level help) runs, so a client command
  * starts in about half the time and never loads server code.
@@ -9,6 +9,7 @@
 import { Command } from 'commander';
 
 import { VERSION } from '../version.js';
+import { benchCommand } from './bench-command.js';
 import { bridgeCommand } from './bridge-command.js';
 import { callCommand } from './call-command.js';
 import { doctorCommand } from './doctor-command.js';
@@ -16,7 +17,7 @@ import { listCommand } from './list-command.js';
 import { readCommand } from './read-command.js';
 
 /** Subcommands that need no server code: with one of these first, serve-command.js is not loaded. */
-const CLIENT_COMMANDS = new Set(['call', 'list', 'read', 'bridge', 'doctor']);
+const CLIENT_COMMANDS = new Set(['call', 'list', 'read', 'bridge', 'doctor', 'bench']);
 
 export async function buildProgram(argv: readonly string[] = process.argv): Promise<Command> {
   const program = new Command('remote-mcp')
@@ -31,6 +32,7 @@ export async function buildProgram(argv: readonly string[] = process.argv): Prom
   program.addCommand(readCommand());
   program.addCommand(bridgeCommand());
   program.addCommand(doctorCommand());
+  program.addCommand(benchCommand());
   return program;
 }
 
