@@ -214,7 +214,7 @@ describe('failover follows the retry rules', () => {
 });
 
 for (const protocol of ['modern', 'legacy'] as const) {
-  test(`one instance SIGKILLed and another drained under a loop of idempotent calls (${protocol}): no call fails`, async () => {
+  test(`one instance SIGKILLed and another drained under a loop of idempotent calls (${protocol}): no call fails`, async (t) => {
     const instances = await Promise.all([startInstance(), startInstance(), startInstance()]);
     const events: BalancedEvent[] = [];
     const client = await createBalancedClient({
@@ -264,6 +264,7 @@ for (const protocol of ['modern', 'legacy'] as const) {
     assert.ok(failovers.length > 0, 'the failover is visible in the events');
     assert.ok(failovers.every((e) => e.type === 'failover' && e.to !== e.from));
     assert.ok(events.some((e) => e.type === 'breaker-open' && e.url === instances[0]!.url));
+    t.diagnostic(`${started} calls, 0 failed, ${failovers.length} failovers, ${afterKill.length} answered after the kill`);
     await client.close();
     await Promise.all(instances.map((i) => i.kill('SIGKILL')));
   });
