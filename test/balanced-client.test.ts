@@ -264,7 +264,9 @@ for (const protocol of ['modern', 'legacy'] as const) {
     assert.ok(failovers.length > 0, 'the failover is visible in the events');
     assert.ok(failovers.every((e) => e.type === 'failover' && e.to !== e.from));
     assert.ok(events.some((e) => e.type === 'breaker-open' && e.url === instances[0]!.url));
-    t.diagnostic(`${started} calls, 0 failed, ${failovers.length} failovers, ${afterKill.length} answered after the kill`);
+    t.diagnostic(
+      `${started} calls, 0 failed, ${failovers.length} failovers, ${afterKill.length} answered after the kill`,
+    );
     await client.close();
     await Promise.all(instances.map((i) => i.kill('SIGKILL')));
   });
