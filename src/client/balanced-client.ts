@@ -27,6 +27,7 @@ import { Endpoint, type BreakerState, type EndpointStatus } from './balanced-end
 import { HealthChecker, type HealthCheckOptions } from './health-check.js';
 import { CLIENT_DEFAULTS, resolveConnectOptions, type ConnectOptions, type ResolvedRetry } from './options.js';
 import type { CallOptions, RemoteClient } from './remote-client.js';
+import { sleep } from './sleep.js';
 import { classifyFailure, mayRetry, retryDelay, type Failure, type RepeatContext } from './retry-policy.js';
 
 export type BalanceStrategy = 'round-robin' | 'least-pending';
@@ -57,10 +58,6 @@ export const BALANCED_DEFAULTS = Object.freeze({
 type CacheableOptions = Parameters<RemoteClient['listTools']>[1];
 
 const NOT_RUN: Failure = { kind: 'refused', delivered: false };
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 function positiveInteger(name: string, value: number): number {
   if (!Number.isInteger(value) || value <= 0)
@@ -181,7 +178,12 @@ export class BalancedClient {
     return endpoints[this.#next++ % count]!;
   }
 
-  async #run<T>(method: string, context: RepeatContext, run: (client: RemoteClient) => Promise<T>): Promise<T> {
+  async #run<T>(
+    method: string,
+    context: RepeatContext,
+    signal: AbortSignal | undefined,
+    run: (client: RemoteClient) => Promise<T>,
+  ): Promise<T> {
     const attempts = this.#retry.attempts;
     const deadline = this.#totalTimeoutMs === undefined ? undefined : Date.now() + this.#totalTimeoutMs;
     let tried: Set<Endpoint> | undefined;
@@ -202,7 +204,7 @@ export class BalancedClient {
         current.pending--;
       }
       const failure = isBrokenCircuitError(error) ? NOT_RUN : classifyFailure(error);
-      if (attempt >= attempts || !mayRetry(failure, method, context)) throw error;
+      if (attempt >= attempts || signal?.aborted || !mayRetry(failure, method, context)) throw error;
       tried ??= new Set();
       tried.add(current);
       if (tried.size >= this.#endpoints.length) {
@@ -217,49 +219,51 @@ export class BalancedClient {
           : 0;
       if (deadline !== undefined && Date.now() + delayMs >= deadline) throw error;
       this.#emit({ type: 'failover', from: current.url, to: endpoint.url, method, error });
-      if (delayMs > 0) await sleep(delayMs);
+      if (delayMs > 0) await sleep(delayMs, signal);
     }
   }
 
   async callTool(params: CallToolRequest['params'], options?: CallOptions) {
     const annotations = options?.toolDefinition?.annotations ?? this.#annotations.get(params.name);
-    return this.#run('tools/call', { annotations, idempotent: options?.idempotent }, (client) =>
+    return this.#run('tools/call', { annotations, idempotent: options?.idempotent }, options?.signal, (client) =>
       client.callTool(params, options),
     );
   }
 
   async listTools(params?: ListToolsRequest['params'], options?: CacheableOptions) {
-    const result = await this.#run('tools/list', {}, (client) => client.listTools(params, options));
+    const result = await this.#run('tools/list', {}, options?.signal, (client) => client.listTools(params, options));
     for (const tool of result.tools) this.#annotations.set(tool.name, tool.annotations);
     return result;
   }
 
   listResources(params?: ListResourcesRequest['params'], options?: CacheableOptions) {
-    return this.#run('resources/list', {}, (client) => client.listResources(params, options));
+    return this.#run('resources/list', {}, options?.signal, (client) => client.listResources(params, options));
   }
 
   listResourceTemplates(params?: ListResourceTemplatesRequest['params'], options?: CacheableOptions) {
-    return this.#run('resources/templates/list', {}, (client) => client.listResourceTemplates(params, options));
+    return this.#run('resources/templates/list', {}, options?.signal, (client) =>
+      client.listResourceTemplates(params, options),
+    );
   }
 
   listPrompts(params?: ListPromptsRequest['params'], options?: CacheableOptions) {
-    return this.#run('prompts/list', {}, (client) => client.listPrompts(params, options));
+    return this.#run('prompts/list', {}, options?.signal, (client) => client.listPrompts(params, options));
   }
 
   readResource(params: ReadResourceRequest['params'], options?: CacheableOptions) {
-    return this.#run('resources/read', {}, (client) => client.readResource(params, options));
+    return this.#run('resources/read', {}, options?.signal, (client) => client.readResource(params, options));
   }
 
   getPrompt(params: GetPromptRequest['params'], options?: RequestOptions) {
-    return this.#run('prompts/get', {}, (client) => client.getPrompt(params, options));
+    return this.#run('prompts/get', {}, options?.signal, (client) => client.getPrompt(params, options));
   }
 
   complete(params: CompleteRequest['params'], options?: RequestOptions) {
-    return this.#run('completion/complete', {}, (client) => client.complete(params, options));
+    return this.#run('completion/complete', {}, options?.signal, (client) => client.complete(params, options));
   }
 
   ping(options?: RequestOptions) {
-    return this.#run('ping', {}, (client) => client.ping(options));
+    return this.#run('ping', {}, options?.signal, (client) => client.ping(options));
   }
 
   /** Stops the health checks and closes every endpoint's connection (2025-era sessions are ended). */

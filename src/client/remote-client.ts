@@ -21,6 +21,7 @@ import {
 } from '@modelcontextprotocol/client';
 
 import type { ResolvedConnectOptions } from './options.js';
+import { sleep } from './sleep.js';
 import { classifyFailure, mayRetry, retryDelay, type RepeatContext } from './retry-policy.js';
 import type { WireKind } from './transports.js';
 
@@ -34,21 +35,6 @@ export type CallOptions = CallToolRequestOptions & {
 
 /** How a RemoteClient (re)opens its connection; connect.ts supplies it. */
 export type Opener = (client: RemoteClient) => Promise<WireKind>;
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
 
 export class RemoteClient extends Client {
   /** The URL this client connects to. */
