@@ -6,14 +6,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { createBalancedClient, HttpStatusError, type BalancedEvent } from '../src/client/index.js';
 import { untilServing } from './helpers.js';
 import { startFront, rpcSeen, type Front } from './support/front.js';
+import { freePort as closedPort } from './support/ports.js';
 
 const CLI = 'build/src/cli/main.js';
 const FIXTURE = 'build/test/fixtures/cluster-server.js';
@@ -64,14 +63,6 @@ async function startInstance(port = 0): Promise<Instance> {
 }
 
 const textOf = (result: { content?: unknown }) => (result.content as Array<{ text: string }>)[0]!.text;
-
-async function closedPort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
 
 describe('spreading calls', () => {
   test('round-robin answers from every instance in turn', async () => {

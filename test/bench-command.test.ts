@@ -1,9 +1,3 @@
-/**
- * `remote-mcp bench`: the built CLI as a child process against a real remote-mcp server (in this process) on
- * every transport, and against raw node:http peers for what remote-mcp never sends (chunked SSE answers,
- * Connection: close). Every run is bounded by --requests or a short --duration.
- */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,46 +9,19 @@ import assert from 'node:assert/strict';
 import { AuthenticationError, createRemoteServer } from '../src/index.js';
 import createBenchServer from './fixtures/bench-server.js';
 import { start, type Started } from './helpers.js';
+import { freePort as closedPort } from './support/ports.js';
+import { type CliRun, runCli } from './support/run-cli.js';
 
-const CLI = 'build/src/cli/main.js';
 const TRANSPORTS = ['http', 'legacy', 'sse', 'ws'] as const;
 
-interface Ran {
-  code: number | null;
-  stdout: string;
-  stderr: string;
+interface Ran extends CliRun {
   json(): any;
 }
 
 /** Runs `remote-mcp bench ...args` to its end (killed after `ms`, which fails the test). */
-function bench(args: string[], env: Record<string, string> = {}, ms = 30_000): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'bench', ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`bench ${args.join(' ')} did not end within ${ms} ms: ${stdout}${stderr}`));
-    }, ms);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr, json: () => JSON.parse(stdout) });
-    });
-  });
-}
-
-/** A free port with nothing listening on it (bound, then closed). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
+async function bench(args: string[], env: Record<string, string> = {}, ms = 30_000): Promise<Ran> {
+  const run = await runCli(['bench', ...args], { env, timeoutMs: ms });
+  return { ...run, json: () => JSON.parse(run.stdout) };
 }
 
 function assertLatency(latency: { p50: number; p90: number; p99: number; max: number }) {

@@ -1,10 +1,3 @@
-/**
- * `remote-mcp call`, `list` and `read`, run as child processes of the built CLI against real servers: remote-mcp
- * (the demo server) on every transport and in both eras, a remote-mcp with API keys and one with bearer JWTs, and
- * the official SDK's own server (McpServer on NodeStreamableHTTPServerTransport). Exact stdout lines, stderr
- * lines and exit codes (0 ok, 1 the operation failed, 2 bad usage).
- */
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -21,37 +14,14 @@ import { z } from 'zod';
 
 import { mintApiKey, writeKeysFile } from '../src/index.js';
 import { start, type Started } from './helpers.js';
+import { freePort } from './support/ports.js';
+import { runCli } from './support/run-cli.js';
 
-const CLI = 'build/src/cli/main.js';
 /** Bound on one CLI run: a hung command fails its test instead of the whole file. */
 const RUN_MS = 20_000;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs the CLI (asynchronously: the servers it talks to run in this process). */
-function cli(args: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
-  return new Promise((resolvePromise, reject) => {
-    const childEnv = { ...process.env, ...env };
-    for (const [name, value] of Object.entries(env)) if (value === undefined) delete childEnv[name];
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`remote-mcp ${args.join(' ')} did not exit within ${RUN_MS} ms; stderr: ${stderr}`));
-    }, RUN_MS);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolvePromise({ code, stdout, stderr });
-    });
-  });
-}
+const cli = (args: string[], env: Record<string, string | undefined> = {}) => runCli(args, { env, timeoutMs: RUN_MS });
 
 const lines = (text: string) => text.split('\n').filter((line) => line !== '');
 
@@ -491,14 +461,3 @@ test('the client commands load no server code: main.ts reaches serve-command.ts 
   assert.deepEqual(serverSide, []);
   assert.match(readFileSync('src/cli/main.ts', 'utf8'), /await import\('\.\/serve-command\.js'\)/);
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolvePort(port));
-    });
-  });
-}

@@ -17,6 +17,7 @@ import { clientIp, resolveTrustProxy } from '../src/security/client-ip.js';
 import { modernHeaders, raw, start, withTimeout } from './helpers.js';
 import { startNginx, type RunningNginx } from './support/nginx.js';
 import { nginxMissing } from './support/binaries.js';
+import { freePort } from './support/ports.js';
 /** Skipped without the program outside CI (test/support/binaries.ts). */
 const NGINX_MISSING = nginxMissing();
 
@@ -70,14 +71,8 @@ const draining: Handler = (_req, res) => {
   res.writeHead(503, { 'content-type': 'application/json', connection: 'close', 'retry-after': '1' }).end(body);
 };
 
-/** A port nothing listens on (probed free, then closed). */
-async function closedPort(): Promise<string> {
-  const probe = createServer().listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((resolve) => probe.close(resolve));
-  return `127.0.0.1:${port}`;
-}
+/** A port nothing listens on, as nginx's upstream address. */
+const closedPort = async () => `127.0.0.1:${await freePort()}`;
 
 const cleanups: (() => Promise<void>)[] = [];
 after(async () => {

@@ -4,7 +4,7 @@
  * remote-mcp without WebSocket, the official SDK v2's sessionful server, CORS with and without a policy, a
  * server that accepts connections and never answers, and bad usage.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -22,9 +22,10 @@ import { generate } from 'selfsigned';
 
 import { createRemoteServer, mintApiKey, type RemoteServerOptions, writeKeysFile } from '../src/index.js';
 import createDemoServer from '../examples/demo-server.js';
-import { start, type Started, withTimeout } from './helpers.js';
+import { start, type Started } from './helpers.js';
+import { freePort as closedPort } from './support/ports.js';
+import { CLI, type CliRun, runCli } from './support/run-cli.js';
 
-const CLI = 'build/src/cli/main.js';
 /** Every check, in the order doctor prints them. */
 const CHECK_NAMES = [
   'url',
@@ -67,44 +68,24 @@ function cleanEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
+interface Run extends CliRun {
   /** The line of a check, by its label. */
   line(label: string): string;
 }
 
-/** Runs `remote-mcp doctor ...args` as a child (the servers run in this process, so never spawnSync). */
+/** Runs `remote-mcp doctor ...args` as a child, without the credential variables doctor falls back to. */
 async function doctor(...args: string[]): Promise<Run> {
-  const child = spawn(process.execPath, [CLI, 'doctor', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: cleanEnv(),
+  const run = await runCli(['doctor', ...args], {
+    env: { REMOTE_MCP_TOKEN: undefined, REMOTE_MCP_API_KEY: undefined },
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  try {
-    const code = await withTimeout(
-      new Promise<number | null>((resolve) => child.once('exit', resolve)),
-      30_000,
-      `doctor ${args.join(' ')}`,
-    );
-    await new Promise((resolve) => setImmediate(resolve));
-    return {
-      code,
-      stdout,
-      stderr,
-      line(label) {
-        const found = stdout.split('\n').find((line) => line.slice(2).startsWith(`${label}: `));
-        assert.ok(found !== undefined, `no "${label}" line in:\n${stdout}`);
-        return found;
-      },
-    };
-  } finally {
-    child.kill('SIGKILL');
-  }
+  return {
+    ...run,
+    line(label) {
+      const found = run.stdout.split('\n').find((line) => line.slice(2).startsWith(`${label}: `));
+      assert.ok(found !== undefined, `no "${label}" line in:\n${run.stdout}`);
+      return found;
+    },
+  };
 }
 
 function json(run: Run): { url: string; ok: boolean; checks: Array<Record<string, unknown>> } {
@@ -270,15 +251,6 @@ test('--origin on a server with a CORS policy: preflight, allowed headers and th
     await s.close();
   }
 });
-
-/** A port nothing listens on: one the system just handed out and took back. */
-async function closedPort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 test('a closed port: TCP connect fails naming the port, everything after is skipped, exit 1', async () => {
   const port = await closedPort();

@@ -6,7 +6,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -15,17 +14,9 @@ import { createRemoteServer } from '../src/index.js';
 import createDemoServer from '../examples/demo-server.js';
 import { modernBody, modernHeaders, raw } from './helpers.js';
 import { missingProgram } from './support/binaries.js';
+import { freePort } from './support/ports.js';
 
 const prometheusMissing = () => missingProgram('prometheus', 'prometheus');
-
-/** A free port on 127.0.0.1 (Prometheus takes an address, not port 0). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** Polls until `probe` returns a value, for at most `ms` (Prometheus scrapes once a second here). */
 async function eventually<T>(probe: () => Promise<T | undefined>, ms: number, what: string): Promise<T> {

@@ -5,7 +5,8 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
+import { freePort } from './ports.js';
 
 export const REDIS_SERVER_BINARY = '/usr/bin/redis-server';
 /** How long a starting redis-server may take to answer PING. */
@@ -134,17 +135,6 @@ async function launch(port: number, args: string[]): Promise<Launched> {
   child.kill('SIGKILL');
   await exited;
   throw new Error(`redis-server on port ${port} did not answer PING within ${START_TIMEOUT_MS} ms:\n${output}`);
-}
-
-/** A port the kernel just handed out on 127.0.0.1, released for redis-server to bind. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
 }
 
 /** Whether something on the port answers PING with +PONG (raw RESP: no client library involved). */
