@@ -20,6 +20,7 @@ import { RequestStateSealer } from './server/request-state.js';
 import { resolveOptions, type Notifier, type RemoteServerOptions, type ResolvedOptions } from './server/options.js';
 import { eventKey, eventOfNotification, type ServerEvent } from './state/event-bus.js';
 import { openState, type RuntimeState } from './server/open-state.js';
+import { StdioGateway } from './gateway/stdio-gateway.js';
 import { isStateUnavailable } from './state/state-unavailable.js';
 import { loopbackHosts } from './security/origin-guard.js';
 import { Authenticator } from './security/authenticator.js';
@@ -176,8 +177,11 @@ function shownHost(address: AddressInfo): string {
 export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
   const resolved: ResolvedOptions = resolveOptions(input);
   const logger = createLogger(resolved.log);
+  // A stdio program to serve (docs/gateway.md): its children answer through proxies the factory builds.
+  const gateway = resolved.stdio === undefined ? undefined : new StdioGateway(resolved.stdio, logger);
   const options = {
     ...resolved,
+    server: gateway?.factory ?? resolved.server,
     onError: resolved.onError ?? ((error: Error) => logger.error({ err: error }, error.message)),
   };
   /** This server's identity on the diagnostics channels. */
@@ -257,9 +261,11 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
   for (const check of healthOptions?.checks ?? []) {
     if (storeChecks.some((store) => store.name === check.name))
       throw new RemoteMcpOptionError(
-        `remote-mcp: option \`health.checks\` must not reuse the name ${JSON.stringify(check.name)}: it is one of the built-in checks (the state stores, legacySessions).`,
+        `remote-mcp: option \`health.checks\` must not reuse the name ${JSON.stringify(check.name)}: it is one of the built-in checks (the state stores, legacySessions, stdio).`,
       );
   }
+  // The stdio gateway's children: unready (not dead) while none can serve, since a restart would not fix a command.
+  if (gateway !== undefined) storeChecks.push(gateway.check);
   const health =
     healthOptions === undefined ? undefined : new HealthMonitor([...storeChecks, ...healthOptions.checks], lifecycle);
   const metrics =
@@ -334,6 +340,7 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
       credentials,
       clientIp: (req) => clientIp(req, trust),
       paramHeaderCache: new Map(),
+      sessionEnded: gateway === undefined ? undefined : (id) => gateway.sessionEnded(id),
       securityHeaders: headers,
     };
     bus.subscribe((event) => {
@@ -458,6 +465,7 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
     if (state?.legacy !== undefined) await state.legacy.close();
     credentials.close();
     if (product !== undefined) await product.close().catch((error: unknown) => options.onError(error as Error));
+    await gateway?.close();
     // The limiter's store first: the shared one goes with the Redis connection that shared.close() ends.
     await Promise.all([rateLimiter?.close(), audit?.close()]);
     await shared?.close();

@@ -20,6 +20,7 @@ import type { CorsOptions } from '../security/cors.js';
 import type { HealthOptions } from '../observability/health.js';
 import type { MetricsOptions } from '../observability/metrics.js';
 import type { LogOptions } from '../observability/logger.js';
+import { resolveStdioOptions, type ResolvedStdioOptions, type StdioOptions } from '../gateway/stdio-options.js';
 
 /** Publishes change events to every subscribed client of every era (see {@link FactoryContext.notify}). */
 export interface Notifier {
@@ -43,8 +44,13 @@ export interface FactoryContext {
 export type ServerFactory = (context: FactoryContext) => McpServer | Server | Promise<McpServer | Server>;
 
 export interface RemoteServerOptions {
-  /** Returns a new McpServer (or low-level Server) each time it is called. Required. */
-  server: ServerFactory;
+  /** Returns a new McpServer (or low-level Server) each time it is called. Required unless `stdio` is given. */
+  server?: ServerFactory;
+  /**
+   * Serve a stdio MCP server program instead of a factory (a gateway: docs/gateway.md): its command, isolation
+   * (`shared` or `session`), and the limits and lifetimes of its children. Default: none.
+   */
+  stdio?: StdioOptions;
   /** The endpoint path. Default `/mcp`. */
   path?: string;
   /** Largest request body in bytes; larger bodies get 413. Default 4 MiB. */
@@ -214,6 +220,7 @@ export const DEFAULTS = Object.freeze({
 
 export type ResolvedOptions = Omit<
   Required<RemoteServerOptions>,
+  | 'stdio'
   | 'allowedHosts'
   | 'allowedOrigins'
   | 'requestStateKey'
@@ -250,11 +257,13 @@ export type ResolvedOptions = Omit<
   sessionStore: SessionStore | undefined;
   eventStore: EventStore | undefined;
   eventBus: EventBus | undefined;
+  stdio: ResolvedStdioOptions | undefined;
 };
 
 const KNOWN = new Set<string>([
   ...Object.keys(DEFAULTS),
   'server',
+  'stdio',
   'requestStateKey',
   'redis',
   'allowedHosts',
@@ -319,6 +328,10 @@ function store<T>(options: Record<string, unknown>, name: string, methods: strin
   return value as T;
 }
 
+const stdioPlaceholder: ServerFactory = () => {
+  throw new Error('remote-mcp: the stdio gateway was not started');
+};
+
 /** Validates options and fills defaults; throws RemoteMcpOptionError naming the first bad option. */
 export function resolveOptions(input: RemoteServerOptions): ResolvedOptions {
   if (input === null || typeof input !== 'object') fail('options', 'an object', input);
@@ -329,7 +342,15 @@ export function resolveOptions(input: RemoteServerOptions): ResolvedOptions {
         `remote-mcp: unknown option \`${key}\`; known options: ${[...KNOWN].sort().join(', ')}.`,
       );
   }
-  if (typeof input.server !== 'function') fail('server', 'a function returning an McpServer or Server', input.server);
+  const stdio = input.stdio === undefined ? undefined : resolveStdioOptions(input.stdio);
+  if (stdio !== undefined && input.server !== undefined)
+    throw new RemoteMcpOptionError(
+      'remote-mcp: give either `server` (a factory) or `stdio` (a program to run), not both.',
+    );
+  // The stdio gateway's factory is built in createRemoteServer (it needs the logger); until then, a placeholder.
+  const server: ServerFactory = stdio !== undefined ? stdioPlaceholder : (input.server as ServerFactory);
+  if (typeof server !== 'function')
+    fail('server', 'a function returning an McpServer or Server (or give `stdio`)', input.server);
 
   const path = input.path ?? DEFAULTS.path;
   if (typeof path !== 'string' || !path.startsWith('/') || path.includes('?') || path.includes('#'))
@@ -355,7 +376,8 @@ export function resolveOptions(input: RemoteServerOptions): ResolvedOptions {
   if (input.onError !== undefined && typeof input.onError !== 'function') fail('onError', 'a function', input.onError);
 
   return Object.freeze({
-    server: input.server,
+    server,
+    stdio,
     path,
     maxBodyBytes: integer(options, 'maxBodyBytes', 1),
     maxBatchLength: integer(options, 'maxBatchLength', 1),

@@ -49,6 +49,8 @@ export interface RuntimeContext {
   readonly gate: RequestGate;
   /** Ends what a principal opened (sockets, streams, sessions) when its credential expires or is revoked. */
   readonly credentials: CredentialWatch;
+  /** Told when a 2025-era session ends in this process (the stdio gateway stops the session's child). */
+  readonly sessionEnded: ((sessionId: string) => void) | undefined;
   /** The client's IP address (X-Forwarded-For only as far as `trustProxy` allows). */
   readonly clientIp: (req: IncomingMessage) => string;
   /** x-mcp-header declarations per tool name; cleared when the tool list changes. */

@@ -1088,6 +1088,7 @@ export class LegacyEndpoint {
 
   /** Forgets what this process holds of a session that has ended, and ends its streams here. */
   private endLocally(id: string): void {
+    this.runtime.sessionEnded?.(id);
     this.forgetLease(id);
     this.eras.delete(id);
     this.interner.release(id);

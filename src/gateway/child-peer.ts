@@ -1,0 +1,308 @@
+/**
+ * The JSON-RPC side of one stdio child: the handshake (2026-07-28 `server/discover`, else a 2025-era
+ * `initialize`), requests with ids of its own (many clients share one child: their ids would collide), progress
+ * tokens rewritten the same way, cancellation, timeouts, and the messages the child starts (server-to-client
+ * requests and notifications) handed to whoever is responsible for the call that caused them.
+ */
+import type { Logger } from 'pino';
+
+import { type ChildExit, StdioChild, type StdioChildLimits, type StdioCommand } from './stdio-child.js';
+import { GatewayError } from './gateway-errors.js';
+
+export const MODERN_REVISION = '2026-07-28';
+/** The revision a 2025-era handshake asks for; the child may answer an older one. */
+export const LEGACY_REVISION = '2025-11-25';
+
+const ENVELOPE_VERSION = 'io.modelcontextprotocol/protocolVersion';
+const ENVELOPE_CAPABILITIES = 'io.modelcontextprotocol/clientCapabilities';
+const ENVELOPE_CLIENT_INFO = 'io.modelcontextprotocol/clientInfo';
+
+type Json = Record<string, unknown>;
+
+/** What the child said about itself in the handshake. */
+export interface ChildIdentity {
+  era: 'modern' | 'legacy';
+  protocolVersion: string;
+  capabilities: Json;
+  serverInfo: { name: string; version: string } & Json;
+  instructions?: string;
+}
+
+/** Who gets what the child sends during one call: progress, log lines, and server-to-client requests. */
+export interface CallOwner {
+  progress?(params: Json): void;
+  notify?(message: { method: string; params?: Json }): void;
+  /** Forwards a server-to-client request (elicitation, sampling) to the client; undefined: it cannot be asked. */
+  request?(message: { method: string; params?: Json }, signal: AbortSignal): Promise<Json>;
+}
+
+export interface CallOptions {
+  signal?: AbortSignal;
+  timeoutMs: number;
+  owner?: CallOwner;
+}
+
+interface Pending {
+  resolve(result: Json): void;
+  reject(error: Error): void;
+  owner: CallOwner | undefined;
+  progressToken: string | number | undefined;
+}
+
+export interface HandshakeParams {
+  /** 2025-era initialize: the client capabilities the child is told about. */
+  capabilities: Json;
+  clientInfo: { name: string; version: string };
+}
+
+let nextToken = 1;
+
+export class ChildPeer {
+  readonly child: StdioChild;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  /** Rewritten progress token → the pending call it belongs to. */
+  private readonly progressOwners = new Map<string, Pending>();
+  /** Server-to-client requests in flight, by the child's id, so the child can cancel them. */
+  private readonly asked = new Map<string, AbortController>();
+  identity: ChildIdentity | undefined;
+  /** Notifications no call owns: list changes, resource updates, log lines outside a call. */
+  onNotification: (method: string, params: Json | undefined) => void = () => {};
+  /** Called once when the child stops serving. */
+  onClosed: (exit: ChildExit) => void = () => {};
+
+  constructor(spec: StdioCommand, limits: StdioChildLimits, log: Logger) {
+    this.child = new StdioChild(spec, limits, log);
+    this.child.onMessage = (message) => this.received(message as Json);
+    this.child.onExit = (exit) => {
+      const error = new GatewayError('CHILD_EXITED', exit.reason);
+      for (const call of this.pending.values()) call.reject(error);
+      this.pending.clear();
+      this.progressOwners.clear();
+      for (const controller of this.asked.values()) controller.abort();
+      this.asked.clear();
+      this.onClosed(exit);
+    };
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  get closed(): boolean {
+    return this.child.exit !== undefined;
+  }
+
+  /** Calls in flight on this child. */
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  /**
+   * Learns which era the child speaks: `server/discover` first (a 2026-07-28 server answers it), then a
+   * 2025-era initialize for one that does not know the method.
+   */
+  async handshake(params: HandshakeParams, timeoutMs: number): Promise<ChildIdentity> {
+    const discovered = await this.request(
+      'server/discover',
+      {
+        _meta: {
+          [ENVELOPE_VERSION]: MODERN_REVISION,
+          [ENVELOPE_CAPABILITIES]: params.capabilities,
+          [ENVELOPE_CLIENT_INFO]: params.clientInfo,
+        },
+      },
+      { timeoutMs },
+    ).then(
+      (result) => result,
+      (error: unknown) => {
+        if (error instanceof GatewayError && error.name !== 'CHILD_ERROR') throw error;
+        return undefined;
+      },
+    );
+    const versions = discovered?.supportedVersions;
+    if (discovered !== undefined && Array.isArray(versions) && versions.includes(MODERN_REVISION)) {
+      this.identity = {
+        era: 'modern',
+        protocolVersion: MODERN_REVISION,
+        capabilities: (discovered.capabilities as Json | undefined) ?? {},
+        serverInfo: discovered.serverInfo as ChildIdentity['serverInfo'],
+        ...(typeof discovered.instructions === 'string' && { instructions: discovered.instructions }),
+      };
+      return this.identity;
+    }
+    const initialized = await this.request(
+      'initialize',
+      { protocolVersion: LEGACY_REVISION, capabilities: params.capabilities, clientInfo: params.clientInfo },
+      { timeoutMs },
+    );
+    this.child.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+    this.identity = {
+      era: 'legacy',
+      protocolVersion: String(initialized.protocolVersion),
+      capabilities: (initialized.capabilities as Json | undefined) ?? {},
+      serverInfo: (initialized.serverInfo as ChildIdentity['serverInfo']) ?? { name: 'stdio server', version: '0' },
+      ...(typeof initialized.instructions === 'string' && { instructions: initialized.instructions }),
+    };
+    return this.identity;
+  }
+
+  /** Sends one request and resolves with its result; a JSON-RPC error from the child rejects as CHILD_ERROR. */
+  request(method: string, params: Json | undefined, options: CallOptions): Promise<Json> {
+    const exit = this.child.exit;
+    if (exit !== undefined) return Promise.reject(new GatewayError('CHILD_EXITED', exit.reason));
+    if (options.signal?.aborted) return Promise.reject(new GatewayError('CANCELLED', 'the request was cancelled'));
+    const id = this.nextId++;
+    let sent = params;
+    let progressToken: string | number | undefined;
+    const meta = params?._meta as Json | undefined;
+    if (meta?.progressToken !== undefined && options.owner?.progress !== undefined) {
+      progressToken = meta.progressToken as string | number;
+      sent = { ...params, _meta: { ...meta, progressToken: `g${nextToken++}` } };
+    }
+    return new Promise<Json>((resolve, reject) => {
+      const cleanup = () => {
+        clearTimeout(timer);
+        options.signal?.removeEventListener('abort', onAbort);
+        this.pending.delete(id);
+        if (progressToken !== undefined) this.progressOwners.delete(rewritten);
+      };
+      const call: Pending = {
+        resolve: (result) => {
+          cleanup();
+          resolve(result);
+        },
+        reject: (error) => {
+          cleanup();
+          reject(error);
+        },
+        owner: options.owner,
+        progressToken,
+      };
+      const rewritten = String((sent?._meta as Json | undefined)?.progressToken ?? '');
+      const onAbort = () => {
+        this.child.send({
+          jsonrpc: '2.0',
+          method: 'notifications/cancelled',
+          params: { requestId: id, reason: 'the client cancelled the request' },
+        });
+        call.reject(new GatewayError('CANCELLED', 'the request was cancelled'));
+      };
+      const timer = setTimeout(() => {
+        this.child.send({
+          jsonrpc: '2.0',
+          method: 'notifications/cancelled',
+          params: { requestId: id, reason: 'timed out at the gateway' },
+        });
+        call.reject(
+          new GatewayError(
+            'CHILD_TIMEOUT',
+            `the stdio server did not answer ${method} within ${options.timeoutMs} ms (stdio.requestTimeoutMs)`,
+          ),
+        );
+      }, options.timeoutMs);
+      options.signal?.addEventListener('abort', onAbort, { once: true });
+      this.pending.set(id, call);
+      if (progressToken !== undefined) this.progressOwners.set(rewritten, call);
+      this.child.send({ jsonrpc: '2.0', id, method, ...(sent !== undefined && { params: sent }) });
+    });
+  }
+
+  /** Forwards a client notification (roots changed, initialized already sent) to the child. */
+  notify(method: string, params?: Json): void {
+    this.child.send({ jsonrpc: '2.0', method, ...(params !== undefined && { params }) });
+  }
+
+  stop(): Promise<void> {
+    return this.child.stop();
+  }
+
+  private received(message: Json): void {
+    const { id, method } = message;
+    if (method === undefined) return this.answered(message);
+    const params = message.params as Json | undefined;
+    if (id !== undefined && id !== null) return void this.asking(id as string | number, String(method), params);
+    this.notified(String(method), params);
+  }
+
+  private answered(message: Json): void {
+    const call = typeof message.id === 'number' ? this.pending.get(message.id) : undefined;
+    if (call === undefined) return;
+    const error = message.error as { code?: unknown; message?: unknown; data?: unknown } | undefined;
+    if (error !== undefined && error !== null) {
+      call.reject(
+        new GatewayError('CHILD_ERROR', String(error.message ?? 'error'), {
+          code: typeof error.code === 'number' ? error.code : -32603,
+          data: error.data,
+        }),
+      );
+      return;
+    }
+    call.resolve((message.result as Json | undefined) ?? {});
+  }
+
+  private notified(method: string, params: Json | undefined): void {
+    if (method === 'notifications/progress') {
+      const call = this.progressOwners.get(String(params?.progressToken));
+      if (call?.owner?.progress !== undefined) call.owner.progress({ ...params, progressToken: call.progressToken });
+      return;
+    }
+    if (method === 'notifications/cancelled') {
+      this.asked.get(JSON.stringify(params?.requestId))?.abort();
+      return;
+    }
+    if (method === 'notifications/message') {
+      const owner = this.newestOwner((candidate) => candidate.notify !== undefined);
+      if (owner !== undefined) return owner.notify!({ method, ...(params !== undefined && { params }) });
+    }
+    this.onNotification(method, params);
+  }
+
+  /** A request the child sends: ping is answered here; elicitation and sampling go to the newest caller. */
+  private async asking(id: string | number, method: string, params: Json | undefined): Promise<void> {
+    if (method === 'ping') return this.child.send({ jsonrpc: '2.0', id, result: {} });
+    const owner = this.newestOwner((candidate) => candidate.request !== undefined);
+    if (owner === undefined) {
+      this.child.send({
+        jsonrpc: '2.0',
+        id,
+        error: {
+          code: -32601,
+          message: `${method} cannot be forwarded: no client request in flight on this child can carry it`,
+        },
+      });
+      return;
+    }
+    const key = JSON.stringify(id);
+    const controller = new AbortController();
+    this.asked.set(key, controller);
+    try {
+      const result = await owner.request!({ method, ...(params !== undefined && { params }) }, controller.signal);
+      this.child.send({ jsonrpc: '2.0', id, result });
+    } catch (error) {
+      const rpc = error as { code?: unknown; message?: unknown; data?: unknown };
+      this.child.send({
+        jsonrpc: '2.0',
+        id,
+        error: {
+          code: typeof rpc.code === 'number' ? rpc.code : -32603,
+          message: String(rpc.message ?? error),
+          ...(rpc.data !== undefined && { data: rpc.data }),
+        },
+      });
+    } finally {
+      this.asked.delete(key);
+    }
+  }
+
+  /**
+   * The newest call in flight whose owner can take the message. Over stdio nothing ties a server-to-client
+   * message to the call that caused it, so with one call in flight (a session's child, or a quiet shared
+   * child) this is exact; with several it is the most recent caller (docs/gateway.md).
+   */
+  private newestOwner(accepts: (owner: CallOwner) => boolean): CallOwner | undefined {
+    let newest: CallOwner | undefined;
+    for (const call of this.pending.values()) if (call.owner !== undefined && accepts(call.owner)) newest = call.owner;
+    return newest;
+  }
+}

@@ -1,0 +1,390 @@
+/**
+ * The children behind `stdio`: which one answers a request, when one is started and stopped, and what clients
+ * and /ready are told when none can answer.
+ *
+ *  - `shared`: one child per key — all 2026-07-28 traffic on one key (children initialized with no client
+ *    capabilities, since nothing could carry their server-to-client requests), 2025-era sessions by the client
+ *    capabilities they declared. A 2026-07-28 child serves everything on one key: each request carries its own
+ *    envelope. A crashed child is started again after a delay that doubles per failure.
+ *  - `session`: one child per 2025-era session, stopped when the session ends or idles out; 2026-07-28 requests
+ *    lease a child of a pool, one request at a time.
+ *
+ * The first child is started with the gateway (the probe): its handshake tells the era the command speaks and
+ * the capabilities and server info every proxy advertises.
+ */
+import { basename } from 'node:path';
+
+import type { Logger } from 'pino';
+
+import type { HealthCheck } from '../observability/health.js';
+import type { Notifier, ServerFactory } from '../server/options.js';
+import { VERSION } from '../version.js';
+import { type CallOwner, ChildPeer, type ChildIdentity, type HandshakeParams } from './child-peer.js';
+import { GatewayError } from './gateway-errors.js';
+import { type ChildLease, createProxyServer, type LeaseChild } from './proxy-server.js';
+import type { ResolvedStdioOptions } from './stdio-options.js';
+
+type Json = Record<string, unknown>;
+
+const GATEWAY_CLIENT = { name: 'remote-mcp-gateway', version: VERSION };
+
+/** A child and the bookkeeping around it. */
+interface Slot {
+  peer: ChildPeer;
+  /** Resolves when the handshake is done (rejects when it fails). */
+  ready: Promise<ChildIdentity>;
+  startedAt: number;
+  /** When its last call ended (or it started). */
+  idleSince: number;
+  calls: number;
+  /** `session` pool: leased to one request. */
+  leased: boolean;
+  /** Stopped on purpose (idle, lifetime, session end): not restarted. */
+  retired: boolean;
+  /** What it was initialized with, for its replacement. */
+  handshake: HandshakeParams;
+}
+
+/** The client capabilities a child is told about: those whose requests the gateway can carry back. */
+function forwardable(capabilities: Json): Json {
+  const kept: Json = {};
+  if (capabilities.elicitation !== undefined) kept.elicitation = capabilities.elicitation;
+  if (capabilities.sampling !== undefined) kept.sampling = capabilities.sampling;
+  return kept;
+}
+
+export class StdioGateway {
+  private readonly shared = new Map<string, Slot>();
+  private readonly sessions = new Map<string, Slot>();
+  private readonly pool: Slot[] = [];
+  private readonly waiters: Array<(slot: Slot | undefined) => void> = [];
+  private readonly restarts = new Map<string, { failures: number; timer: NodeJS.Timeout | undefined }>();
+  private identity: ChildIdentity | undefined;
+  private lastFailure: string | undefined;
+  private probing: Promise<void> | undefined;
+  private sweeper: NodeJS.Timeout | undefined;
+  private closing = false;
+  /** How change events reach clients (the runtime's notifier, from the first factory call). */
+  private notify: Notifier | undefined;
+
+  constructor(
+    private readonly options: ResolvedStdioOptions,
+    private readonly log: Logger,
+  ) {}
+
+  /** The factory remote-mcp serves: every instance is a proxy of the children. */
+  readonly factory: ServerFactory = async (context) => {
+    this.notify ??= context.notify;
+    await this.start();
+    return createProxyServer(this.identity ?? this.fallbackIdentity(), context, this.lease);
+  };
+
+  /** /ready: the probe answered, and (shared) the child is running; or why not. */
+  readonly check: HealthCheck = {
+    name: 'stdio',
+    liveness: false,
+    check: () => {
+      if (this.lastFailure !== undefined && this.running() === 0) throw new Error(this.lastFailure);
+      if (this.identity === undefined) throw new Error('the stdio server has not answered its handshake yet');
+      return { children: this.running(), era: this.identity.era, isolation: this.options.isolation };
+    },
+  };
+
+  /** Starts the probe child once; resolves when it answered or failed (failure is reported, not thrown). */
+  start(): Promise<void> {
+    this.probing ??= (async () => {
+      const slot = this.options.isolation === 'shared' ? this.sharedSlot(this.probeKey()) : this.newPoolSlot();
+      try {
+        await slot.ready;
+      } catch {
+        // lastFailure says why; the proxies advertise a fallback and answer every request with the reason.
+      }
+      const interval = Math.max(Math.min(Math.floor(this.options.idleTimeoutMs / 2), 30_000), 50);
+      this.sweeper = setInterval(() => this.sweep(), interval);
+      this.sweeper.unref();
+    })();
+    return this.probing;
+  }
+
+  /** A 2025-era session ended: its child is stopped. */
+  sessionEnded(sessionId: string): void {
+    const slot = this.sessions.get(sessionId);
+    if (slot === undefined) return;
+    this.sessions.delete(sessionId);
+    void this.stopSlot(slot, 'session ended');
+  }
+
+  /** Children running (or starting) now. */
+  running(): number {
+    return this.shared.size + this.sessions.size + this.pool.length;
+  }
+
+  /** Stops every child (TERM, then KILL after killGraceMs) and refuses new requests. */
+  async close(): Promise<void> {
+    this.closing = true;
+    clearInterval(this.sweeper);
+    for (const restart of this.restarts.values()) clearTimeout(restart.timer);
+    for (const waiter of this.waiters.splice(0)) waiter(undefined);
+    const all = [...this.shared.values(), ...this.sessions.values(), ...this.pool];
+    this.shared.clear();
+    this.sessions.clear();
+    this.pool.length = 0;
+    await Promise.all(all.map((slot) => slot.peer.stop()));
+  }
+
+  private readonly lease: LeaseChild = async (request) => {
+    if (this.closing) throw new GatewayError('CLOSED', 'the gateway is shutting down');
+    const slot = await this.slotFor(request);
+    try {
+      await slot.ready;
+    } catch (error) {
+      this.releaseSlot(slot);
+      throw error;
+    }
+    return this.leaseOf(slot);
+  };
+
+  private async slotFor(request: Parameters<LeaseChild>[0]): Promise<Slot> {
+    const modernChild = this.identity?.era === 'modern';
+    if (this.options.isolation === 'shared') {
+      const key =
+        modernChild || request.era === 'modern' ? this.probeKey() : JSON.stringify(forwardable(request.capabilities));
+      const slot = this.shared.get(key);
+      if (slot !== undefined) return this.use(slot);
+      const restart = this.restarts.get(key);
+      if (restart?.timer !== undefined)
+        throw new GatewayError('CHILD_EXITED', `${this.lastFailure ?? 'the stdio server stopped'}; restarting it`);
+      return this.use(this.sharedSlot(key, request.clientInfo, forwardable(request.capabilities)));
+    }
+    if (request.era === 'legacy' && request.sessionId !== undefined) {
+      const existing = this.sessions.get(request.sessionId);
+      if (existing !== undefined && !existing.peer.closed) return this.use(existing);
+      if (existing !== undefined) this.sessions.delete(request.sessionId);
+      this.reserve();
+      const slot = this.spawn({
+        capabilities: forwardable(request.capabilities),
+        clientInfo: request.clientInfo ?? GATEWAY_CLIENT,
+      });
+      const sessionId = request.sessionId;
+      slot.peer.onClosed = (exit) => {
+        if (this.sessions.get(sessionId) === slot) this.sessions.delete(sessionId);
+        this.childGone(exit.reason);
+      };
+      this.sessions.set(sessionId, slot);
+      return this.use(slot);
+    }
+    return this.poolSlot();
+  }
+
+  /** A free child of the `session` pool: an idle one, a new one under the caps, or the next one released. */
+  private async poolSlot(): Promise<Slot> {
+    const idle = this.pool.find((slot) => !slot.leased && !slot.peer.closed);
+    if (idle !== undefined) return this.take(idle);
+    if (this.pool.length < this.options.poolSize && this.running() < this.options.maxChildren)
+      return this.take(this.newPoolSlot());
+    const waited = await new Promise<Slot | undefined>((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiters.splice(this.waiters.indexOf(waiter), 1);
+        resolve(undefined);
+      }, this.options.requestTimeoutMs);
+      const waiter = (slot: Slot | undefined) => {
+        clearTimeout(timer);
+        resolve(slot);
+      };
+      this.waiters.push(waiter);
+    });
+    if (waited === undefined)
+      throw new GatewayError(
+        this.closing ? 'CLOSED' : 'AT_CAPACITY',
+        this.closing
+          ? 'the gateway is shutting down'
+          : `every stdio child is busy (stdio.poolSize ${this.options.poolSize}, stdio.maxChildren ${this.options.maxChildren}) and none came free within stdio.requestTimeoutMs`,
+      );
+    return waited;
+  }
+
+  private take(slot: Slot): Slot {
+    slot.leased = true;
+    return this.use(slot);
+  }
+
+  private use(slot: Slot): Slot {
+    slot.calls++;
+    return slot;
+  }
+
+  private leaseOf(slot: Slot): ChildLease {
+    let released = false;
+    return {
+      identity: slot.peer.identity!,
+      request: (method, params, options: { signal: AbortSignal; owner: CallOwner }) =>
+        slot.peer.request(method, params, { ...options, timeoutMs: this.options.requestTimeoutMs }),
+      release: () => {
+        if (released) return;
+        released = true;
+        this.releaseSlot(slot);
+      },
+    };
+  }
+
+  private releaseSlot(slot: Slot): void {
+    slot.calls--;
+    slot.idleSince = Date.now();
+    if (!slot.leased) return;
+    slot.leased = false;
+    if (slot.peer.closed) return;
+    const waiter = this.waiters.shift();
+    if (waiter !== undefined) waiter(this.take(slot));
+  }
+
+  /** The key of the probe child: the one 2026-07-28 traffic uses. */
+  private probeKey(): string {
+    return JSON.stringify({});
+  }
+
+  /** A shared child for `key`, started now (the probe, or a new capability set, or a restart). */
+  private sharedSlot(key: string, clientInfo = GATEWAY_CLIENT, capabilities: Json = {}): Slot {
+    if (this.shared.size > 0) this.reserve();
+    const slot = this.spawn({ capabilities, clientInfo });
+    this.shared.set(key, slot);
+    slot.ready.then(
+      () => this.restarts.delete(key),
+      () => {},
+    );
+    slot.peer.onClosed = (exit) => {
+      if (this.shared.get(key) === slot) this.shared.delete(key);
+      this.childGone(exit.reason);
+      if (!this.closing && !slot.retired) this.scheduleRestart(key, clientInfo, capabilities, slot);
+    };
+    return slot;
+  }
+
+  private scheduleRestart(
+    key: string,
+    clientInfo: HandshakeParams['clientInfo'],
+    capabilities: Json,
+    slot: Slot,
+  ): void {
+    const restart = this.restarts.get(key) ?? { failures: 0, timer: undefined };
+    // A child that ran longer than the longest delay was not crash-looping: start counting again.
+    if (Date.now() - slot.startedAt > this.options.maxRestartDelayMs) restart.failures = 0;
+    const delay = Math.min(this.options.restartDelayMs * 2 ** restart.failures, this.options.maxRestartDelayMs);
+    restart.failures++;
+    restart.timer = setTimeout(() => {
+      restart.timer = undefined;
+      if (this.closing || this.shared.has(key)) return;
+      this.log.info({ delayMs: delay, failures: restart.failures }, 'restarting the stdio server');
+      this.sharedSlot(key, clientInfo, capabilities);
+    }, delay);
+    restart.timer.unref();
+    this.restarts.set(key, restart);
+  }
+
+  private newPoolSlot(): Slot {
+    const slot = this.spawn({ capabilities: {}, clientInfo: GATEWAY_CLIENT });
+    this.pool.push(slot);
+    slot.peer.onClosed = (exit) => {
+      const index = this.pool.indexOf(slot);
+      if (index !== -1) this.pool.splice(index, 1);
+      this.childGone(exit.reason);
+    };
+    return slot;
+  }
+
+  /** Refuses a new child past maxChildren. */
+  private reserve(): void {
+    if (this.running() >= this.options.maxChildren)
+      throw new GatewayError(
+        'AT_CAPACITY',
+        `the gateway runs stdio.maxChildren (${this.options.maxChildren}) children already; try again later`,
+      );
+  }
+
+  private spawn(handshake: HandshakeParams): Slot {
+    const { command, args, env, cwd, maxLineBytes, killGraceMs, startTimeoutMs } = this.options;
+    let peer: ChildPeer;
+    try {
+      peer = new ChildPeer({ command, args, env, cwd }, { maxLineBytes, killGraceMs }, this.log);
+    } catch (error) {
+      // spawn throws synchronously for a few errors (a bad cwd type, EINVAL); it never takes the gateway down.
+      throw new GatewayError('CHILD_EXITED', `the stdio server could not be started: ${(error as Error).message}`);
+    }
+    peer.onNotification = (method, params) => this.notified(method, params);
+    const now = Date.now();
+    const ready = peer.handshake(handshake, startTimeoutMs).then(
+      (identity) => {
+        this.identity ??= identity;
+        this.lastFailure = undefined;
+        this.log.info(
+          { pid: peer.pid, era: identity.era, protocolVersion: identity.protocolVersion, server: identity.serverInfo },
+          'stdio server started',
+        );
+        return identity;
+      },
+      (error: Error) => {
+        this.lastFailure = error.message;
+        this.log.error({ pid: peer.pid, err: error.message }, 'stdio server did not start');
+        void peer.stop();
+        throw error;
+      },
+    );
+    ready.catch(() => {});
+    return { peer, ready, startedAt: now, idleSince: now, calls: 0, leased: false, retired: false, handshake };
+  }
+
+  /** List changes and resource updates from any child reach every subscribed client. */
+  private notified(method: string, params: Json | undefined): void {
+    const notify = this.notify;
+    if (notify === undefined) return;
+    if (method === 'notifications/tools/list_changed') notify.toolsListChanged();
+    else if (method === 'notifications/prompts/list_changed') notify.promptsListChanged();
+    else if (method === 'notifications/resources/list_changed') notify.resourcesListChanged();
+    else if (method === 'notifications/resources/updated' && typeof params?.uri === 'string')
+      notify.resourceUpdated(params.uri);
+  }
+
+  private childGone(reason: string): void {
+    if (this.closing) return;
+    this.lastFailure = reason;
+    this.log.warn({ reason }, 'stdio server stopped');
+  }
+
+  /** Stops children idle past idleTimeoutMs (not shared ones) and replaces those past maxLifetimeMs. */
+  private sweep(): void {
+    const now = Date.now();
+    const { idleTimeoutMs, maxLifetimeMs } = this.options;
+    const expired = (slot: Slot) => maxLifetimeMs > 0 && now - slot.startedAt > maxLifetimeMs;
+    for (const [id, slot] of this.sessions)
+      if (slot.calls === 0 && (now - slot.idleSince > idleTimeoutMs || expired(slot))) {
+        this.sessions.delete(id);
+        void this.stopSlot(slot, 'idle');
+      }
+    for (const slot of [...this.pool])
+      if (!slot.leased && slot.calls === 0 && (now - slot.idleSince > idleTimeoutMs || expired(slot))) {
+        this.pool.splice(this.pool.indexOf(slot), 1);
+        void this.stopSlot(slot, 'idle');
+      }
+    for (const [key, slot] of this.shared)
+      if (slot.calls === 0 && expired(slot)) {
+        slot.retired = true;
+        this.shared.delete(key);
+        void this.stopSlot(slot, 'past maxLifetimeMs');
+        this.sharedSlot(key, slot.handshake.clientInfo, slot.handshake.capabilities);
+      }
+  }
+
+  private async stopSlot(slot: Slot, why: string): Promise<void> {
+    slot.retired = true;
+    this.log.debug({ pid: slot.peer.pid, why }, 'stopping stdio server');
+    await slot.peer.stop();
+  }
+
+  private fallbackIdentity(): ChildIdentity {
+    return {
+      era: 'legacy',
+      protocolVersion: '2025-11-25',
+      capabilities: { tools: { listChanged: true }, resources: { listChanged: true }, prompts: { listChanged: true } },
+      serverInfo: { name: basename(this.options.command), version: '0.0.0' },
+    };
+  }
+}
