@@ -38,7 +38,11 @@ export function configCommand(): Command {
         const loaded = await loadConfigFile(file);
         const plan = await configToServe(loaded);
         process.stdout.write(`${file}: OK (${Object.keys(loaded.config).length} keys)\n`);
-        process.stdout.write(`would serve ${plan.modulePath} (export "${plan.exportName}") at ${urlOf(plan)}\n`);
+        const what =
+          plan.modulePath !== undefined
+            ? `${plan.modulePath} (export "${plan.exportName}")`
+            : `the stdio program ${[plan.options.stdio!.command, ...(plan.options.stdio!.args ?? [])].join(' ')}`;
+        process.stdout.write(`would serve ${what} at ${urlOf(plan)}\n`);
       } catch (error) {
         if (!(error instanceof ConfigError)) throw error;
         process.stderr.write(`${error.message}\n`);

@@ -12,6 +12,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 
 import { DEFAULTS, type RemoteServerOptions } from '../server/options.js';
 import { REDIS_DEFAULTS } from '../state/redis-options.js';
+import { STDIO_DEFAULTS } from '../gateway/stdio-options.js';
 
 export function integer(value: string): number {
   const parsed = Number(value);
@@ -46,6 +47,18 @@ const count = (option: keyof typeof DEFAULTS, flag: string, description: string)
   parse: integer,
   shownDefault: DEFAULTS[option],
 });
+
+/** `stdio.maxChildren` → `--stdio-max-children <n>` (`<ms>` for durations). */
+function stdioCount(name: keyof typeof STDIO_DEFAULTS & string, description: string): OptionFlag {
+  const kebab = name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+  return {
+    option: `stdio.${name}`,
+    flag: `--stdio-${kebab} <${name.endsWith('Ms') ? 'ms' : 'n'}>`,
+    description,
+    parse: integer,
+    shownDefault: STDIO_DEFAULTS[name],
+  };
+}
 
 export const OPTION_FLAGS: readonly OptionFlag[] = [
   { option: 'path', flag: '--path <path>', description: 'endpoint path', shownDefault: DEFAULTS.path },
@@ -218,6 +231,23 @@ export const OPTION_FLAGS: readonly OptionFlag[] = [
     parse: integer,
     shownDefault: REDIS_DEFAULTS.reconnectMaxDelayMs,
   },
+  {
+    option: 'stdio.isolation',
+    flag: '--stdio-isolation <mode>',
+    description: 'with --stdio: shared (one child for every client) or session (a child per 2025-era session)',
+    choices: ['shared', 'session'],
+    shownDefault: STDIO_DEFAULTS.isolation,
+  },
+  stdioCount('maxChildren', 'most stdio children running at once'),
+  stdioCount('poolSize', 'with session isolation: children serving 2026-07-28 requests, one at a time each'),
+  stdioCount('requestTimeoutMs', "how long a request waits for the stdio child's answer"),
+  stdioCount('startTimeoutMs', 'how long a new stdio child has to answer its handshake'),
+  stdioCount('idleTimeoutMs', 'a session or pool child with nothing in flight this long is stopped'),
+  stdioCount('maxLifetimeMs', 'a stdio child older than this is replaced once idle (0: never)'),
+  stdioCount('killGraceMs', "between SIGTERM and SIGKILL of a stdio child's process group"),
+  stdioCount('maxLineBytes', 'longest message a stdio child may write; longer stops it'),
+  stdioCount('restartDelayMs', 'first delay before a crashed shared child is restarted (doubling)'),
+  stdioCount('maxRestartDelayMs', 'longest delay between restarts of a crashed shared child'),
   {
     option: 'tracing',
     flag: '--no-tracing',

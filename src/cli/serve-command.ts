@@ -21,6 +21,7 @@ import {
   type AuthFlags,
 } from './security-flags.js';
 import { configCommand } from './config-command.js';
+import { parseStdioCommand } from '../gateway/stdio-options.js';
 import { addOptionFlags, applyOptionFlags, integer } from './option-flags.js';
 import { configToServe, loadConfigFile, loadEnvironmentConfig, type ServePlan } from '../config/load-config.js';
 import { LOG_LEVELS, type LogLevel } from '../observability/logger.js';
@@ -123,6 +124,7 @@ interface ServeFlags extends AuthFlags {
   tlsKey?: string;
   tlsSelfSigned?: boolean;
   config?: string;
+  stdio?: string;
   metrics: boolean;
   metricsPort?: number;
   logLevel: LogLevel;
@@ -159,20 +161,32 @@ function metricsOption(
 async function serve(moduleArgument: string | undefined, flags: ServeFlags, command: Command): Promise<void> {
   // Precedence: the CLI's defaults < the config file (with its REMOTE_MCP_* overrides) < flags given explicitly.
   const given = (flag: keyof ServeFlags) => command.getOptionValueSource(flag) === 'cli';
-  if (moduleArgument === undefined && flags.config === undefined)
-    throw new Error('serve needs a module (remote-mcp serve <module>) or a config file naming one (--config <file>)');
+  const stdioFlag = flags.stdio === undefined ? undefined : parseStdioCommand(flags.stdio);
+  if (moduleArgument !== undefined && stdioFlag !== undefined)
+    throw new Error('serve takes a module or --stdio "<command>", not both');
+  if (moduleArgument === undefined && stdioFlag === undefined && flags.config === undefined)
+    throw new Error(
+      'serve needs a module (remote-mcp serve <module>), a stdio program (--stdio "<command>") or a config file naming one (--config <file>)',
+    );
   // Without a file, the REMOTE_MCP_* variables still apply, as a file holding only them would.
   const loaded =
-    flags.config !== undefined ? await loadConfigFile(flags.config) : loadEnvironmentConfig(moduleArgument!);
+    flags.config !== undefined
+      ? await loadConfigFile(flags.config)
+      : loadEnvironmentConfig(moduleArgument !== undefined ? { module: moduleArgument } : { stdio: stdioFlag! });
   const plan: ServePlan | undefined = loaded === undefined ? undefined : await configToServe(loaded);
-  const modulePath = moduleArgument ?? plan!.modulePath;
-  const factory = await loadFactory(
-    modulePath,
-    plan !== undefined && !given('export') ? plan.exportName : flags.export,
-  );
+  // A module or --stdio on the command line replaces what the file serves.
+  const modulePath = moduleArgument ?? (stdioFlag === undefined ? plan?.modulePath : undefined);
+  const factory =
+    modulePath === undefined
+      ? undefined
+      : await loadFactory(modulePath, plan !== undefined && !given('export') ? plan.exportName : flags.export);
   const requestStateKey = process.env.REMOTE_MCP_REQUEST_STATE_KEY;
   const auth = authFromFlags(flags);
   const chosen = applyOptionFlags(plan?.options ?? {}, command);
+  if (modulePath !== undefined) delete chosen.stdio;
+  else if (stdioFlag !== undefined) chosen.stdio = { ...chosen.stdio, ...stdioFlag };
+  else if (chosen.stdio?.command === undefined)
+    throw new Error('--stdio-* flags need the program to serve: --stdio "<command> [args]" (or stdio.command in --config)');
   const metrics = metricsOption(flags, given, plan?.options.metrics);
   const log = {
     ...plan?.options.log,
@@ -180,13 +194,15 @@ async function serve(moduleArgument: string | undefined, flags: ServeFlags, comm
   };
   const options: RemoteServerOptions = {
     ...chosen,
-    server: factory,
+    ...(factory !== undefined && { server: factory }),
     metrics,
     log,
     ...(requestStateKey !== undefined && { requestStateKey }),
     ...(auth !== undefined && { auth }),
     ...securityFromFlags(flags, plan?.options),
   };
+  const served =
+    modulePath ?? `the stdio program ${[options.stdio!.command, ...(options.stdio!.args ?? [])].join(' ')}`;
   const server = createRemoteServer(options);
   const tls = tlsFromFlags(flags) ?? plan?.listen.tls;
   const port = plan !== undefined && !given('port') ? plan.listen.port : flags.port;
@@ -199,11 +215,10 @@ async function serve(moduleArgument: string | undefined, flags: ServeFlags, comm
         : 'certificate';
     process.stdout.write(`TLS: ${kind}, SHA-256 fingerprint ${fingerprint256}\n`);
   }
-  const served = options.auth;
   const credentialHeader =
-    served === undefined
+    options.auth === undefined
       ? undefined
-      : served.apiKeys !== undefined && served.jwt === undefined
+      : options.auth.apiKeys !== undefined && options.auth.jwt === undefined
         ? 'x-api-key: <your key>'
         : 'authorization: Bearer <token>';
   const base = url.slice(0, url.length - (options.path ?? DEFAULTS.path).length);
@@ -217,7 +232,7 @@ async function serve(moduleArgument: string | undefined, flags: ServeFlags, comm
       ? ''
       : `Metrics: ${metricsUrl ?? `${base}${(typeof metrics === 'object' && metrics.path) || '/metrics'}`}\n`;
   process.stdout.write(
-    `remote-mcp serving ${modulePath} at ${url}\n${health}${scrape}\nTry it:\n${sampleRequest(url, credentialHeader, tls !== undefined && 'selfSigned' in tls)}\n\n`,
+    `remote-mcp serving ${served} at ${url}\n${health}${scrape}\nTry it:\n${sampleRequest(url, credentialHeader, tls !== undefined && 'selfSigned' in tls)}\n\n`,
   );
 
   let stopping = false;
@@ -247,7 +262,7 @@ async function serve(moduleArgument: string | undefined, flags: ServeFlags, comm
 export function serveCommand(): Command {
   const command = new Command('serve')
     .description(
-      'Serve the MCP server factory a module exports over Streamable HTTP (2026-07-28 and 2025-era clients).',
+      'Serve the MCP server factory a module exports, or a stdio MCP server program (--stdio), to 2026-07-28 and 2025-era clients over Streamable HTTP, HTTP+SSE and WebSocket.',
     )
     .argument(
       '[module]',
@@ -260,6 +275,10 @@ export function serveCommand(): Command {
     .option('-p, --port <port>', 'TCP port (0 picks a free one)', integer, 8080)
     .option('-H, --host <host>', 'address to bind; 0.0.0.0 accepts remote clients', '127.0.0.1')
     .option('--export <name>', 'which export of the module is the factory', 'default')
+    .option(
+      '--stdio <command>',
+      'serve a stdio MCP server program instead of a module, e.g. --stdio "npx -y @modelcontextprotocol/server-everything" (docs/gateway.md)',
+    )
     .option('--tls-cert <file>', 'serve https/wss with this PEM certificate (with --tls-key)')
     .option('--tls-key <file>', 'the PEM private key of --tls-cert')
     .option('--tls-self-signed', 'serve https/wss with a development certificate generated at start');

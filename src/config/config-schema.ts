@@ -12,6 +12,7 @@ import { JWT_DEFAULTS } from '../security/jwt-verifier.js';
 import { API_KEY_DEFAULTS } from '../security/api-keys.js';
 import { RATE_LIMIT_STORE_FAILURES } from '../security/rate-limit.js';
 import { REDIS_DEFAULTS } from '../state/redis-options.js';
+import { STDIO_DEFAULTS } from '../gateway/stdio-options.js';
 
 /** The subset of JSON Schema this file uses. */
 export interface JsonSchema {
@@ -198,9 +199,74 @@ export const CONFIG_SCHEMA: JsonSchema = deepFreeze({
   description: 'Configuration of `remote-mcp serve --config <file>`.',
   type: 'object',
   additionalProperties: false,
-  required: ['module'],
+  anyOf: [{ required: ['module'] }, { required: ['stdio'] }],
   properties: {
-    module: string("Path of the ES module exporting the server factory, relative to the config file's directory."),
+    module: string(
+      "Path of the ES module exporting the server factory, relative to the config file's directory (or give stdio).",
+    ),
+    stdio: object(
+      'Serve a stdio MCP server program instead of a module (docs/gateway.md).',
+      {
+        command: string('The program to run (looked up on PATH); no shell is involved.'),
+        args: { type: 'array', items: { type: 'string' }, description: 'Its arguments.', default: [] },
+        env: {
+          type: 'object',
+          additionalProperties: { type: 'string' },
+          description: "Variables added to the gateway's environment for the child.",
+        },
+        cwd: string("The child's working directory, relative to the config file's directory."),
+        isolation: {
+          type: 'string',
+          enum: ['shared', 'session'],
+          default: STDIO_DEFAULTS.isolation,
+          description:
+            'shared: one child serves every client; session: one child per 2025-era session and a pool for 2026-07-28 requests.',
+        },
+        maxChildren: integer(1, 'Most children running at once.', STDIO_DEFAULTS.maxChildren),
+        poolSize: integer(
+          1,
+          'With session isolation: most children serving 2026-07-28 requests, one request at a time each.',
+          STDIO_DEFAULTS.poolSize,
+        ),
+        requestTimeoutMs: integer(
+          1,
+          "How long a request waits for the child's answer (or a free child), in ms.",
+          STDIO_DEFAULTS.requestTimeoutMs,
+        ),
+        startTimeoutMs: integer(
+          1,
+          'How long a new child has to answer the handshake, in ms.',
+          STDIO_DEFAULTS.startTimeoutMs,
+        ),
+        idleTimeoutMs: integer(
+          1,
+          'A session or pool child with nothing in flight for this long is stopped, in ms.',
+          STDIO_DEFAULTS.idleTimeoutMs,
+        ),
+        maxLifetimeMs: integer(
+          0,
+          'A child older than this is replaced once idle, in ms; 0: never.',
+          STDIO_DEFAULTS.maxLifetimeMs,
+        ),
+        killGraceMs: integer(
+          0,
+          "Between SIGTERM and SIGKILL of a child's process group, in ms.",
+          STDIO_DEFAULTS.killGraceMs,
+        ),
+        maxLineBytes: integer(
+          1024,
+          'Longest message a child may write on stdout, in bytes; longer stops it.',
+          STDIO_DEFAULTS.maxLineBytes,
+        ),
+        restartDelayMs: integer(
+          1,
+          'First delay before a crashed shared child is started again (doubling per failure), in ms.',
+          STDIO_DEFAULTS.restartDelayMs,
+        ),
+        maxRestartDelayMs: integer(1, 'Longest delay between restarts, in ms.', STDIO_DEFAULTS.maxRestartDelayMs),
+      },
+      { required: ['command'] },
+    ),
     export: string('Which export of the module is the server factory.', { default: 'default' }),
     port: integer(0, 'TCP port to listen on; 0 picks a free one.', 8080, PORT_MAX),
     host: string('Address to bind; 0.0.0.0 accepts remote clients.', { default: '127.0.0.1' }),

@@ -52,7 +52,8 @@ type CodeOnly =
   | 'health';
 
 export type ConfigFile = Omit<RemoteServerOptions, CodeOnly> & {
-  module: string;
+  /** The factory's module, or none when `stdio` names a program to serve. */
+  module?: string;
   export?: string;
   port?: number;
   host?: string;
@@ -94,13 +95,13 @@ export async function loadConfigFile(path: string, env: NodeJS.ProcessEnv = proc
  * the variables work the same with or without --config; undefined when none of them is set.
  */
 export function loadEnvironmentConfig(
-  modulePath: string,
+  served: { module: string } | { stdio: { command: string; args: string[] } },
   env: NodeJS.ProcessEnv = process.env,
 ): LoadedConfig | undefined {
   if (!ENVIRONMENT_OVERRIDES.some((entry) => (env[entry.variable] ?? '') !== '')) return undefined;
   const directory = process.cwd();
   const { config: parsed, positions } = parseConfigSource(
-    JSON.stringify({ module: resolve(directory, modulePath) }),
+    JSON.stringify('module' in served ? { module: resolve(directory, served.module) } : served),
     '(environment)',
     {},
   );
@@ -111,8 +112,8 @@ export function loadEnvironmentConfig(
 export type TlsListen = { cert: Buffer; key: Buffer } | { selfSigned: true };
 
 export interface ServePlan {
-  /** Absolute path of the module exporting the server factory. */
-  modulePath: string;
+  /** Absolute path of the module exporting the server factory; undefined when the file names a stdio program. */
+  modulePath: string | undefined;
   exportName: string;
   options: Omit<RemoteServerOptions, 'server'>;
   listen: { port: number; host: string; tls?: TlsListen };
@@ -131,15 +132,18 @@ export async function configToServe(loaded: LoadedConfig): Promise<ServePlan> {
     problems.push({ file: positions.file, ...positions.values.get(key), key, message });
   const within = (path: string) => resolve(directory, path);
 
-  const modulePath = within(config.module);
-  try {
-    if (!(await stat(modulePath)).isFile()) fault('module', `is not a file: ${modulePath}`);
-  } catch (error) {
-    fault(
-      'module',
-      `cannot be found: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? modulePath : (error as Error).message}`,
-    );
-  }
+  const modulePath = config.module === undefined ? undefined : within(config.module);
+  if (modulePath !== undefined && config.stdio !== undefined)
+    fault('stdio', 'cannot be given with module: serve either a factory module or a stdio program');
+  if (modulePath !== undefined)
+    try {
+      if (!(await stat(modulePath)).isFile()) fault('module', `is not a file: ${modulePath}`);
+    } catch (error) {
+      fault(
+        'module',
+        `cannot be found: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? modulePath : (error as Error).message}`,
+      );
+    }
 
   let tls: TlsListen | undefined;
   if (config.tls !== undefined && 'selfSigned' in config.tls) tls = { selfSigned: true };
@@ -162,6 +166,7 @@ export async function configToServe(loaded: LoadedConfig): Promise<ServePlan> {
 
   const { module: _module, export: _export, port: _port, host: _host, tls: _tls, ...server } = structuredClone(config);
   if (server.auth?.apiKeys !== undefined) server.auth.apiKeys.file = within(server.auth.apiKeys.file);
+  if (server.stdio?.cwd !== undefined) server.stdio.cwd = within(server.stdio.cwd);
   if (server.audit?.destination !== undefined && server.audit.destination !== 'stdout')
     server.audit.destination = within(server.audit.destination);
   if (
