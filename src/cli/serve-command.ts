@@ -186,7 +186,9 @@ async function serve(moduleArgument: string | undefined, flags: ServeFlags, comm
   if (modulePath !== undefined) delete chosen.stdio;
   else if (stdioFlag !== undefined) chosen.stdio = { ...chosen.stdio, ...stdioFlag };
   else if (chosen.stdio?.command === undefined)
-    throw new Error('--stdio-* flags need the program to serve: --stdio "<command> [args]" (or stdio.command in --config)');
+    throw new Error(
+      '--stdio-* flags need the program to serve: --stdio "<command> [args]" (or stdio.command in --config)',
+    );
   const metrics = metricsOption(flags, given, plan?.options.metrics);
   const log = {
     ...plan?.options.log,

@@ -16,6 +16,7 @@ export const LEGACY_REVISION = '2025-11-25';
 const ENVELOPE_VERSION = 'io.modelcontextprotocol/protocolVersion';
 const ENVELOPE_CAPABILITIES = 'io.modelcontextprotocol/clientCapabilities';
 const ENVELOPE_CLIENT_INFO = 'io.modelcontextprotocol/clientInfo';
+const SERVER_INFO = 'io.modelcontextprotocol/serverInfo';
 
 type Json = Record<string, unknown>;
 
@@ -126,7 +127,10 @@ export class ChildPeer {
         era: 'modern',
         protocolVersion: MODERN_REVISION,
         capabilities: (discovered.capabilities as Json | undefined) ?? {},
-        serverInfo: discovered.serverInfo as ChildIdentity['serverInfo'],
+        // 2026-07-28 results carry the server's identity in _meta; older drafts had it at the top.
+        serverInfo: ((discovered.serverInfo ?? (discovered._meta as Json | undefined)?.[SERVER_INFO]) as
+          | ChildIdentity['serverInfo']
+          | undefined) ?? { name: 'stdio server', version: '0' },
         ...(typeof discovered.instructions === 'string' && { instructions: discovered.instructions }),
       };
       return this.identity;
