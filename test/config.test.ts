@@ -220,9 +220,8 @@ test('a missing required key is reported at the object that lacks it', async (t)
       file,
       line: 1,
       column: 1,
-      key: 'module',
-      message:
-        "is required but missing: expected a non-empty string (Path of the ES module exporting the server factory, relative to the config file's directory)",
+      key: '',
+      message: 'expected exactly one of `module` or `stdio`; received none',
     },
     {
       file,
@@ -361,7 +360,7 @@ test('an empty file and a missing file are errors', async (t) => {
   const file = scratch(t)('remote-mcp.yaml', '# nothing\n');
   assert.equal(
     await messageOf(loadConfigFile(file, {})),
-    `${file}:1:1: is empty: expected a mapping of keys to values, with at least \`module\``,
+    `${file}:1:1: is empty: expected a mapping of keys to values, with at least \`module\` (or \`stdio\`)`,
   );
   const missing = join(dirname(file), 'nope.yaml');
   assert.match(await messageOf(loadConfigFile(missing, {})), new RegExp(`^${missing}: cannot be read: ENOENT`));

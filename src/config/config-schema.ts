@@ -199,11 +199,39 @@ export const CONFIG_SCHEMA: JsonSchema = deepFreeze({
   description: 'Configuration of `remote-mcp serve --config <file>`.',
   type: 'object',
   additionalProperties: false,
-  anyOf: [{ required: ['module'] }, { required: ['stdio'] }],
+  oneOf: [{ required: ['module'] }, { required: ['stdio'] }],
   properties: {
     module: string(
       "Path of the ES module exporting the server factory, relative to the config file's directory (or give stdio).",
     ),
+    export: string('Which export of the module is the server factory.', { default: 'default' }),
+    port: integer(0, 'TCP port to listen on; 0 picks a free one.', 8080, PORT_MAX),
+    host: string('Address to bind; 0.0.0.0 accepts remote clients.', { default: '127.0.0.1' }),
+    tls: {
+      description:
+        'Serve https/wss: a PEM certificate and key, or a development certificate generated at start. Default: plain http.',
+      oneOf: [
+        object(
+          'Your certificate and key.',
+          {
+            certFile: string("PEM certificate file, relative to the config file's directory."),
+            keyFile: string("PEM private key file, relative to the config file's directory."),
+          },
+          { required: ['certFile', 'keyFile'] },
+        ),
+        object(
+          'A self-signed development certificate.',
+          {
+            selfSigned: {
+              type: 'boolean',
+              const: true,
+              description: 'Generate a self-signed certificate at start (development only).',
+            },
+          },
+          { required: ['selfSigned'] },
+        ),
+      ],
+    },
     stdio: object(
       'Serve a stdio MCP server program instead of a module (docs/gateway.md).',
       {
@@ -267,34 +295,6 @@ export const CONFIG_SCHEMA: JsonSchema = deepFreeze({
       },
       { required: ['command'] },
     ),
-    export: string('Which export of the module is the server factory.', { default: 'default' }),
-    port: integer(0, 'TCP port to listen on; 0 picks a free one.', 8080, PORT_MAX),
-    host: string('Address to bind; 0.0.0.0 accepts remote clients.', { default: '127.0.0.1' }),
-    tls: {
-      description:
-        'Serve https/wss: a PEM certificate and key, or a development certificate generated at start. Default: plain http.',
-      oneOf: [
-        object(
-          'Your certificate and key.',
-          {
-            certFile: string("PEM certificate file, relative to the config file's directory."),
-            keyFile: string("PEM private key file, relative to the config file's directory."),
-          },
-          { required: ['certFile', 'keyFile'] },
-        ),
-        object(
-          'A self-signed development certificate.',
-          {
-            selfSigned: {
-              type: 'boolean',
-              const: true,
-              description: 'Generate a self-signed certificate at start (development only).',
-            },
-          },
-          { required: ['selfSigned'] },
-        ),
-      ],
-    },
     path: string('The MCP endpoint path.', { default: DEFAULTS.path, pattern: '^/[^?#]*$' }),
     maxBodyBytes: integer(1, 'Largest request body in bytes; larger bodies get 413.', DEFAULTS.maxBodyBytes),
     maxBatchLength: integer(

@@ -141,14 +141,15 @@ interface Described {
   atKey?: boolean;
 }
 
+const EMPTY_FILE = 'is empty: expected a mapping of keys to values, with at least `module` (or `stdio`)';
+
 function describeError(error: ErrorObject, data: unknown): Described {
   const path = pathOf(error.instancePath, data);
   const schema = error.parentSchema as JsonSchema;
   const received = describeValue(error.data);
   switch (error.keyword) {
     case 'type':
-      if (path.length === 0 && error.data === null)
-        return { path, message: 'is empty: expected a mapping of keys to values, with at least `module`' };
+      if (path.length === 0 && error.data === null) return { path, message: EMPTY_FILE };
       return { path, message: `expected ${describeSchema(schema)}; received ${received}` };
     case 'minimum':
     case 'maximum':
@@ -184,6 +185,8 @@ function describeError(error: ErrorObject, data: unknown): Described {
     }
     case 'oneOf':
     case 'anyOf': {
+      // An empty file fails the type and the branches at once: one message for both.
+      if (path.length === 0 && error.data === null) return { path, message: EMPTY_FILE };
       const branches = error.schema as JsonSchema[];
       if (branches.every(isRequiredOnly)) {
         const names = branches.map((branch) => `\`${branch.required![0]}\``);
