@@ -20,6 +20,7 @@ import { connect, type RemoteClient } from '../src/client/index.js';
 import { createRemoteServer, type RemoteServer } from '../src/index.js';
 import type { StdioOptions } from '../src/gateway/stdio-options.js';
 import { untilServing } from './helpers.js';
+import { runCli } from './support/run-cli.js';
 
 const CHILD = resolve('build/test/fixtures/stdio-child.js');
 const EVERYTHING = resolve('node_modules/@modelcontextprotocol/server-everything/dist/index.js');
@@ -327,6 +328,27 @@ describe('failures: a clear error, never a crash or a hang', () => {
     assert.match(error.message, /did not answer tools\/call within 300 ms/);
     assert.equal(textOf(await c.callTool({ name: 'echo', arguments: { text: 'still here' } })), 'still here');
   });
+});
+
+test('the README gateway example runs as written: serve --stdio with server-everything, then call prints what it says', async () => {
+  const readme = readFileSync('README.md', 'utf8');
+  const section = readme.slice(readme.indexOf('## Serve a stdio server (gateway)'));
+  const block = /```sh\n([^`]*?)```/.exec(section)![1]!;
+  const [serveLine, callLine] = block.trim().split('\n');
+  const stdio = /^npm run serve -- --stdio "([^"]+)"$/.exec(serveLine!)![1]!;
+  const serving = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--stdio', stdio], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  try {
+    const { url } = await untilServing(serving, 20_000, 'the README gateway example');
+    const call = /^node build\/src\/cli\/main\.js call (\S+) (.*?)\s+# prints: (.*)$/.exec(callLine!)!;
+    assert.equal(call[1], 'http://127.0.0.1:8080/mcp');
+    const ran = await runCli(['call', url, ...call[2]!.split(' ')]);
+    assert.equal(ran.code, 0, ran.stderr);
+    assert.equal(ran.stdout.trim(), call[3]);
+  } finally {
+    serving.kill('SIGTERM');
+  }
 });
 
 describe('the gateway process: no child outlives it', () => {

@@ -1,7 +1,7 @@
 /**
- * What a gateway answers when the server behind it cannot: each condition has a local name, the JSON-RPC code
- * the client sees, and (for 2026-07-28 requests, which are one HTTP exchange each) the HTTP status.
- * docs/gateway.md and docs/errors.md list them.
+ * What a gateway answers when the server behind it cannot: each condition has a local name and the JSON-RPC
+ * code the client sees. They are in-band errors of the request (HTTP 200 on 2026-07-28, like any handler's
+ * error): the HTTP exchange itself succeeded. docs/gateway.md and docs/errors.md list them.
  */
 
 export const GatewayCode = {
@@ -13,17 +13,17 @@ export const GatewayCode = {
 
 export const GATEWAY_ERRORS = {
   /** spawn failed (ENOENT, EACCES, EAGAIN) or the child exited, crashed or was stopped for flooding stdout. */
-  CHILD_EXITED: { rpcCode: GatewayCode.Unavailable, status: 502 },
+  CHILD_EXITED: { rpcCode: GatewayCode.Unavailable },
   /** The child did not answer within stdio.requestTimeoutMs. */
-  CHILD_TIMEOUT: { rpcCode: GatewayCode.Timeout, status: 504 },
+  CHILD_TIMEOUT: { rpcCode: GatewayCode.Timeout },
   /** stdio.maxChildren children are running and none could take the request. */
-  AT_CAPACITY: { rpcCode: GatewayCode.Unavailable, status: 503 },
+  AT_CAPACITY: { rpcCode: GatewayCode.Unavailable },
   /** The gateway is shutting down. */
-  CLOSED: { rpcCode: GatewayCode.Unavailable, status: 503 },
+  CLOSED: { rpcCode: GatewayCode.Unavailable },
   /** The child answered with a JSON-RPC error: passed on with the child's own code. */
-  CHILD_ERROR: { rpcCode: -32603, status: 200 },
+  CHILD_ERROR: { rpcCode: -32603 },
   /** The client cancelled (it never sees this: a cancelled request gets no answer). */
-  CANCELLED: { rpcCode: -32800, status: 200 },
+  CANCELLED: { rpcCode: -32800 },
 } as const;
 
 export type GatewayErrorName = keyof typeof GATEWAY_ERRORS;
