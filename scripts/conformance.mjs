@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Runs the official MCP conformance suite (server side) against remote-mcp serving the conformance fixture,
-// for the 2026-07-28 and 2025-11-25 requirement sets, and fails unless every scored scenario passes.
+// for the 2026-07-28 and 2025-11-25 requirement sets, and fails unless every scored scenario passes: served
+// directly, through the stdio gateway (the fixture as a stdio child), with authentication, and as a cluster.
 //
 // The suite needs Node >= 22; tools/conformance/ installs it (the npm package `node`) next to the suite, apart
 // from the project, so that binary never shadows the system node in the project's own scripts.
@@ -34,8 +35,8 @@ if (!existsSync(cli) || !existsSync(node22)) {
 }
 
 /** Starts the fixture server on a free port; resolves with its URL and the child process. */
-async function startFixture(env = {}) {
-  const child = spawn(process.execPath, ['build/test/fixtures/conformance-server.js'], {
+async function startFixture(env = {}, script = 'build/test/fixtures/conformance-server.js') {
+  const child = spawn(process.execPath, [script], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, ...env },
   });
@@ -140,6 +141,20 @@ try {
   failedRevisions += await runSuite(plain.url, '');
 } finally {
   plain.child.kill();
+}
+
+// The stdio gateway: the same fixture as a stdio child (test/fixtures/conformance-stdio.ts) behind the `stdio`
+// option, each era passed through natively, with either isolation.
+for (const isolation of ['shared', 'session']) {
+  const gateway = await startFixture(
+    { CONFORMANCE_STDIO_ISOLATION: isolation },
+    'build/test/fixtures/conformance-gateway.js',
+  );
+  try {
+    failedRevisions += await runSuite(gateway.url, ` (stdio gateway, ${isolation} isolation)`);
+  } finally {
+    gateway.child.kill();
+  }
 }
 
 const secret = randomBytes(32).toString('base64url');

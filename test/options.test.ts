@@ -20,10 +20,33 @@ function refused(options: unknown, message: RegExp): void {
 }
 
 test('a missing factory is refused', () => {
-  refused({}, /option `server` must be a function returning an McpServer or Server; received undefined undefined/);
+  refused(
+    {},
+    /option `server` must be a function returning an McpServer or Server \(or give `stdio`\); received undefined undefined/,
+  );
   refused(
     { server: new McpServer({ name: 'x', version: '1' }) },
     /option `server` must be a function .*received an object/,
+  );
+});
+
+test('stdio: a command is required, its limits are checked, and it excludes server', () => {
+  refused({ stdio: {} }, /option `stdio.command` must be a non-empty string; received undefined/);
+  refused({ stdio: 'npx server' }, /option `stdio` must be an object with a command; received "npx server"/);
+  refused({ stdio: { command: 'x', args: 'a b' } }, /option `stdio.args` must be an array of strings/);
+  refused({ stdio: { command: 'x', isolation: 'process' } }, /option `stdio.isolation` must be "shared" or "session"/);
+  refused(
+    { stdio: { command: 'x', maxLineBytes: 10 } },
+    /option `stdio.maxLineBytes` must be an integer >= 1024; received 10/,
+  );
+  refused(
+    { stdio: { command: 'x', maxChildren: 2, poolSize: 3 } },
+    /option `stdio.poolSize` must be at most stdio.maxChildren \(2\)/,
+  );
+  refused({ stdio: { command: 'x', timeout: 1 } }, /option `stdio.timeout` must be one of command, args/);
+  refused(
+    { server: createDemoServer, stdio: { command: 'x' } },
+    /give either `server` \(a factory\) or `stdio` \(a program to run\), not both/,
   );
 });
 

@@ -51,12 +51,28 @@ interface Pending {
 }
 
 export interface HandshakeParams {
+  /** The era of the traffic the child will carry: asked first. */
+  prefer: 'modern' | 'legacy';
   /** 2025-era initialize: the client capabilities the child is told about. */
   capabilities: Json;
   clientInfo: { name: string; version: string };
 }
 
 let nextToken = 1;
+
+function envelopeOf(params: HandshakeParams): Json {
+  return {
+    [ENVELOPE_VERSION]: MODERN_REVISION,
+    [ENVELOPE_CAPABILITIES]: params.capabilities,
+    [ENVELOPE_CLIENT_INFO]: params.clientInfo,
+  };
+}
+
+/** The child answered the handshake request with an error: it does not speak that era (anything else throws). */
+function refusedByChild(error: unknown): undefined {
+  if (error instanceof GatewayError && error.name === 'CHILD_ERROR') return undefined;
+  throw error;
+}
 
 export class ChildPeer {
   readonly child: StdioChild;
@@ -100,55 +116,74 @@ export class ChildPeer {
   }
 
   /**
-   * Learns which era the child speaks: `server/discover` first (a 2026-07-28 server answers it), then a
-   * 2025-era initialize for one that does not know the method.
+   * Learns which era the child speaks, trying the preferred one first: `server/discover` (a 2026-07-28 server
+   * answers it) or a 2025-era `initialize`; a child that refuses the first gets the other. A program such as
+   * an SDK v2 `serveStdio` server speaks both, one per connection: the gateway asks each child for the era of
+   * the traffic it will carry, so both eras pass through natively.
    */
   async handshake(params: HandshakeParams, timeoutMs: number): Promise<ChildIdentity> {
-    const discovered = await this.request(
-      'server/discover',
-      {
-        _meta: {
-          [ENVELOPE_VERSION]: MODERN_REVISION,
-          [ENVELOPE_CAPABILITIES]: params.capabilities,
-          [ENVELOPE_CLIENT_INFO]: params.clientInfo,
-        },
-      },
-      { timeoutMs },
-    ).then(
-      (result) => result,
-      (error: unknown) => {
-        if (error instanceof GatewayError && error.name !== 'CHILD_ERROR') throw error;
-        return undefined;
-      },
+    const first =
+      params.prefer === 'legacy' ? () => this.initialize(params, timeoutMs) : () => this.discover(params, timeoutMs);
+    const second =
+      params.prefer === 'legacy' ? () => this.discover(params, timeoutMs) : () => this.initialize(params, timeoutMs);
+    this.identity = (await first()) ?? (await second());
+    if (this.identity === undefined)
+      throw new GatewayError('CHILD_EXITED', 'the stdio server answered neither server/discover nor initialize');
+    if (this.identity.era === 'modern') this.listen(params);
+    return this.identity;
+  }
+
+  /** 2026-07-28: undefined when the child does not know server/discover or lists no 2026-07-28. */
+  private async discover(params: HandshakeParams, timeoutMs: number): Promise<ChildIdentity | undefined> {
+    const discovered = await this.request('server/discover', { _meta: envelopeOf(params) }, { timeoutMs }).catch(
+      refusedByChild,
     );
     const versions = discovered?.supportedVersions;
-    if (discovered !== undefined && Array.isArray(versions) && versions.includes(MODERN_REVISION)) {
-      this.identity = {
-        era: 'modern',
-        protocolVersion: MODERN_REVISION,
-        capabilities: (discovered.capabilities as Json | undefined) ?? {},
-        // 2026-07-28 results carry the server's identity in _meta; older drafts had it at the top.
-        serverInfo: ((discovered.serverInfo ?? (discovered._meta as Json | undefined)?.[SERVER_INFO]) as
-          | ChildIdentity['serverInfo']
-          | undefined) ?? { name: 'stdio server', version: '0' },
-        ...(typeof discovered.instructions === 'string' && { instructions: discovered.instructions }),
-      };
-      return this.identity;
-    }
+    if (discovered === undefined || !Array.isArray(versions) || !versions.includes(MODERN_REVISION)) return undefined;
+    return {
+      era: 'modern',
+      protocolVersion: MODERN_REVISION,
+      capabilities: (discovered.capabilities as Json | undefined) ?? {},
+      // 2026-07-28 results carry the server's identity in _meta; older drafts had it at the top.
+      serverInfo: ((discovered.serverInfo ?? (discovered._meta as Json | undefined)?.[SERVER_INFO]) as
+        | ChildIdentity['serverInfo']
+        | undefined) ?? { name: 'stdio server', version: '0' },
+      ...(typeof discovered.instructions === 'string' && { instructions: discovered.instructions }),
+    };
+  }
+
+  /** 2025-era: undefined when the child refuses initialize (a 2026-07-28-only server). */
+  private async initialize(params: HandshakeParams, timeoutMs: number): Promise<ChildIdentity | undefined> {
     const initialized = await this.request(
       'initialize',
       { protocolVersion: LEGACY_REVISION, capabilities: params.capabilities, clientInfo: params.clientInfo },
       { timeoutMs },
-    );
+    ).catch(refusedByChild);
+    if (initialized === undefined) return undefined;
     this.child.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
-    this.identity = {
+    return {
       era: 'legacy',
       protocolVersion: String(initialized.protocolVersion),
       capabilities: (initialized.capabilities as Json | undefined) ?? {},
       serverInfo: (initialized.serverInfo as ChildIdentity['serverInfo']) ?? { name: 'stdio server', version: '0' },
       ...(typeof initialized.instructions === 'string' && { instructions: initialized.instructions }),
     };
-    return this.identity;
+  }
+
+  /**
+   * A 2026-07-28 child announces list changes only on a `subscriptions/listen` stream: one stays open for the
+   * child's life, and what arrives on it goes to onNotification like a 2025-era child's announcements.
+   */
+  private listen(params: HandshakeParams): void {
+    this.child.send({
+      jsonrpc: '2.0',
+      id: this.nextId++,
+      method: 'subscriptions/listen',
+      params: {
+        _meta: envelopeOf(params),
+        notifications: { toolsListChanged: true, promptsListChanged: true, resourcesListChanged: true },
+      },
+    });
   }
 
   /** Sends one request and resolves with its result; a JSON-RPC error from the child rejects as CHILD_ERROR. */

@@ -58,7 +58,20 @@ export function advertisedCapabilities(child: Json): Json {
   return served;
 }
 
-export function createProxyServer(identity: ChildIdentity, context: FactoryContext, lease: LeaseChild): Server {
+export interface ProxyOptions {
+  /**
+   * One child serves many sessions: `resources/unsubscribe` is answered here rather than forwarded, since the
+   * child cannot tell whose subscription it was (the runtime routes updates only to subscribed sessions).
+   */
+  sharedChildren: boolean;
+}
+
+export function createProxyServer(
+  identity: ChildIdentity,
+  context: FactoryContext,
+  lease: LeaseChild,
+  options: ProxyOptions,
+): Server {
   const capabilities = advertisedCapabilities(identity.capabilities);
   const server = new Server(identity.serverInfo, {
     capabilities,
@@ -69,7 +82,9 @@ export function createProxyServer(identity: ChildIdentity, context: FactoryConte
     if (offered === undefined) continue;
     for (const method of [...methods, ...(also?.(offered) ?? [])])
       server.setRequestHandler(method as 'tools/list', (request, ctx) =>
-        forward(server, context.era, lease, method, request.params as Json | undefined, ctx),
+        method === 'resources/unsubscribe' && options.sharedChildren
+          ? ({} as never)
+          : forward(server, context.era, lease, method, request.params as Json | undefined, ctx),
       );
   }
   return server;
@@ -127,6 +142,8 @@ function paramsForChild(
             [`${ENVELOPE_PREFIX}protocolVersion`]: '2026-07-28',
             [`${ENVELOPE_PREFIX}clientCapabilities`]: server.getClientCapabilities() ?? {},
             [`${ENVELOPE_PREFIX}clientInfo`]: server.getClientVersion() ?? { name: 'unknown', version: '0' },
+            // 2026-07-28 servers log only when asked; the runtime filters by the session's logging/setLevel.
+            [`${ENVELOPE_PREFIX}logLevel`]: 'debug',
           };
     Object.assign(meta, envelope);
     if (ctx.mcpReq.inputResponses !== undefined) sent.inputResponses = ctx.mcpReq.inputResponses;

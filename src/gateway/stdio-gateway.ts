@@ -25,6 +25,7 @@ import { type ChildLease, createProxyServer, type LeaseChild } from './proxy-ser
 import type { ResolvedStdioOptions } from './stdio-options.js';
 
 type Json = Record<string, unknown>;
+type Era = 'modern' | 'legacy';
 
 const GATEWAY_CLIENT = { name: 'remote-mcp-gateway', version: VERSION };
 
@@ -59,7 +60,9 @@ export class StdioGateway {
   private readonly pool: Slot[] = [];
   private readonly waiters: Array<(slot: Slot | undefined) => void> = [];
   private readonly restarts = new Map<string, { failures: number; timer: NodeJS.Timeout | undefined }>();
-  private identity: ChildIdentity | undefined;
+  /** What the program said in the first handshake for each era of traffic (undefined: it did not start). */
+  private readonly identities = new Map<Era, Promise<ChildIdentity | undefined>>();
+  private lastIdentity: ChildIdentity | undefined;
   private lastFailure: string | undefined;
   private probing: Promise<void> | undefined;
   private sweeper: NodeJS.Timeout | undefined;
@@ -76,7 +79,10 @@ export class StdioGateway {
   readonly factory: ServerFactory = async (context) => {
     this.notify ??= context.notify;
     await this.start();
-    return createProxyServer(this.identity ?? this.fallbackIdentity(), context, this.lease);
+    const identity = await this.identityFor(context.era);
+    return createProxyServer(identity ?? this.fallbackIdentity(), context, this.lease, {
+      sharedChildren: this.options.isolation === 'shared',
+    });
   };
 
   /** /ready: the probe answered, and (shared) the child is running; or why not. */
@@ -85,25 +91,60 @@ export class StdioGateway {
     liveness: false,
     check: () => {
       if (this.lastFailure !== undefined && this.running() === 0) throw new Error(this.lastFailure);
-      if (this.identity === undefined) throw new Error('the stdio server has not answered its handshake yet');
-      return { children: this.running(), era: this.identity.era, isolation: this.options.isolation };
+      if (this.lastIdentity === undefined) throw new Error('the stdio server has not answered its handshake yet');
+      return { children: this.running(), era: this.lastIdentity.era, isolation: this.options.isolation };
     },
   };
 
   /** Starts the probe child once; resolves when it answered or failed (failure is reported, not thrown). */
   start(): Promise<void> {
     this.probing ??= (async () => {
-      const slot = this.options.isolation === 'shared' ? this.sharedSlot(this.probeKey()) : this.newPoolSlot();
-      try {
-        await slot.ready;
-      } catch {
-        // lastFailure says why; the proxies advertise a fallback and answer every request with the reason.
-      }
+      await this.identityFor('modern');
       const interval = Math.max(Math.min(Math.floor(this.options.idleTimeoutMs / 2), 30_000), 50);
       this.sweeper = setInterval(() => this.sweep(), interval);
       this.sweeper.unref();
     })();
     return this.probing;
+  }
+
+  /**
+   * The program's identity as a child serving `era` traffic sees it, from the first such child: in `shared`, the
+   * era's first shared child (kept serving); in `session`, a pool child (modern) or a child started only to ask
+   * (2025-era: the sessions' children are started per session). Undefined when it could not start: lastFailure
+   * says why, and the proxies advertise a fallback and answer every request with the reason.
+   */
+  private identityFor(era: Era): Promise<ChildIdentity | undefined> {
+    let known = this.identities.get(era);
+    if (known === undefined) {
+      known = (async () => {
+        if (era === 'legacy') {
+          const modern = await this.identityFor('modern');
+          // A 2025-era-only program: the 2026-07-28 child's handshake was already a 2025-era one.
+          if (modern?.era === 'legacy') return modern;
+        }
+        const throwaway = era === 'legacy' && this.options.isolation === 'session';
+        let slot: Slot;
+        try {
+          slot =
+            this.options.isolation === 'shared'
+              ? this.sharedSlot(this.keyFor(era, {}), era)
+              : era === 'modern'
+                ? this.newPoolSlot()
+                : this.spawn({ prefer: 'legacy', capabilities: {}, clientInfo: GATEWAY_CLIENT });
+        } catch {
+          return undefined;
+        }
+        try {
+          return await slot.ready;
+        } catch {
+          return undefined;
+        } finally {
+          if (throwaway) void this.stopSlot(slot, 'asked for its identity');
+        }
+      })();
+      this.identities.set(era, known);
+    }
+    return known;
   }
 
   /** A 2025-era session ended: its child is stopped. */
@@ -145,16 +186,15 @@ export class StdioGateway {
   };
 
   private async slotFor(request: Parameters<LeaseChild>[0]): Promise<Slot> {
-    const modernChild = this.identity?.era === 'modern';
     if (this.options.isolation === 'shared') {
-      const key =
-        modernChild || request.era === 'modern' ? this.probeKey() : JSON.stringify(forwardable(request.capabilities));
+      const capabilities = request.era === 'modern' ? {} : forwardable(request.capabilities);
+      const key = this.keyFor(request.era, capabilities);
       const slot = this.shared.get(key);
       if (slot !== undefined) return this.use(slot);
       const restart = this.restarts.get(key);
       if (restart?.timer !== undefined)
         throw new GatewayError('CHILD_EXITED', `${this.lastFailure ?? 'the stdio server stopped'}; restarting it`);
-      return this.use(this.sharedSlot(key, request.clientInfo, forwardable(request.capabilities)));
+      return this.use(this.sharedSlot(key, request.era, capabilities));
     }
     if (request.era === 'legacy' && request.sessionId !== undefined) {
       const existing = this.sessions.get(request.sessionId);
@@ -162,6 +202,7 @@ export class StdioGateway {
       if (existing !== undefined) this.sessions.delete(request.sessionId);
       this.reserve();
       const slot = this.spawn({
+        prefer: 'legacy',
         capabilities: forwardable(request.capabilities),
         clientInfo: request.clientInfo ?? GATEWAY_CLIENT,
       });
@@ -237,15 +278,22 @@ export class StdioGateway {
     if (waiter !== undefined) waiter(this.take(slot));
   }
 
-  /** The key of the probe child: the one 2026-07-28 traffic uses. */
-  private probeKey(): string {
-    return JSON.stringify({});
+  /**
+   * Which shared child serves a request: all 2026-07-28 traffic shares one; 2025-era sessions share one per set
+   * of client capabilities, and share the 2026-07-28 one when the program speaks only 2025-era and they declared
+   * nothing (it was initialized just like theirs would be).
+   */
+  private keyFor(era: Era, capabilities: Json): string {
+    if (era === 'modern') return 'modern';
+    const caps = JSON.stringify(capabilities);
+    if (caps === '{}' && this.shared.get('modern')?.peer.identity?.era === 'legacy') return 'modern';
+    return `legacy:${caps}`;
   }
 
-  /** A shared child for `key`, started now (the probe, or a new capability set, or a restart). */
-  private sharedSlot(key: string, clientInfo = GATEWAY_CLIENT, capabilities: Json = {}): Slot {
+  /** A shared child for `key`, started now (the first of its era, a new capability set, or a restart). */
+  private sharedSlot(key: string, era: Era, capabilities: Json = {}): Slot {
     if (this.shared.size > 0) this.reserve();
-    const slot = this.spawn({ capabilities, clientInfo });
+    const slot = this.spawn({ prefer: era, capabilities, clientInfo: GATEWAY_CLIENT });
     this.shared.set(key, slot);
     slot.ready.then(
       () => this.restarts.delete(key),
@@ -254,17 +302,12 @@ export class StdioGateway {
     slot.peer.onClosed = (exit) => {
       if (this.shared.get(key) === slot) this.shared.delete(key);
       this.childGone(exit.reason);
-      if (!this.closing && !slot.retired) this.scheduleRestart(key, clientInfo, capabilities, slot);
+      if (!this.closing && !slot.retired) this.scheduleRestart(key, era, capabilities, slot);
     };
     return slot;
   }
 
-  private scheduleRestart(
-    key: string,
-    clientInfo: HandshakeParams['clientInfo'],
-    capabilities: Json,
-    slot: Slot,
-  ): void {
+  private scheduleRestart(key: string, era: Era, capabilities: Json, slot: Slot): void {
     const restart = this.restarts.get(key) ?? { failures: 0, timer: undefined };
     // A child that ran longer than the longest delay was not crash-looping: start counting again.
     if (Date.now() - slot.startedAt > this.options.maxRestartDelayMs) restart.failures = 0;
@@ -274,14 +317,14 @@ export class StdioGateway {
       restart.timer = undefined;
       if (this.closing || this.shared.has(key)) return;
       this.log.info({ delayMs: delay, failures: restart.failures }, 'restarting the stdio server');
-      this.sharedSlot(key, clientInfo, capabilities);
+      this.sharedSlot(key, era, capabilities);
     }, delay);
     restart.timer.unref();
     this.restarts.set(key, restart);
   }
 
   private newPoolSlot(): Slot {
-    const slot = this.spawn({ capabilities: {}, clientInfo: GATEWAY_CLIENT });
+    const slot = this.spawn({ prefer: 'modern', capabilities: {}, clientInfo: GATEWAY_CLIENT });
     this.pool.push(slot);
     slot.peer.onClosed = (exit) => {
       const index = this.pool.indexOf(slot);
@@ -313,7 +356,7 @@ export class StdioGateway {
     const now = Date.now();
     const ready = peer.handshake(handshake, startTimeoutMs).then(
       (identity) => {
-        this.identity ??= identity;
+        this.lastIdentity = identity;
         this.lastFailure = undefined;
         this.log.info(
           { pid: peer.pid, era: identity.era, protocolVersion: identity.protocolVersion, server: identity.serverInfo },
@@ -369,7 +412,7 @@ export class StdioGateway {
         slot.retired = true;
         this.shared.delete(key);
         void this.stopSlot(slot, 'past maxLifetimeMs');
-        this.sharedSlot(key, slot.handshake.clientInfo, slot.handshake.capabilities);
+        this.sharedSlot(key, slot.handshake.prefer, slot.handshake.capabilities);
       }
   }
 
