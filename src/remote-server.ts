@@ -20,7 +20,7 @@ import { RequestStateSealer } from './server/request-state.js';
 import { resolveOptions, type Notifier, type RemoteServerOptions, type ResolvedOptions } from './server/options.js';
 import { eventKey, eventOfNotification, type ServerEvent } from './state/event-bus.js';
 import { openState, type RuntimeState } from './server/open-state.js';
-import { StdioGateway } from './gateway/stdio-gateway.js';
+import { StdioGateway, stdioSource } from './gateway/stdio-gateway.js';
 import { isStateUnavailable } from './state/state-unavailable.js';
 import { loopbackHosts } from './security/origin-guard.js';
 import { Authenticator } from './security/authenticator.js';
@@ -178,7 +178,10 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
   const resolved: ResolvedOptions = resolveOptions(input);
   const logger = createLogger(resolved.log);
   // A stdio program to serve (docs/gateway.md): its children answer through proxies the factory builds.
-  const gateway = resolved.stdio === undefined ? undefined : new StdioGateway(resolved.stdio, logger);
+  const gateway =
+    resolved.stdio === undefined
+      ? undefined
+      : new StdioGateway(resolved.stdio, stdioSource(resolved.stdio, logger), logger);
   const options = {
     ...resolved,
     server: gateway?.factory ?? resolved.server,

@@ -4,10 +4,8 @@
  * tokens rewritten the same way, cancellation, timeouts, and the messages the child starts (server-to-client
  * requests and notifications) handed to whoever is responsible for the call that caused them.
  */
-import type { Logger } from 'pino';
-
-import { type ChildExit, StdioChild, type StdioChildLimits, type StdioCommand } from './stdio-child.js';
-import { GatewayError } from './gateway-errors.js';
+import type { Channel, ChildExit } from './channel.js';
+import { GATEWAY_ERRORS, GatewayError } from './gateway-errors.js';
 
 export const MODERN_REVISION = '2026-07-28';
 /** The revision a 2025-era handshake asks for; the child may answer an older one. */
@@ -68,6 +66,17 @@ function envelopeOf(params: HandshakeParams): Json {
   };
 }
 
+/** A message that did not reach the server: -32050 with what the transport said. */
+function asUnavailable(label: string, error: unknown): GatewayError {
+  if (error instanceof GatewayError) return error;
+  const status = (error as { status?: unknown; code?: unknown }).status ?? (error as { code?: unknown }).code;
+  const message = error instanceof Error ? error.message : String(error);
+  return new GatewayError('CHILD_EXITED', `${label} could not be reached: ${message}`, {
+    code: GATEWAY_ERRORS.CHILD_EXITED.rpcCode,
+    data: { gateway: 'CHILD_EXITED', ...(typeof status === 'number' && { status }) },
+  });
+}
+
 /** The child answered the handshake request with an error: it does not speak that era (anything else throws). */
 function refusedByChild(error: unknown): undefined {
   if (error instanceof GatewayError && error.name === 'CHILD_ERROR') return undefined;
@@ -75,7 +84,7 @@ function refusedByChild(error: unknown): undefined {
 }
 
 export class ChildPeer {
-  readonly child: StdioChild;
+  readonly child: Channel;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   /** Rewritten progress token → the pending call it belongs to. */
@@ -88,8 +97,12 @@ export class ChildPeer {
   /** Called once when the child stops serving. */
   onClosed: (exit: ChildExit) => void = () => {};
 
-  constructor(spec: StdioCommand, limits: StdioChildLimits, log: Logger) {
-    this.child = new StdioChild(spec, limits, log);
+  /** `timeoutOption`: the option to name when a request times out (stdio.requestTimeoutMs, upstream.…). */
+  constructor(
+    channel: Channel,
+    private readonly timeoutOption = 'stdio.requestTimeoutMs',
+  ) {
+    this.child = channel;
     this.child.onMessage = (message) => this.received(message as Json);
     this.child.onExit = (exit) => {
       const error = new GatewayError('CHILD_EXITED', exit.reason);
@@ -160,7 +173,8 @@ export class ChildPeer {
       { timeoutMs },
     ).catch(refusedByChild);
     if (initialized === undefined) return undefined;
-    this.child.send({ jsonrpc: '2.0', method: 'notifications/initialized' });
+    this.child.negotiated?.(String(initialized.protocolVersion));
+    void Promise.resolve(this.child.send({ jsonrpc: '2.0', method: 'notifications/initialized' })).catch(() => {});
     return {
       era: 'legacy',
       protocolVersion: String(initialized.protocolVersion),
@@ -236,14 +250,15 @@ export class ChildPeer {
         call.reject(
           new GatewayError(
             'CHILD_TIMEOUT',
-            `the stdio server did not answer ${method} within ${options.timeoutMs} ms (stdio.requestTimeoutMs)`,
+            `${this.child.label} did not answer ${method} within ${options.timeoutMs} ms (${this.timeoutOption})`,
           ),
         );
       }, options.timeoutMs);
       options.signal?.addEventListener('abort', onAbort, { once: true });
       this.pending.set(id, call);
       if (progressToken !== undefined) this.progressOwners.set(rewritten, call);
-      this.child.send({ jsonrpc: '2.0', id, method, ...(sent !== undefined && { params: sent }) });
+      const delivered = this.child.send({ jsonrpc: '2.0', id, method, ...(sent !== undefined && { params: sent }) });
+      delivered?.catch((error: unknown) => call.reject(asUnavailable(this.child.label, error)));
     });
   }
 

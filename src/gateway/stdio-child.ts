@@ -11,6 +11,8 @@ import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 
 import type { Logger } from 'pino';
 
+import type { Channel, ChildExit } from './channel.js';
+
 export interface StdioCommand {
   command: string;
   args: string[];
@@ -26,9 +28,6 @@ export interface StdioChildLimits {
   killGraceMs: number;
 }
 
-/** Why a child stopped serving: the message clients see in their JSON-RPC error. */
-export type ChildExit = { reason: string };
-
 /** The live children, so a gateway that is exiting in a hurry can still SIGKILL their groups. */
 const everyChild = new Set<StdioChild>();
 let exitHookInstalled = false;
@@ -42,7 +41,8 @@ function installExitHook(): void {
   });
 }
 
-export class StdioChild {
+export class StdioChild implements Channel {
+  readonly label = 'the stdio server';
   private readonly process: ChildProcessWithoutNullStreams;
   private buffered: Buffer[] = [];
   private bufferedBytes = 0;
@@ -103,7 +103,7 @@ export class StdioChild {
     return this.exited;
   }
 
-  send(message: unknown): void {
+  send(message: Record<string, unknown>): void {
     if (this.exitInfo !== undefined) return;
     this.process.stdin.write(`${JSON.stringify(message)}\n`);
   }

@@ -21,8 +21,49 @@ import type { Notifier, ServerFactory } from '../server/options.js';
 import { VERSION } from '../version.js';
 import { type CallOwner, ChildPeer, type ChildIdentity, type HandshakeParams } from './child-peer.js';
 import { GatewayError } from './gateway-errors.js';
+import { StdioChild } from './stdio-child.js';
 import { type ChildLease, createProxyServer, type LeaseChild } from './proxy-server.js';
 import type { ResolvedStdioOptions } from './stdio-options.js';
+import type { Channel } from './channel.js';
+
+/** The limits and lifetimes the gateway applies to its children (stdio) or upstream sessions. */
+export type GatewayLimits = Pick<
+  ResolvedStdioOptions,
+  | 'isolation'
+  | 'maxChildren'
+  | 'poolSize'
+  | 'requestTimeoutMs'
+  | 'startTimeoutMs'
+  | 'idleTimeoutMs'
+  | 'maxLifetimeMs'
+  | 'restartDelayMs'
+  | 'maxRestartDelayMs'
+>;
+
+/** Where the gateway's channels come from. */
+export interface ChannelSource {
+  /** The option's name: the /ready check's name and the prefix of the options errors name. */
+  readonly kind: 'stdio' | 'upstream';
+  /** Shown as the server's name when its first handshake failed. */
+  readonly name: string;
+  open(): Channel;
+  /**
+   * 2026-07-28 traffic in `session` isolation: a pool of channels leased one request at a time (stdio children
+   * may handle one request at a time), or one shared channel (an upstream URL takes concurrent requests).
+   */
+  readonly poolModern: boolean;
+}
+
+/** Stdio children, spawned per channel. */
+export function stdioSource(options: ResolvedStdioOptions, log: Logger): ChannelSource {
+  const { command, args, env, cwd, maxLineBytes, killGraceMs } = options;
+  return {
+    kind: 'stdio',
+    name: basename(command),
+    poolModern: true,
+    open: () => new StdioChild({ command, args, env, cwd }, { maxLineBytes, killGraceMs }, log),
+  };
+}
 
 type Json = Record<string, unknown>;
 type Era = 'modern' | 'legacy';
@@ -71,9 +112,20 @@ export class StdioGateway {
   private notify: Notifier | undefined;
 
   constructor(
-    private readonly options: ResolvedStdioOptions,
+    private readonly options: GatewayLimits,
+    private readonly source: ChannelSource,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.check = {
+      name: source.kind,
+      liveness: false,
+      check: () => {
+        if (this.lastFailure !== undefined && this.running() === 0) throw new Error(this.lastFailure);
+        if (this.lastIdentity === undefined) throw new Error(`${source.kind}: no handshake has been answered yet`);
+        return { children: this.running(), era: this.lastIdentity.era, isolation: this.options.isolation };
+      },
+    };
+  }
 
   /** The factory remote-mcp serves: every instance is a proxy of the children. */
   readonly factory: ServerFactory = async (context) => {
@@ -85,16 +137,8 @@ export class StdioGateway {
     });
   };
 
-  /** /ready: the probe answered, and (shared) the child is running; or why not. */
-  readonly check: HealthCheck = {
-    name: 'stdio',
-    liveness: false,
-    check: () => {
-      if (this.lastFailure !== undefined && this.running() === 0) throw new Error(this.lastFailure);
-      if (this.lastIdentity === undefined) throw new Error('the stdio server has not answered its handshake yet');
-      return { children: this.running(), era: this.lastIdentity.era, isolation: this.options.isolation };
-    },
-  };
+  /** /ready: the first handshake answered and some child serves; or why not. */
+  readonly check: HealthCheck;
 
   /** Starts the probe child once; resolves when it answered or failed (failure is reported, not thrown). */
   start(): Promise<void> {
@@ -126,7 +170,7 @@ export class StdioGateway {
         let slot: Slot;
         try {
           slot =
-            this.options.isolation === 'shared'
+            this.options.isolation === 'shared' || (era === 'modern' && !this.source.poolModern)
               ? this.sharedSlot(this.keyFor(era, {}), era)
               : era === 'modern'
                 ? this.newPoolSlot()
@@ -186,7 +230,7 @@ export class StdioGateway {
   };
 
   private async slotFor(request: Parameters<LeaseChild>[0]): Promise<Slot> {
-    if (this.options.isolation === 'shared') {
+    if (this.options.isolation === 'shared' || (request.era === 'modern' && !this.source.poolModern)) {
       const capabilities = request.era === 'modern' ? {} : forwardable(request.capabilities);
       const key = this.keyFor(request.era, capabilities);
       const slot = this.shared.get(key);
@@ -339,22 +383,21 @@ export class StdioGateway {
     if (this.running() >= this.options.maxChildren)
       throw new GatewayError(
         'AT_CAPACITY',
-        `the gateway runs stdio.maxChildren (${this.options.maxChildren}) children already; try again later`,
+        `the gateway runs ${this.source.kind}.${this.source.kind === 'stdio' ? 'maxChildren' : 'maxSessions'} (${this.options.maxChildren}) ${this.source.kind === 'stdio' ? 'children' : 'upstream sessions'} already; try again later`,
       );
   }
 
   private spawn(handshake: HandshakeParams): Slot {
-    const { command, args, env, cwd, maxLineBytes, killGraceMs, startTimeoutMs } = this.options;
     let peer: ChildPeer;
     try {
-      peer = new ChildPeer({ command, args, env, cwd }, { maxLineBytes, killGraceMs }, this.log);
+      peer = new ChildPeer(this.source.open(), `${this.source.kind}.requestTimeoutMs`);
     } catch (error) {
       // spawn throws synchronously for a few errors (a bad cwd type, EINVAL); it never takes the gateway down.
       throw new GatewayError('CHILD_EXITED', `the stdio server could not be started: ${(error as Error).message}`);
     }
     peer.onNotification = (method, params) => this.notified(method, params);
     const now = Date.now();
-    const ready = peer.handshake(handshake, startTimeoutMs).then(
+    const ready = peer.handshake(handshake, this.options.startTimeoutMs).then(
       (identity) => {
         this.lastIdentity = identity;
         this.lastFailure = undefined;
@@ -427,7 +470,7 @@ export class StdioGateway {
       era: 'legacy',
       protocolVersion: '2025-11-25',
       capabilities: { tools: { listChanged: true }, resources: { listChanged: true }, prompts: { listChanged: true } },
-      serverInfo: { name: basename(this.options.command), version: '0.0.0' },
+      serverInfo: { name: this.source.name, version: '0.0.0' },
     };
   }
 }
