@@ -157,6 +157,23 @@ for (const isolation of ['shared', 'session']) {
   }
 }
 
+// The upstream gateway: remote-mcp in front of a plain official-SDK server (test/fixtures/sdk-server.ts) serving
+// the fixture: 2026-07-28 passed through as it is, 2025-era sessions opened upstream per client session or shared.
+for (const isolation of ['session', 'shared']) {
+  const gateway = await startFixture(
+    { CONFORMANCE_UPSTREAM_ISOLATION: isolation },
+    'build/test/fixtures/conformance-upstream.js',
+  );
+  try {
+    failedRevisions += await runSuite(
+      gateway.url,
+      ` (upstream gateway to the SDK's own server, ${isolation} isolation)`,
+    );
+  } finally {
+    gateway.child.kill();
+  }
+}
+
 const secret = randomBytes(32).toString('base64url');
 const authenticated = await startFixture({ CONFORMANCE_JWT_SECRET: secret });
 try {

@@ -20,7 +20,7 @@ import { RequestStateSealer } from './server/request-state.js';
 import { resolveOptions, type Notifier, type RemoteServerOptions, type ResolvedOptions } from './server/options.js';
 import { eventKey, eventOfNotification, type ServerEvent } from './state/event-bus.js';
 import { openState, type RuntimeState } from './server/open-state.js';
-import { StdioGateway, stdioSource } from './gateway/stdio-gateway.js';
+import { StdioGateway, stdioSource, upstreamSource } from './gateway/stdio-gateway.js';
 import { isStateUnavailable } from './state/state-unavailable.js';
 import { loopbackHosts } from './security/origin-guard.js';
 import { Authenticator } from './security/authenticator.js';
@@ -177,11 +177,13 @@ function shownHost(address: AddressInfo): string {
 export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
   const resolved: ResolvedOptions = resolveOptions(input);
   const logger = createLogger(resolved.log);
-  // A stdio program to serve (docs/gateway.md): its children answer through proxies the factory builds.
+  // A stdio program or an upstream URL to serve (docs/gateway.md): proxies built by the gateway's factory answer.
   const gateway =
-    resolved.stdio === undefined
-      ? undefined
-      : new StdioGateway(resolved.stdio, stdioSource(resolved.stdio, logger), logger);
+    resolved.stdio !== undefined
+      ? new StdioGateway(resolved.stdio, stdioSource(resolved.stdio, logger), logger)
+      : resolved.upstream !== undefined
+        ? new StdioGateway(resolved.upstream, upstreamSource(resolved.upstream), logger)
+        : undefined;
   const options = {
     ...resolved,
     server: gateway?.factory ?? resolved.server,
@@ -264,7 +266,7 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
   for (const check of healthOptions?.checks ?? []) {
     if (storeChecks.some((store) => store.name === check.name))
       throw new RemoteMcpOptionError(
-        `remote-mcp: option \`health.checks\` must not reuse the name ${JSON.stringify(check.name)}: it is one of the built-in checks (the state stores, legacySessions, stdio).`,
+        `remote-mcp: option \`health.checks\` must not reuse the name ${JSON.stringify(check.name)}: it is one of the built-in checks (the state stores, legacySessions, stdio, upstream).`,
       );
   }
   // The stdio gateway's children: unready (not dead) while none can serve, since a restart would not fix a command.

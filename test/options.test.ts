@@ -22,7 +22,7 @@ function refused(options: unknown, message: RegExp): void {
 test('a missing factory is refused', () => {
   refused(
     {},
-    /option `server` must be a function returning an McpServer or Server \(or give `stdio`\); received undefined undefined/,
+    /option `server` must be a function returning an McpServer or Server \(or give `stdio` or `upstream`\); received undefined undefined/,
   );
   refused(
     { server: new McpServer({ name: 'x', version: '1' }) },
@@ -46,7 +46,24 @@ test('stdio: a command is required, its limits are checked, and it excludes serv
   refused({ stdio: { command: 'x', timeout: 1 } }, /option `stdio.timeout` must be one of command, args/);
   refused(
     { server: createDemoServer, stdio: { command: 'x' } },
-    /give either `server` \(a factory\) or `stdio` \(a program to run\), not both/,
+    /give one of `server` \(a factory\), `stdio` \(a program to run\) or `upstream` \(a URL to proxy\), not several/,
+  );
+});
+
+test('upstream: an http(s) or ws(s) URL, string headers, limits >= 1', () => {
+  refused({ upstream: {} }, /option `upstream.url` must be an absolute http\(s\):\/\/ or ws\(s\):\/\/ URL/);
+  refused({ upstream: { url: 'ftp://x/mcp' } }, /option `upstream.url` must be an http\(s\):\/\/ or ws\(s\):\/\/ URL/);
+  refused(
+    { upstream: { url: 'http://x/mcp', headers: { a: 1 } } },
+    /option `upstream.headers` must be an object of string values/,
+  );
+  refused(
+    { upstream: { url: 'http://x/mcp', maxSessions: 0 } },
+    /option `upstream.maxSessions` must be an integer >= 1; received 0/,
+  );
+  refused(
+    { stdio: { command: 'x' }, upstream: { url: 'http://x/mcp' } },
+    /give one of `server` \(a factory\), `stdio` \(a program to run\) or `upstream` \(a URL to proxy\), not several/,
   );
 });
 

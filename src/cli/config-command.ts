@@ -41,7 +41,9 @@ export function configCommand(): Command {
         const what =
           plan.modulePath !== undefined
             ? `${plan.modulePath} (export "${plan.exportName}")`
-            : `the stdio program ${[plan.options.stdio!.command, ...(plan.options.stdio!.args ?? [])].join(' ')}`;
+            : plan.options.stdio !== undefined
+              ? `the stdio program ${[plan.options.stdio.command, ...(plan.options.stdio.args ?? [])].join(' ')}`
+              : `the upstream ${plan.options.upstream!.url}`;
         process.stdout.write(`would serve ${what} at ${urlOf(plan)}\n`);
       } catch (error) {
         if (!(error instanceof ConfigError)) throw error;

@@ -13,6 +13,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { DEFAULTS, type RemoteServerOptions } from '../server/options.js';
 import { REDIS_DEFAULTS } from '../state/redis-options.js';
 import { STDIO_DEFAULTS } from '../gateway/stdio-options.js';
+import { UPSTREAM_DEFAULTS } from '../gateway/upstream-options.js';
 
 export function integer(value: string): number {
   const parsed = Number(value);
@@ -248,6 +249,27 @@ export const OPTION_FLAGS: readonly OptionFlag[] = [
   stdioCount('maxLineBytes', 'longest message a stdio child may write; longer stops it'),
   stdioCount('restartDelayMs', 'first delay before a crashed shared child is restarted (doubling)'),
   stdioCount('maxRestartDelayMs', 'longest delay between restarts of a crashed shared child'),
+  {
+    option: 'upstream.isolation',
+    flag: '--upstream-isolation <mode>',
+    description: 'with --upstream: session (an upstream session per client session) or shared',
+    choices: ['shared', 'session'],
+    shownDefault: UPSTREAM_DEFAULTS.isolation,
+  },
+  {
+    option: 'upstream.maxSessions',
+    flag: '--upstream-max-sessions <n>',
+    description: 'most upstream 2025-era sessions open at once',
+    parse: integer,
+    shownDefault: UPSTREAM_DEFAULTS.maxSessions,
+  },
+  {
+    option: 'upstream.requestTimeoutMs',
+    flag: '--upstream-request-timeout-ms <ms>',
+    description: "how long a request waits for the upstream's answer",
+    parse: integer,
+    shownDefault: UPSTREAM_DEFAULTS.requestTimeoutMs,
+  },
   {
     option: 'tracing',
     flag: '--no-tracing',

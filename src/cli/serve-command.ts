@@ -22,6 +22,7 @@ import {
 } from './security-flags.js';
 import { configCommand } from './config-command.js';
 import { parseStdioCommand } from '../gateway/stdio-options.js';
+import { parseUpstreamHeader } from '../gateway/upstream-options.js';
 import { addOptionFlags, applyOptionFlags, integer } from './option-flags.js';
 import { configToServe, loadConfigFile, loadEnvironmentConfig, type ServePlan } from '../config/load-config.js';
 import { LOG_LEVELS, type LogLevel } from '../observability/logger.js';
@@ -125,6 +126,8 @@ interface ServeFlags extends AuthFlags {
   tlsSelfSigned?: boolean;
   config?: string;
   stdio?: string;
+  upstream?: string;
+  upstreamHeader?: Record<string, string>;
   metrics: boolean;
   metricsPort?: number;
   logLevel: LogLevel;
@@ -162,20 +165,27 @@ async function serve(moduleArgument: string | undefined, flags: ServeFlags, comm
   // Precedence: the CLI's defaults < the config file (with its REMOTE_MCP_* overrides) < flags given explicitly.
   const given = (flag: keyof ServeFlags) => command.getOptionValueSource(flag) === 'cli';
   const stdioFlag = flags.stdio === undefined ? undefined : parseStdioCommand(flags.stdio);
-  if (moduleArgument !== undefined && stdioFlag !== undefined)
-    throw new Error('serve takes a module or --stdio "<command>", not both');
-  if (moduleArgument === undefined && stdioFlag === undefined && flags.config === undefined)
+  const upstreamFlag = flags.upstream;
+  const servedFlags = [moduleArgument, stdioFlag, upstreamFlag].filter((served) => served !== undefined).length;
+  if (servedFlags > 1) throw new Error('serve takes one of a module, --stdio "<command>" or --upstream <url>');
+  if (servedFlags === 0 && flags.config === undefined)
     throw new Error(
-      'serve needs a module (remote-mcp serve <module>), a stdio program (--stdio "<command>") or a config file naming one (--config <file>)',
+      'serve needs a module (remote-mcp serve <module>), a stdio program (--stdio "<command>"), an upstream (--upstream <url>) or a config file naming one (--config <file>)',
     );
   // Without a file, the REMOTE_MCP_* variables still apply, as a file holding only them would.
   const loaded =
     flags.config !== undefined
       ? await loadConfigFile(flags.config)
-      : loadEnvironmentConfig(moduleArgument !== undefined ? { module: moduleArgument } : { stdio: stdioFlag! });
+      : loadEnvironmentConfig(
+          moduleArgument !== undefined
+            ? { module: moduleArgument }
+            : stdioFlag !== undefined
+              ? { stdio: stdioFlag }
+              : { upstream: { url: upstreamFlag! } },
+        );
   const plan: ServePlan | undefined = loaded === undefined ? undefined : await configToServe(loaded);
-  // A module or --stdio on the command line replaces what the file serves.
-  const modulePath = moduleArgument ?? (stdioFlag === undefined ? plan?.modulePath : undefined);
+  // A module, --stdio or --upstream on the command line replaces what the file serves.
+  const modulePath = moduleArgument ?? (servedFlags === 0 ? plan?.modulePath : undefined);
   const factory =
     modulePath === undefined
       ? undefined
@@ -183,12 +193,23 @@ async function serve(moduleArgument: string | undefined, flags: ServeFlags, comm
   const requestStateKey = process.env.REMOTE_MCP_REQUEST_STATE_KEY;
   const auth = authFromFlags(flags);
   const chosen = applyOptionFlags(plan?.options ?? {}, command);
-  if (modulePath !== undefined) delete chosen.stdio;
-  else if (stdioFlag !== undefined) chosen.stdio = { ...chosen.stdio, ...stdioFlag };
-  else if (chosen.stdio?.command === undefined)
+  if (servedFlags > 0) {
+    if (stdioFlag === undefined) delete chosen.stdio;
+    if (upstreamFlag === undefined) delete chosen.upstream;
+  }
+  if (stdioFlag !== undefined) chosen.stdio = { ...chosen.stdio, ...stdioFlag };
+  if (upstreamFlag !== undefined) chosen.upstream = { ...chosen.upstream, url: upstreamFlag };
+  if (flags.upstreamHeader !== undefined) {
+    if (chosen.upstream === undefined)
+      throw new Error('--upstream-header needs --upstream <url> (or upstream.url in --config)');
+    chosen.upstream = { ...chosen.upstream, headers: { ...chosen.upstream.headers, ...flags.upstreamHeader } };
+  }
+  if (modulePath === undefined && chosen.stdio !== undefined && chosen.stdio.command === undefined)
     throw new Error(
       '--stdio-* flags need the program to serve: --stdio "<command> [args]" (or stdio.command in --config)',
     );
+  if (modulePath === undefined && chosen.upstream !== undefined && chosen.upstream.url === undefined)
+    throw new Error('--upstream-* flags need the server to proxy: --upstream <url> (or upstream.url in --config)');
   const metrics = metricsOption(flags, given, plan?.options.metrics);
   const log = {
     ...plan?.options.log,
@@ -204,7 +225,10 @@ async function serve(moduleArgument: string | undefined, flags: ServeFlags, comm
     ...securityFromFlags(flags, plan?.options),
   };
   const served =
-    modulePath ?? `the stdio program ${[options.stdio!.command, ...(options.stdio!.args ?? [])].join(' ')}`;
+    modulePath ??
+    (options.stdio !== undefined
+      ? `the stdio program ${[options.stdio.command, ...(options.stdio.args ?? [])].join(' ')}`
+      : `the upstream ${options.upstream!.url}`);
   const server = createRemoteServer(options);
   const tls = tlsFromFlags(flags) ?? plan?.listen.tls;
   const port = plan !== undefined && !given('port') ? plan.listen.port : flags.port;
@@ -277,6 +301,15 @@ export function serveCommand(): Command {
     .option('-p, --port <port>', 'TCP port (0 picks a free one)', integer, 8080)
     .option('-H, --host <host>', 'address to bind; 0.0.0.0 accepts remote clients', '127.0.0.1')
     .option('--export <name>', 'which export of the module is the factory', 'default')
+    .option(
+      '--upstream <url>',
+      'proxy a remote MCP server (http(s)://…, …/sse for HTTP+SSE, ws(s)://…) with remote-mcp in front (docs/gateway.md)',
+    )
+    .option(
+      '--upstream-header <header>',
+      'a header sent to the upstream with every request, "Name: value" (repeatable), such as its credentials',
+      (value: string, previous: Record<string, string> | undefined) => parseUpstreamHeader(value, previous),
+    )
     .option(
       '--stdio <command>',
       'serve a stdio MCP server program instead of a module, e.g. --stdio "npx -y @modelcontextprotocol/server-everything" (docs/gateway.md)',

@@ -13,6 +13,7 @@ import { API_KEY_DEFAULTS } from '../security/api-keys.js';
 import { RATE_LIMIT_STORE_FAILURES } from '../security/rate-limit.js';
 import { REDIS_DEFAULTS } from '../state/redis-options.js';
 import { STDIO_DEFAULTS } from '../gateway/stdio-options.js';
+import { UPSTREAM_DEFAULTS } from '../gateway/upstream-options.js';
 
 /** The subset of JSON Schema this file uses. */
 export interface JsonSchema {
@@ -199,7 +200,7 @@ export const CONFIG_SCHEMA: JsonSchema = deepFreeze({
   description: 'Configuration of `remote-mcp serve --config <file>`.',
   type: 'object',
   additionalProperties: false,
-  oneOf: [{ required: ['module'] }, { required: ['stdio'] }],
+  oneOf: [{ required: ['module'] }, { required: ['stdio'] }, { required: ['upstream'] }],
   properties: {
     module: string(
       "Path of the ES module exporting the server factory, relative to the config file's directory (or give stdio).",
@@ -294,6 +295,50 @@ export const CONFIG_SCHEMA: JsonSchema = deepFreeze({
         maxRestartDelayMs: integer(1, 'Longest delay between restarts, in ms.', STDIO_DEFAULTS.maxRestartDelayMs),
       },
       { required: ['command'] },
+    ),
+    upstream: object(
+      'Proxy a remote MCP server of any era or transport instead of serving a module (docs/gateway.md).',
+      {
+        url: string('The upstream endpoint: http(s):// (…/sse or …/events for HTTP+SSE) or ws(s)://.'),
+        headers: {
+          type: 'object',
+          additionalProperties: { type: 'string' },
+          description: 'Headers sent with every upstream request, such as its credentials (interpolate secrets).',
+        },
+        isolation: {
+          type: 'string',
+          enum: ['shared', 'session'],
+          default: UPSTREAM_DEFAULTS.isolation,
+          description: 'session: an upstream session per 2025-era client session; shared: clients share them.',
+        },
+        maxSessions: integer(1, 'Most upstream 2025-era sessions open at once.', UPSTREAM_DEFAULTS.maxSessions),
+        requestTimeoutMs: integer(
+          1,
+          "How long a request waits for the upstream's answer, in ms.",
+          UPSTREAM_DEFAULTS.requestTimeoutMs,
+        ),
+        startTimeoutMs: integer(
+          1,
+          'How long the upstream has to answer the handshake of a new connection, in ms.',
+          UPSTREAM_DEFAULTS.startTimeoutMs,
+        ),
+        idleTimeoutMs: integer(
+          1,
+          'An upstream session with nothing in flight this long is ended, in ms.',
+          UPSTREAM_DEFAULTS.idleTimeoutMs,
+        ),
+        restartDelayMs: integer(
+          1,
+          'First delay before a failed shared connection is opened again (doubling), in ms.',
+          UPSTREAM_DEFAULTS.restartDelayMs,
+        ),
+        maxRestartDelayMs: integer(
+          1,
+          'Longest delay between reconnection attempts, in ms.',
+          UPSTREAM_DEFAULTS.maxRestartDelayMs,
+        ),
+      },
+      { required: ['url'] },
     ),
     path: string('The MCP endpoint path.', { default: DEFAULTS.path, pattern: '^/[^?#]*$' }),
     maxBodyBytes: integer(1, 'Largest request body in bytes; larger bodies get 413.', DEFAULTS.maxBodyBytes),

@@ -95,7 +95,7 @@ export async function loadConfigFile(path: string, env: NodeJS.ProcessEnv = proc
  * the variables work the same with or without --config; undefined when none of them is set.
  */
 export function loadEnvironmentConfig(
-  served: { module: string } | { stdio: { command: string; args: string[] } },
+  served: { module: string } | { stdio: { command: string; args: string[] } } | { upstream: { url: string } },
   env: NodeJS.ProcessEnv = process.env,
 ): LoadedConfig | undefined {
   if (!ENVIRONMENT_OVERRIDES.some((entry) => (env[entry.variable] ?? '') !== '')) return undefined;
@@ -135,6 +135,8 @@ export async function configToServe(loaded: LoadedConfig): Promise<ServePlan> {
   const modulePath = config.module === undefined ? undefined : within(config.module);
   if (modulePath !== undefined && config.stdio !== undefined)
     fault('stdio', 'cannot be given with module: serve either a factory module or a stdio program');
+  if ((modulePath !== undefined || config.stdio !== undefined) && config.upstream !== undefined)
+    fault('upstream', 'cannot be given with module or stdio: serve one of them');
   if (modulePath !== undefined)
     try {
       if (!(await stat(modulePath)).isFile()) fault('module', `is not a file: ${modulePath}`);

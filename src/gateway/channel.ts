@@ -22,6 +22,8 @@ export interface Channel {
   onExit: (exit: ChildExit) => void;
   /** A 2025-era initialize was answered with this version (HTTP transports send it as a header from now on). */
   negotiated?(protocolVersion: string): void;
+  /** After notifications/initialized: resolves when the server can reach the gateway on its own (a GET stream). */
+  afterInitialized?(): Promise<void>;
   /** Ends the channel (and what runs behind it); resolves when it is gone. */
   stop(): Promise<void>;
 }

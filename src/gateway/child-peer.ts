@@ -92,6 +92,8 @@ export class ChildPeer {
   /** Server-to-client requests in flight, by the child's id, so the child can cancel them. */
   private readonly asked = new Map<string, AbortController>();
   identity: ChildIdentity | undefined;
+  /** Set before stopping a channel on purpose: what its pending calls and the gateway are told. */
+  closeReason: string | undefined;
   /** Notifications no call owns: list changes, resource updates, log lines outside a call. */
   onNotification: (method: string, params: Json | undefined) => void = () => {};
   /** Called once when the child stops serving. */
@@ -104,7 +106,9 @@ export class ChildPeer {
   ) {
     this.child = channel;
     this.child.onMessage = (message) => this.received(message as Json);
-    this.child.onExit = (exit) => {
+    this.child.onExit = (channelExit) => {
+      // Stopped because its handshake failed: that failure is the reason, not how the stop went.
+      const exit = this.closeReason === undefined ? channelExit : { reason: this.closeReason };
       const error = new GatewayError('CHILD_EXITED', exit.reason);
       for (const call of this.pending.values()) call.reject(error);
       this.pending.clear();
@@ -174,7 +178,8 @@ export class ChildPeer {
     ).catch(refusedByChild);
     if (initialized === undefined) return undefined;
     this.child.negotiated?.(String(initialized.protocolVersion));
-    void Promise.resolve(this.child.send({ jsonrpc: '2.0', method: 'notifications/initialized' })).catch(() => {});
+    await Promise.resolve(this.child.send({ jsonrpc: '2.0', method: 'notifications/initialized' })).catch(() => {});
+    await this.child.afterInitialized?.();
     return {
       era: 'legacy',
       protocolVersion: String(initialized.protocolVersion),
@@ -189,7 +194,7 @@ export class ChildPeer {
    * child's life, and what arrives on it goes to onNotification like a 2025-era child's announcements.
    */
   private listen(params: HandshakeParams): void {
-    this.child.send({
+    this.post({
       jsonrpc: '2.0',
       id: this.nextId++,
       method: 'subscriptions/listen',
@@ -234,7 +239,7 @@ export class ChildPeer {
       };
       const rewritten = String((sent?._meta as Json | undefined)?.progressToken ?? '');
       const onAbort = () => {
-        this.child.send({
+        this.post({
           jsonrpc: '2.0',
           method: 'notifications/cancelled',
           params: { requestId: id, reason: 'the client cancelled the request' },
@@ -242,7 +247,7 @@ export class ChildPeer {
         call.reject(new GatewayError('CANCELLED', 'the request was cancelled'));
       };
       const timer = setTimeout(() => {
-        this.child.send({
+        this.post({
           jsonrpc: '2.0',
           method: 'notifications/cancelled',
           params: { requestId: id, reason: 'timed out at the gateway' },
@@ -264,11 +269,16 @@ export class ChildPeer {
 
   /** Forwards a client notification (roots changed, initialized already sent) to the child. */
   notify(method: string, params?: Json): void {
-    this.child.send({ jsonrpc: '2.0', method, ...(params !== undefined && { params }) });
+    this.post({ jsonrpc: '2.0', method, ...(params !== undefined && { params }) });
   }
 
   stop(): Promise<void> {
     return this.child.stop();
+  }
+
+  /** A message nothing waits on (notifications, answers to the child): a failure to deliver it is dropped. */
+  private post(message: Record<string, unknown>): void {
+    void Promise.resolve(this.child.send(message)).catch(() => {});
   }
 
   private received(message: Json): void {
@@ -314,10 +324,10 @@ export class ChildPeer {
 
   /** A request the child sends: ping is answered here; elicitation and sampling go to the newest caller. */
   private async asking(id: string | number, method: string, params: Json | undefined): Promise<void> {
-    if (method === 'ping') return this.child.send({ jsonrpc: '2.0', id, result: {} });
+    if (method === 'ping') return this.post({ jsonrpc: '2.0', id, result: {} });
     const owner = this.newestOwner((candidate) => candidate.request !== undefined);
     if (owner === undefined) {
-      this.child.send({
+      this.post({
         jsonrpc: '2.0',
         id,
         error: {
@@ -332,10 +342,10 @@ export class ChildPeer {
     this.asked.set(key, controller);
     try {
       const result = await owner.request!({ method, ...(params !== undefined && { params }) }, controller.signal);
-      this.child.send({ jsonrpc: '2.0', id, result });
+      this.post({ jsonrpc: '2.0', id, result });
     } catch (error) {
       const rpc = error as { code?: unknown; message?: unknown; data?: unknown };
-      this.child.send({
+      this.post({
         jsonrpc: '2.0',
         id,
         error: {

@@ -22,6 +22,8 @@ import { VERSION } from '../version.js';
 import { type CallOwner, ChildPeer, type ChildIdentity, type HandshakeParams } from './child-peer.js';
 import { GatewayError } from './gateway-errors.js';
 import { StdioChild } from './stdio-child.js';
+import { UpstreamChannel } from './upstream-channel.js';
+import type { ResolvedUpstreamOptions } from './upstream-options.js';
 import { type ChildLease, createProxyServer, type LeaseChild } from './proxy-server.js';
 import type { ResolvedStdioOptions } from './stdio-options.js';
 import type { Channel } from './channel.js';
@@ -360,7 +362,7 @@ export class StdioGateway {
     restart.timer = setTimeout(() => {
       restart.timer = undefined;
       if (this.closing || this.shared.has(key)) return;
-      this.log.info({ delayMs: delay, failures: restart.failures }, 'restarting the stdio server');
+      this.log.info({ delayMs: delay, failures: restart.failures }, `restarting the ${this.what}`);
       this.sharedSlot(key, era, capabilities);
     }, delay);
     restart.timer.unref();
@@ -403,13 +405,14 @@ export class StdioGateway {
         this.lastFailure = undefined;
         this.log.info(
           { pid: peer.pid, era: identity.era, protocolVersion: identity.protocolVersion, server: identity.serverInfo },
-          'stdio server started',
+          `${this.what} started`,
         );
         return identity;
       },
       (error: Error) => {
         this.lastFailure = error.message;
-        this.log.error({ pid: peer.pid, err: error.message }, 'stdio server did not start');
+        this.log.error({ pid: peer.pid, err: error.message }, `${this.what} did not start`);
+        peer.closeReason = error.message;
         void peer.stop();
         throw error;
       },
@@ -432,7 +435,7 @@ export class StdioGateway {
   private childGone(reason: string): void {
     if (this.closing) return;
     this.lastFailure = reason;
-    this.log.warn({ reason }, 'stdio server stopped');
+    this.log.warn({ reason }, `${this.what} stopped`);
   }
 
   /** Stops children idle past idleTimeoutMs (not shared ones) and replaces those past maxLifetimeMs. */
@@ -461,8 +464,13 @@ export class StdioGateway {
 
   private async stopSlot(slot: Slot, why: string): Promise<void> {
     slot.retired = true;
-    this.log.debug({ pid: slot.peer.pid, why }, 'stopping stdio server');
+    this.log.debug({ pid: slot.peer.pid, why }, `stopping the ${this.what}`);
     await slot.peer.stop();
+  }
+
+  /** What the log calls one channel. */
+  private get what(): string {
+    return this.source.kind === 'stdio' ? 'stdio server' : 'upstream connection';
   }
 
   private fallbackIdentity(): ChildIdentity {
@@ -473,4 +481,14 @@ export class StdioGateway {
       serverInfo: { name: this.source.name, version: '0.0.0' },
     };
   }
+}
+
+/** An upstream URL: one SDK client transport per channel. */
+export function upstreamSource(options: ResolvedUpstreamOptions): ChannelSource {
+  return {
+    kind: 'upstream',
+    name: options.url.host,
+    poolModern: false,
+    open: () => new UpstreamChannel({ url: options.url, headers: options.headers }),
+  };
 }

@@ -21,6 +21,11 @@ import type { HealthOptions } from '../observability/health.js';
 import type { MetricsOptions } from '../observability/metrics.js';
 import type { LogOptions } from '../observability/logger.js';
 import { resolveStdioOptions, type ResolvedStdioOptions, type StdioOptions } from '../gateway/stdio-options.js';
+import {
+  resolveUpstreamOptions,
+  type ResolvedUpstreamOptions,
+  type UpstreamOptions,
+} from '../gateway/upstream-options.js';
 
 /** Publishes change events to every subscribed client of every era (see {@link FactoryContext.notify}). */
 export interface Notifier {
@@ -51,6 +56,12 @@ export interface RemoteServerOptions {
    * (`shared` or `session`), and the limits and lifetimes of its children. Default: none.
    */
   stdio?: StdioOptions;
+  /**
+   * Serve a remote MCP server of any era or transport through remote-mcp (a gateway: docs/gateway.md), adding
+   * its auth, limits, metrics and transports: its URL, the headers (credentials) to send it, isolation and
+   * limits. Default: none.
+   */
+  upstream?: UpstreamOptions;
   /** The endpoint path. Default `/mcp`. */
   path?: string;
   /** Largest request body in bytes; larger bodies get 413. Default 4 MiB. */
@@ -221,6 +232,7 @@ export const DEFAULTS = Object.freeze({
 export type ResolvedOptions = Omit<
   Required<RemoteServerOptions>,
   | 'stdio'
+  | 'upstream'
   | 'allowedHosts'
   | 'allowedOrigins'
   | 'requestStateKey'
@@ -258,12 +270,14 @@ export type ResolvedOptions = Omit<
   eventStore: EventStore | undefined;
   eventBus: EventBus | undefined;
   stdio: ResolvedStdioOptions | undefined;
+  upstream: ResolvedUpstreamOptions | undefined;
 };
 
 const KNOWN = new Set<string>([
   ...Object.keys(DEFAULTS),
   'server',
   'stdio',
+  'upstream',
   'requestStateKey',
   'redis',
   'allowedHosts',
@@ -328,8 +342,8 @@ function store<T>(options: Record<string, unknown>, name: string, methods: strin
   return value as T;
 }
 
-const stdioPlaceholder: ServerFactory = () => {
-  throw new Error('remote-mcp: the stdio gateway was not started');
+const gatewayPlaceholder: ServerFactory = () => {
+  throw new Error('remote-mcp: the gateway was not started');
 };
 
 /** Validates options and fills defaults; throws RemoteMcpOptionError naming the first bad option. */
@@ -343,14 +357,16 @@ export function resolveOptions(input: RemoteServerOptions): ResolvedOptions {
       );
   }
   const stdio = input.stdio === undefined ? undefined : resolveStdioOptions(input.stdio);
-  if (stdio !== undefined && input.server !== undefined)
+  const upstream = input.upstream === undefined ? undefined : resolveUpstreamOptions(input.upstream);
+  if ([input.server, stdio, upstream].filter((served) => served !== undefined).length > 1)
     throw new RemoteMcpOptionError(
-      'remote-mcp: give either `server` (a factory) or `stdio` (a program to run), not both.',
+      'remote-mcp: give one of `server` (a factory), `stdio` (a program to run) or `upstream` (a URL to proxy), not several.',
     );
-  // The stdio gateway's factory is built in createRemoteServer (it needs the logger); until then, a placeholder.
-  const server: ServerFactory = stdio !== undefined ? stdioPlaceholder : (input.server as ServerFactory);
+  // A gateway's factory is built in createRemoteServer (it needs the logger); until then, a placeholder.
+  const server: ServerFactory =
+    stdio !== undefined || upstream !== undefined ? gatewayPlaceholder : (input.server as ServerFactory);
   if (typeof server !== 'function')
-    fail('server', 'a function returning an McpServer or Server (or give `stdio`)', input.server);
+    fail('server', 'a function returning an McpServer or Server (or give `stdio` or `upstream`)', input.server);
 
   const path = input.path ?? DEFAULTS.path;
   if (typeof path !== 'string' || !path.startsWith('/') || path.includes('?') || path.includes('#'))
@@ -378,6 +394,7 @@ export function resolveOptions(input: RemoteServerOptions): ResolvedOptions {
   return Object.freeze({
     server,
     stdio,
+    upstream,
     path,
     maxBodyBytes: integer(options, 'maxBodyBytes', 1),
     maxBatchLength: integer(options, 'maxBatchLength', 1),
