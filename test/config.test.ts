@@ -221,7 +221,7 @@ test('a missing required key is reported at the object that lacks it', async (t)
       line: 1,
       column: 1,
       key: '',
-      message: 'expected exactly one of `module` or `stdio`; received none',
+      message: 'expected exactly one of `module`, `stdio` or `upstream`; received none',
     },
     {
       file,
@@ -360,7 +360,7 @@ test('an empty file and a missing file are errors', async (t) => {
   const file = scratch(t)('remote-mcp.yaml', '# nothing\n');
   assert.equal(
     await messageOf(loadConfigFile(file, {})),
-    `${file}:1:1: is empty: expected a mapping of keys to values, with at least \`module\` (or \`stdio\`)`,
+    `${file}:1:1: is empty: expected a mapping of keys to values, with at least \`module\` (or \`stdio\` or \`upstream\`)`,
   );
   const missing = join(dirname(file), 'nope.yaml');
   assert.match(await messageOf(loadConfigFile(missing, {})), new RegExp(`^${missing}: cannot be read: ENOENT`));

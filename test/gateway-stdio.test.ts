@@ -332,7 +332,7 @@ describe('failures: a clear error, never a crash or a hang', () => {
 
 test('the README gateway example runs as written: serve --stdio with server-everything, then call prints what it says', async () => {
   const readme = readFileSync('README.md', 'utf8');
-  const section = readme.slice(readme.indexOf('## Serve a stdio server (gateway)'));
+  const section = readme.slice(readme.indexOf('## Serve a stdio server or a remote one (gateway)'));
   const block = /```sh\n([^`]*?)```/.exec(section)![1]!;
   const [serveLine, callLine] = block.trim().split('\n');
   const stdio = /^npm run serve -- --stdio "([^"]+)"$/.exec(serveLine!)![1]!;

@@ -141,7 +141,7 @@ interface Described {
   atKey?: boolean;
 }
 
-const EMPTY_FILE = 'is empty: expected a mapping of keys to values, with at least `module` (or `stdio`)';
+const EMPTY_FILE = 'is empty: expected a mapping of keys to values, with at least `module` (or `stdio` or `upstream`)';
 
 function describeError(error: ErrorObject, data: unknown): Described {
   const path = pathOf(error.instancePath, data);
