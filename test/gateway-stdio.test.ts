@@ -15,12 +15,17 @@ import assert from 'node:assert/strict';
 import { Client as V1Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { WebSocketClientTransport } from '@modelcontextprotocol/sdk/client/websocket.js';
+import WebSocket from 'ws';
 
 import { connect, type RemoteClient } from '../src/client/index.js';
-import { createRemoteServer, type RemoteServer } from '../src/index.js';
+import { createRemoteServer, mintApiKey, type RemoteServer, writeKeysFile } from '../src/index.js';
 import type { StdioOptions } from '../src/gateway/stdio-options.js';
-import { untilServing } from './helpers.js';
+import { modernBody, modernHeaders, untilServing } from './helpers.js';
 import { runCli } from './support/run-cli.js';
+
+// The v1 SDK's WebSocket client uses the global WebSocket, which Node 20 does not have; ws is API-compatible.
+(globalThis as { WebSocket?: unknown }).WebSocket ??= WebSocket;
 
 const CHILD = resolve('build/test/fixtures/stdio-child.js');
 const EVERYTHING = resolve('node_modules/@modelcontextprotocol/server-everything/dist/index.js');
@@ -139,11 +144,12 @@ describe('npm stdio servers, every transport, official clients', () => {
     }
   });
 
-  test('server-everything for the SDK v1 client: Streamable HTTP and HTTP+SSE', async () => {
+  test('server-everything for the SDK v1 client: Streamable HTTP, HTTP+SSE and WebSocket', async () => {
     const served = await gateway({ args: [EVERYTHING, 'stdio'] });
     for (const transport of [
       new StreamableHTTPClientTransport(new URL(served.url)),
       new SSEClientTransport(new URL(`${served.url}/events`)),
+      new WebSocketClientTransport(new URL(served.url.replace(/^http/, 'ws'))),
     ]) {
       const v1 = new V1Client({ name: 'v1', version: '1.0.0' });
       await v1.connect(transport);
@@ -242,6 +248,47 @@ describe('isolation', () => {
     await until(() => !alive(first), 'the idle child to be stopped');
     const second = Number(textOf(await c.callTool({ name: 'pid', arguments: {} })));
     assert.notEqual(second, first);
+  });
+
+  test('maxLifetimeMs: a shared child past it is replaced once idle', async () => {
+    const served = await gateway({ maxLifetimeMs: 300 });
+    const c = await client(served.url, 'modern');
+    const first = Number(textOf(await c.callTool({ name: 'pid', arguments: {} })));
+    await until(() => !alive(first), 'the old child to be replaced');
+    let second: number | undefined;
+    for (let attempt = 0; attempt < 100 && second === undefined; attempt++)
+      second = await c.callTool({ name: 'pid', arguments: {} }).then(
+        (result) => Number(textOf(result)),
+        () => new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 50)),
+      );
+    assert.ok(second !== undefined && second !== first);
+  });
+
+  test('the gateway keeps its auth and limits: no key is 401, a key the policy denies a tool gets -32003', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'gateway-auth-')), 'keys.json');
+    const minted = mintApiKey('reader', []);
+    writeKeysFile(file, { version: 1, keys: [minted.entry] });
+    const served = await gateway({}, { auth: { apiKeys: { file } }, authorization: { tools: { crash: ['admin'] } } });
+    const anonymous = await fetch(served.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: {} }),
+    });
+    assert.equal(anonymous.status, 401);
+    const c = await client(served.url, 'modern', { auth: { apiKey: minted.key } } as Parameters<typeof connect>[1]);
+    assert.equal(textOf(await c.callTool({ name: 'echo', arguments: { text: 'allowed' } })), 'allowed');
+    // The gateway's policy refuses before the child sees the call: HTTP 403 with the JSON-RPC error.
+    const denied = await fetch(served.url, {
+      method: 'POST',
+      headers: {
+        ...modernHeaders('tools/call', 'crash'),
+        'x-api-key': minted.key,
+      },
+      body: modernBody(1, 'tools/call', { name: 'crash', arguments: {} }),
+    });
+    assert.equal(denied.status, 403);
+    assert.equal(((await denied.json()) as { error: { code: number } }).error.code, -32003);
+    assert.equal(textOf(await c.callTool({ name: 'echo', arguments: { text: 'still' } })), 'still');
   });
 
   test('session: past maxChildren a new session’s request gets -32050 naming the cap', async () => {

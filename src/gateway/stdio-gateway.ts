@@ -146,7 +146,10 @@ export class StdioGateway {
   start(): Promise<void> {
     this.probing ??= (async () => {
       await this.identityFor('modern');
-      const interval = Math.max(Math.min(Math.floor(this.options.idleTimeoutMs / 2), 30_000), 50);
+      // Often enough that an idle or overage child outlives its limit by at most half of it (and 30 s).
+      const { idleTimeoutMs, maxLifetimeMs } = this.options;
+      const tightest = maxLifetimeMs > 0 ? Math.min(idleTimeoutMs, maxLifetimeMs) : idleTimeoutMs;
+      const interval = Math.max(Math.min(Math.floor(tightest / 2), 30_000), 50);
       this.sweeper = setInterval(() => this.sweep(), interval);
       this.sweeper.unref();
     })();
