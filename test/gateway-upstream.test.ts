@@ -32,6 +32,7 @@ import { startSdkServer, type SdkServer } from './fixtures/sdk-server.js';
 import { freePort } from './support/ports.js';
 
 const CLI = 'build/src/cli/main.js';
+const EVERYTHING = 'node_modules/@modelcontextprotocol/server-everything/dist/index.js';
 const servers: Array<{ close(): Promise<void> }> = [];
 const clients: RemoteClient[] = [];
 after(async () => {
@@ -155,6 +156,55 @@ describe('in front of the SDK’s own server', () => {
     // server's identity with no client capabilities (which clients that declare none would share).
     assert.equal(sharedUpstream.sessions(), 2);
   });
+});
+
+/** server-everything's own HTTP modes (the v1 SDK: 2025-era only), on a free port; resolves once it listens. */
+async function everythingOver(mode: 'streamableHttp' | 'sse'): Promise<string> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [EVERYTHING, mode], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, PORT: String(port) },
+  });
+  servers.push({
+    close: async () => {
+      child.kill('SIGKILL');
+    },
+  });
+  let output = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server-everything ${mode} did not start: ${output}`)), 15_000);
+    child.stderr!.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (/port \d+/i.test(output)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  return `http://127.0.0.1:${port}/${mode === 'sse' ? 'sse' : 'mcp'}`;
+}
+
+describe('in front of server-everything’s own HTTP servers (the v1 SDK, 2025-era only)', () => {
+  for (const mode of ['streamableHttp', 'sse'] as const) {
+    test(`${mode}: served to 2026-07-28 and 2025-era clients on every transport`, async () => {
+      const { url } = await gateway({ url: await everythingOver(mode) });
+      for (const wire of ['modern', 'legacy', 'sse', 'ws'] as const) {
+        const c = await client(url, wire);
+        assert.equal(
+          textOf(await c.callTool({ name: 'echo', arguments: { message: wire } })),
+          `Echo: ${wire}`,
+          `${mode} upstream, ${wire} client`,
+        );
+        const progress: number[] = [];
+        await c.callTool(
+          { name: 'trigger-long-running-operation', arguments: { duration: 0.2, steps: 2 } },
+          { onprogress: (update) => progress.push(update.progress) },
+        );
+        assert.deepEqual(progress, [1, 2], `${mode} upstream, ${wire} client: progress`);
+        await c.close();
+      }
+    });
+  }
 });
 
 describe('in front of another remote-mcp, on each of its transports', () => {

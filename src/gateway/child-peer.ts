@@ -77,9 +77,18 @@ function asUnavailable(label: string, error: unknown): GatewayError {
   });
 }
 
-/** The child answered the handshake request with an error: it does not speak that era (anything else throws). */
+/**
+ * The server refused the handshake request of one era: it does not speak it. A stdio child answers with a
+ * JSON-RPC error; an HTTP server may answer with a 4xx instead (a 2025-era server asked server/discover without a
+ * session, a 2026-07-28-only one asked to initialize). A missing credential (401, 403), a 429 or 5xx, or no
+ * answer at all is a failure, and throws.
+ */
 function refusedByChild(error: unknown): undefined {
-  if (error instanceof GatewayError && error.name === 'CHILD_ERROR') return undefined;
+  if (!(error instanceof GatewayError)) throw error;
+  if (error.name === 'CHILD_ERROR') return undefined;
+  const status = (error.data as { status?: unknown } | undefined)?.status;
+  if (typeof status === 'number' && status >= 400 && status < 500 && ![401, 403, 407, 429].includes(status))
+    return undefined;
   throw error;
 }
 

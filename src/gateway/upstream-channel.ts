@@ -66,7 +66,8 @@ export class UpstreamChannel implements Channel {
       await this.transport.send(message as never);
     } catch (error) {
       // A 2025-era session the upstream no longer knows: this channel is done; the next request opens another.
-      if ((error as { code?: unknown; status?: unknown }).status === 404 || /\b404\b/.test(String(error)))
+      const inSession = (this.transport as { sessionId?: string }).sessionId !== undefined;
+      if (inSession && (error as { status?: unknown }).status === 404)
         this.finish(`${this.label} no longer knows the session (404)`);
       throw error;
     }
