@@ -11,7 +11,8 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 
-import { CONNECTIONS, here, median, ROUNDS, rotated, run, SECONDS } from './measure.js';
+import { runBenchCli } from './loadgen.js';
+import { CONNECTIONS, here, median, ROUNDS, rotated, SECONDS } from './measure.js';
 
 const CLI = here('../src/cli/main.js');
 const SUPERGATEWAY = here('../../node_modules/supergateway/dist/index.js');
@@ -78,24 +79,13 @@ interface Sample {
 }
 
 async function measure(url: string, transport: 'legacy' | 'http', seconds: number): Promise<Sample> {
-  const { stdout } = await run(
-    process.execPath,
-    [CLI, 'bench', url, '--tool', TOOL, '--args', JSON.stringify(ARGS), '--transport', transport].concat([
-      '--connections',
-      String(GATEWAY_CONNECTIONS),
-      '--duration',
-      String(seconds),
-      '--json',
-    ]),
-    { timeout: (seconds + 60) * 1000 },
-  );
-  const result = JSON.parse(stdout) as {
-    requestsPerSecond: number;
-    failed: number;
-    errors: Record<string, number>;
-    latencyMs: { p50: number; p99: number };
-  };
-  if (result.failed > 0) throw new Error(`bench against ${url} failed: ${JSON.stringify(result.errors)}`);
+  const result = await runBenchCli(url, {
+    tool: TOOL,
+    args: ARGS,
+    transport,
+    connections: GATEWAY_CONNECTIONS,
+    seconds,
+  });
   return { rate: result.requestsPerSecond, p50: result.latencyMs.p50, p99: result.latencyMs.p99 };
 }
 

@@ -61,27 +61,34 @@ async function autocannon(url: string, seconds: number): Promise<Sample> {
   };
 }
 
-async function bench(url: string, transport: (typeof TRANSPORTS)[number], seconds: number): Promise<Sample> {
-  const before = childrenCpuMicros();
+/** What `remote-mcp bench --json` reports (the fields the sections read). */
+export interface BenchReport {
+  requestsPerSecond: number;
+  requests: number;
+  latencyMs: { p50: number; p99: number };
+}
+
+/** Runs the built `remote-mcp bench` as a child process; a run with failed calls throws with their kinds. */
+export async function runBenchCli(
+  url: string,
+  call: { tool: string; args: unknown; transport: string; connections: number; seconds: number },
+): Promise<BenchReport> {
   const { stdout } = await run(
     process.execPath,
-    [CLI, 'bench', url, '--tool', TOOL, '--args', JSON.stringify(ARGS), '--transport', transport].concat([
-      '--connections',
-      String(CONNECTIONS),
-      '--duration',
-      String(seconds),
-      '--json',
-    ]),
-    { timeout: (seconds + 60) * 1000 },
+    [CLI, 'bench', url, '--tool', call.tool, '--args', JSON.stringify(call.args), '--transport', call.transport].concat(
+      ['--connections', String(call.connections), '--duration', String(call.seconds), '--json'],
+    ),
+    { timeout: (call.seconds + 60) * 1000 },
   );
-  const result = JSON.parse(stdout) as {
-    requestsPerSecond: number;
-    requests: number;
-    failed: number;
-    errors: Record<string, number>;
-    latencyMs: { p50: number; p99: number };
-  };
-  if (result.failed > 0) throw new Error(`bench --transport ${transport} failed: ${JSON.stringify(result.errors)}`);
+  const result = JSON.parse(stdout) as BenchReport & { failed: number; errors: Record<string, number> };
+  if (result.failed > 0)
+    throw new Error(`bench --transport ${call.transport} against ${url} failed: ${JSON.stringify(result.errors)}`);
+  return result;
+}
+
+async function bench(url: string, transport: (typeof TRANSPORTS)[number], seconds: number): Promise<Sample> {
+  const before = childrenCpuMicros();
+  const result = await runBenchCli(url, { tool: TOOL, args: ARGS, transport, connections: CONNECTIONS, seconds });
   return {
     rate: result.requestsPerSecond,
     p50: result.latencyMs.p50,

@@ -1,19 +1,16 @@
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { McpServer } from '@modelcontextprotocol/server';
-import { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/node';
 import { SignJWT } from 'jose';
 import { z } from 'zod';
 
 import { mintApiKey, writeKeysFile } from '../src/index.js';
 import { start, type Started } from './helpers.js';
+import { type SdkServer, startSdkServer } from './fixtures/sdk-server.js';
 import { freePort } from './support/ports.js';
 import { runCli } from './support/run-cli.js';
 
@@ -385,45 +382,22 @@ describe('authentication', () => {
   });
 });
 
-describe("the official SDK's own server (McpServer on NodeStreamableHTTPServerTransport)", () => {
-  let server: Server;
+describe("the official SDK's own server (test/fixtures/sdk-server.ts: createMcpHandler and NodeStreamableHTTPServerTransport)", () => {
+  let server: SdkServer;
   let url: string;
   before(async () => {
-    const transports = new Map<string, NodeStreamableHTTPServerTransport>();
-    server = createServer((req, res) => {
-      void (async () => {
-        const sessionId = req.headers['mcp-session-id'] as string | undefined;
-        let transport = sessionId === undefined ? undefined : transports.get(sessionId);
-        if (transport === undefined) {
-          if (sessionId !== undefined) {
-            res.writeHead(404).end();
-            return;
-          }
-          const created = new NodeStreamableHTTPServerTransport({
-            sessionIdGenerator: () => randomUUID(),
-            onsessioninitialized: (id) => void transports.set(id, created),
-          });
-          created.onclose = () => {
-            if (created.sessionId !== undefined) transports.delete(created.sessionId);
-          };
-          transport = created;
-          const mcp = new McpServer({ name: 'sdk-own', version: '1.0.0' });
-          mcp.registerTool(
-            'shout',
-            { description: 'Upper-cases text.', inputSchema: z.object({ text: z.string() }) },
-            async ({ text }) => ({ content: [{ type: 'text', text: text.toUpperCase() }] }),
-          );
-          await mcp.connect(created);
-        }
-        await transport.handleRequest(req, res);
-      })().catch(() => {
-        if (!res.headersSent) res.writeHead(500).end();
-      });
+    server = await startSdkServer(() => {
+      const mcp = new McpServer({ name: 'sdk-own', version: '1.0.0' });
+      mcp.registerTool(
+        'shout',
+        { description: 'Upper-cases text.', inputSchema: z.object({ text: z.string() }) },
+        async ({ text }) => ({ content: [{ type: 'text', text: text.toUpperCase() }] }),
+      );
+      return mcp;
     });
-    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`;
+    url = server.url;
   });
-  after(() => new Promise<void>((done) => server.close(() => done())));
+  after(() => server.close());
 
   test('list and call', async () => {
     assert.deepEqual(await cli(['list', url]), { code: 0, stdout: 'shout  Upper-cases text.\n', stderr: '' });
