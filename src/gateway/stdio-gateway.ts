@@ -379,6 +379,14 @@ export class StdioGateway {
       const index = this.pool.indexOf(slot);
       if (index !== -1) this.pool.splice(index, 1);
       this.childGone(exit.reason);
+      // Its place in the pool is free again: a request waiting for a child gets a new one now.
+      const waiter = this.closing ? undefined : this.waiters.shift();
+      if (waiter === undefined) return;
+      try {
+        waiter(this.take(this.newPoolSlot()));
+      } catch {
+        waiter(undefined);
+      }
     };
     return slot;
   }
