@@ -223,6 +223,16 @@ export const ERRORS = {
     message: "Invalid params: the arguments do not match the tool's input schema",
   },
   AUTH_INSUFFICIENT_SCOPE: { status: 403, rpcCode: JsonRpcCode.Forbidden, message: 'Forbidden: insufficient scope' },
+  TASK_NOT_FOUND: {
+    status: 200,
+    rpcCode: JsonRpcCode.InvalidParams,
+    message: 'Invalid params: no such task (unknown, expired, or created by another principal)',
+  },
+  TASK_LIMIT: {
+    status: 200,
+    rpcCode: JsonRpcCode.RateLimited,
+    message: 'Too Many Requests: the limit of tasks not yet finished is reached',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorName = keyof typeof ERRORS;

@@ -33,3 +33,27 @@ export type { CheckResult, HealthCheck, HealthOptions, HealthReport } from './ob
 export type { MetricsOptions } from './observability/metrics.js';
 export type { LogLevel, LogOptions } from './observability/logger.js';
 export { CHANNELS, type AuthFailureEvent, type BytesEvent, type RequestEvent } from './observability/channels.js';
+export {
+  registerTaskTool,
+  TaskFailedError,
+  type ElicitAnswer,
+  type TaskContext,
+  type TaskHandler,
+  type TaskToolConfig,
+} from './tasks/task-tool.js';
+export {
+  TASKS_EXTENSION,
+  type InputRequest,
+  type TaskError,
+  type TaskRecord,
+  type TaskStatus,
+  type TaskSupport,
+} from './tasks/task-record.js';
+export {
+  InMemoryTaskStore,
+  type CreateOutcome,
+  type TaskChange,
+  type TaskLimits,
+  type TaskStore,
+} from './tasks/task-store.js';
+export { TASK_DEFAULTS, type TaskOptions } from './tasks/task-options.js';

@@ -2,6 +2,7 @@
  * createRemoteServer: serves an MCP server factory on one HTTP endpoint for 2026-07-28 clients (stateless, one
  * shared instance) and 2025-era clients (sessions, pooled instances).
  */
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
@@ -19,6 +20,8 @@ import { LegacyPool } from './server/legacy-pool.js';
 import { RequestStateSealer } from './server/request-state.js';
 import { resolveOptions, type Notifier, type RemoteServerOptions, type ResolvedOptions } from './server/options.js';
 import { eventKey, eventOfNotification, type ServerEvent } from './state/event-bus.js';
+import { TaskRuntime } from './tasks/task-runtime.js';
+import { taskToolsOf } from './tasks/task-tool.js';
 import { openState, type RuntimeState } from './server/open-state.js';
 import { StdioGateway, stdioSource, upstreamSource } from './gateway/stdio-gateway.js';
 import { isStateUnavailable } from './state/state-unavailable.js';
@@ -236,6 +239,7 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
   const credentials = new CredentialWatch({ revocations: auth?.apiKeys, audit, onError: options.onError });
   let state: HandlerState | undefined;
   let product: ServerProduct | undefined;
+  let tasks: TaskRuntime | undefined;
   let httpServer: HttpServer | HttpsServer | undefined;
   let closed: Promise<void> | undefined;
   const streams = new StreamRegistry(options.maxStreams);
@@ -256,6 +260,7 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
     ['eventStore', storeCheck((s) => s.eventStore)],
     ['eventBus', storeCheck((s) => s.bus)],
     ['rateLimitStore', rateLimiter?.storeCheck],
+    ['taskStore', () => (tasks === undefined ? undefined : tasks.store.check?.())],
     // What 2025-era sessions hold in this process: live sessions, shared identities, idle pooled instances.
     ['legacySessions', options.legacy ? () => state?.legacy?.memory() : undefined],
   ].flatMap(([name, check]) =>
@@ -309,6 +314,12 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
     const transport = await connectModern(product);
     transport.router.onUnrelated = unrelated;
     const server = lowLevelServer(product);
+    // Tasks (docs/tasks.md) when the factory registered task tools: every instance's router intercepts them.
+    tasks =
+      taskToolsOf(product) === undefined
+        ? undefined
+        : new TaskRuntime(shared.taskStore, options.tasks, randomUUID(), options.onError);
+    tasks?.attach(transport.router, product);
     const modernProduct = product;
     const validator = options.validateToolArguments
       ? new ArgumentValidator((name) => toolInputSchema(modernProduct, name), options.onError)
@@ -346,6 +357,7 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
       clientIp: (req) => clientIp(req, trust),
       paramHeaderCache: new Map(),
       sessionEnded: gateway === undefined ? undefined : (id) => gateway.sessionEnded(id),
+      tasks,
       securityHeaders: headers,
     };
     bus.subscribe((event) => {
@@ -361,6 +373,10 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
         maxIdle: options.maxIdleLegacyInstances,
         maxIdleBytes: options.maxIdleLegacyInstanceBytes,
         onError: options.onError,
+        ...(tasks !== undefined && {
+          onConnected: (pooled, pooledTransport) =>
+            tasks?.attach(pooledTransport.router, pooled, () => lowLevelServer(pooled).getClientCapabilities()),
+        }),
       });
       pool.onUnleasedMessage = unrelated;
       legacy = new LegacyEndpoint(runtime, pool, sessionStore, eventStore);
@@ -469,6 +485,8 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
     state?.websocket?.close();
     if (state?.legacy !== undefined) await state.legacy.close();
     credentials.close();
+    // Tasks still running here are failed now ("the server shut down") rather than left to their lease.
+    await tasks?.close();
     if (product !== undefined) await product.close().catch((error: unknown) => options.onError(error as Error));
     await gateway?.close();
     // The limiter's store first: the shared one goes with the Redis connection that shared.close() ends.

@@ -35,6 +35,13 @@ export interface ResponseMessage {
   error?: { code: number; message: string; data?: unknown };
 }
 
+/** A client request as the transports hand it over. */
+export interface RouterRequest {
+  method: string;
+  params?: unknown;
+  id: RequestId;
+}
+
 interface Pending {
   exchange: Exchange;
   clientId: RequestId;
@@ -55,15 +62,26 @@ export class ExchangeRouter {
    * request). Set by sdk-bridge when the SDK has the expected shape; otherwise requests take the public path.
    */
   deliverRequest: ((message: JSONRPCMessage, extra?: MessageExtraInfo) => void) | undefined;
+  /**
+   * Sees every client request first (the task runtime, when the instance has task tools): answers it through
+   * the exchange and returns 0, or delivers it itself with {@link deliverNew} and returns that id, or returns
+   * undefined to let it through.
+   */
+  intercept: ((message: RouterRequest, exchange: Exchange, extra?: MessageExtraInfo) => number | undefined) | undefined;
 
   constructor(private readonly transport: { onmessage?: InstanceInbound | undefined }) {}
 
   /** Delivers a client request to the instance; returns the internal id it was given. */
-  request(
-    message: { method: string; params?: unknown; id: RequestId },
-    exchange: Exchange,
-    extra?: MessageExtraInfo,
-  ): number {
+  request(message: RouterRequest, exchange: Exchange, extra?: MessageExtraInfo): number {
+    if (this.intercept !== undefined) {
+      const handled = this.intercept(message, exchange, extra);
+      if (handled !== undefined) return handled;
+    }
+    return this.deliverNew(message, exchange, extra);
+  }
+
+  /** Delivers a client request to the instance, past any interceptor; returns the internal id it was given. */
+  deliverNew(message: RouterRequest, exchange: Exchange, extra?: MessageExtraInfo): number {
     const internalId = ++this.nextId;
     this.pending.set(internalId, { exchange, clientId: message.id });
     this.delivering = internalId;

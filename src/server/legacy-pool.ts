@@ -36,6 +36,8 @@ export interface LegacyPoolOptions {
   /** Bytes of identities (initialize params) the idle instances may hold in all. */
   maxIdleBytes: number;
   onError: (error: Error) => void;
+  /** Called with each instance once connected (the task runtime attaches to its router). */
+  onConnected?: (product: ServerProduct, transport: LegacyInstanceTransport) => void;
 }
 
 /** Resolves with the response of a request the pool sends on its own (seeding initialize). */
@@ -70,6 +72,7 @@ export class LegacyPool {
     }
     const product = await this.options.factory(this.options.context);
     const transport = await connectLegacy(product);
+    this.options.onConnected?.(product, transport);
     const instance: PooledInstance = { product, transport, identity, bytes: Buffer.byteLength(identity) };
     transport.router.onUnrelated = (message) => this.onUnleasedMessage(message);
     if (seed) await this.seed(instance);

@@ -1,7 +1,7 @@
 /**
  * The state stores a server runs on: in memory (one process, the default), or in Redis when the `redis` option
  * is set, with the cluster link between instances. Stores given explicitly (sessionStore, eventStore, eventBus,
- * rateLimits.store) are used as they are either way. The Redis module, and node-redis with it, is imported only
+ * rateLimits.store, tasks.store) are used as they are either way. The Redis module, and node-redis with it, is imported only
  * here and only when `redis` is set.
  */
 import { ClusterLink } from '../cluster/cluster-link.js';
@@ -10,12 +10,15 @@ import type { ResolvedOptions } from './options.js';
 import { InMemoryEventBus, type EventBus } from '../state/event-bus.js';
 import { InMemoryEventStore, type EventStore } from '../state/event-store.js';
 import { InMemorySessionStore, type SessionStore } from '../state/session-store.js';
+import { InMemoryTaskStore, type TaskStore } from '../tasks/task-store.js';
 
 export interface RuntimeState {
   readonly kind: 'memory' | 'redis';
   readonly sessionStore: SessionStore;
   readonly eventStore: EventStore;
   readonly bus: EventBus;
+  /** Tasks of the io.modelcontextprotocol/tasks extension (docs/tasks.md). */
+  readonly taskStore: TaskStore;
   /** The shared rate-limit store (Redis); undefined in memory, where the limiter keeps its own. */
   readonly rateLimitStore: RateLimitStore | undefined;
   /** The link to the other instances (Redis only). */
@@ -36,15 +39,17 @@ export async function openState(options: ResolvedOptions, onError: (error: Error
         options.maxEventBytesPerSession,
       );
     const bus = options.eventBus ?? new InMemoryEventBus((error) => onError(error as Error));
+    const taskStore = options.tasks.store ?? new InMemoryTaskStore();
     return {
       kind: 'memory',
       sessionStore,
       eventStore,
       bus,
+      taskStore,
       rateLimitStore: undefined,
       cluster: undefined,
       close: async () => {
-        await Promise.all([sessionStore.close(), eventStore.close(), bus.close()]);
+        await Promise.all([sessionStore.close(), eventStore.close(), bus.close(), taskStore.close()]);
       },
     };
   }
@@ -54,12 +59,14 @@ export async function openState(options: ResolvedOptions, onError: (error: Error
   const sessionStore = options.sessionStore ?? redis.sessionStore;
   const eventStore = options.eventStore ?? redis.eventStore;
   const bus = options.eventBus ?? redis.eventBus;
+  const taskStore = options.tasks.store ?? redis.taskStore;
   const cluster = await ClusterLink.open(redis.connection, onError, options.redis.reconnectMaxDelayMs);
   return {
     kind: 'redis',
     sessionStore,
     eventStore,
     bus,
+    taskStore,
     rateLimitStore: redis.rateLimitStore,
     cluster,
     close: async () => {
@@ -69,6 +76,7 @@ export async function openState(options: ResolvedOptions, onError: (error: Error
         sessionStore === redis.sessionStore ? undefined : sessionStore.close(),
         eventStore === redis.eventStore ? undefined : eventStore.close(),
         bus === redis.eventBus ? undefined : bus.close(),
+        taskStore === redis.taskStore ? undefined : taskStore.close(),
       ]);
       await redis.close();
     },

@@ -2,6 +2,7 @@
  * Options of createRemoteServer: every limit with its default in one place, validated once at construction.
  * docs/options.md documents the same table; a test checks they agree.
  */
+import { resolveTaskOptions, type ResolvedTaskOptions, type TaskOptions } from '../tasks/task-options.js';
 import { randomBytes } from 'node:crypto';
 
 import type { McpServer, Server } from '@modelcontextprotocol/server';
@@ -158,6 +159,11 @@ export interface RemoteServerOptions {
    * resource metadata. Default: none (every request is served; fine on loopback, not on a network).
    */
   auth?: AuthOptions;
+  /**
+   * Tasks (the io.modelcontextprotocol/tasks extension) of tools registered with `registerTaskTool`: the store
+   * and the limits (docs/tasks.md). Default: in memory, or in Redis with `redis`; limits in TASK_DEFAULTS.
+   */
+  tasks?: TaskOptions;
   /** Which principals may use which tools, resources and prompts (needs `auth`). Default: none (all allowed). */
   authorization?: AuthorizationPolicy;
   /** Rate limits per principal (client IP without auth), server-wide, and tool costs. Default: none. */
@@ -250,7 +256,9 @@ export type ResolvedOptions = Omit<
   | 'metrics'
   | 'log'
   | 'onError'
+  | 'tasks'
 > & {
+  tasks: ResolvedTaskOptions;
   health: HealthOptions | boolean | undefined;
   metrics: MetricsOptions | boolean | undefined;
   log: LogOptions | undefined;
@@ -295,6 +303,7 @@ const KNOWN = new Set<string>([
   'health',
   'metrics',
   'log',
+  'tasks',
 ]);
 
 function describe(value: unknown): string {
@@ -459,5 +468,6 @@ export function resolveOptions(input: RemoteServerOptions): ResolvedOptions {
     metrics: input.metrics,
     log: input.log,
     onError: input.onError,
+    tasks: resolveTaskOptions(input.tasks),
   });
 }

@@ -15,6 +15,7 @@ import type { ExchangeRouter } from './exchange-router.js';
 import type { Notifier, ResolvedOptions } from './options.js';
 import type { RequestStateSealer } from './request-state.js';
 import type { ServerProduct } from './sdk-bridge.js';
+import type { TaskRuntime } from '../tasks/task-runtime.js';
 
 /** A tool argument declared with `x-mcp-header`: where it sits in the arguments and its header name. */
 export interface ParamHeaderDeclaration {
@@ -51,6 +52,8 @@ export interface RuntimeContext {
   readonly credentials: CredentialWatch;
   /** Told when a 2025-era session ends in this process (the stdio gateway stops the session's child). */
   readonly sessionEnded: ((sessionId: string) => void) | undefined;
+  /** Tasks of the io.modelcontextprotocol/tasks extension; undefined when the factory registered no task tool. */
+  readonly tasks: TaskRuntime | undefined;
   /** The client's IP address (X-Forwarded-For only as far as `trustProxy` allows). */
   readonly clientIp: (req: IncomingMessage) => string;
   /** x-mcp-header declarations per tool name; cleared when the tool list changes. */

@@ -13,17 +13,24 @@ import type { Identity } from '../security/request-principal.js';
 import type { RuntimeContext } from '../server/runtime-context.js';
 import { eventNotification, type ServerEvent } from '../state/event-bus.js';
 import { writeRpcError } from './http-io.js';
+import { declaresTasks, detailedTask, missingTasksCapability } from '../tasks/task-record.js';
 import { SseStream } from './sse-stream.js';
 
 const SUBSCRIPTION_ID = 'io.modelcontextprotocol/subscriptionId';
 const SERVER_INFO = 'io.modelcontextprotocol/serverInfo';
+const CLIENT_CAPABILITIES = 'io.modelcontextprotocol/clientCapabilities';
 
 export interface ListenFilter {
   toolsListChanged?: boolean;
   promptsListChanged?: boolean;
   resourcesListChanged?: boolean;
   resourceSubscriptions?: string[];
+  /** Tasks whose status changes the client wants as notifications/tasks (the tasks extension). */
+  taskIds?: string[];
 }
+
+/** Task ids one subscription may name at most. */
+export const MAX_LISTEN_TASK_IDS = 1000;
 
 /** The requested filter, or undefined when it is not a valid SubscriptionFilter. */
 export function parseFilter(params: Record<string, unknown> | undefined): ListenFilter | undefined {
@@ -35,6 +42,12 @@ export function parseFilter(params: Record<string, unknown> | undefined): Listen
   }
   const uris = filter.resourceSubscriptions;
   if (uris !== undefined && (!Array.isArray(uris) || uris.some((uri) => typeof uri !== 'string'))) return undefined;
+  const taskIds = filter.taskIds;
+  if (
+    taskIds !== undefined &&
+    (!Array.isArray(taskIds) || taskIds.length > MAX_LISTEN_TASK_IDS || taskIds.some((id) => typeof id !== 'string'))
+  )
+    return undefined;
   return filter as ListenFilter;
 }
 
@@ -72,7 +85,7 @@ export function filterAccepts(filter: ListenFilter, event: ServerEvent): boolean
   }
 }
 
-export const INVALID_FILTER = "Invalid params: 'notifications' is required and must be a SubscriptionFilter";
+export const INVALID_FILTER = `Invalid params: 'notifications' is required and must be a SubscriptionFilter (taskIds: at most ${MAX_LISTEN_TASK_IDS} strings)`;
 
 /** A notification tagged with the subscription it belongs to. */
 export function stampSubscription(
@@ -111,8 +124,45 @@ export function serveListen(
     writeRpcError(res, 200, -32602, INVALID_FILTER, request.id);
     return;
   }
+  const tasks = runtime.tasks;
+  const wanted = requested.taskIds ?? [];
+  if (wanted.length === 0 || tasks === undefined) {
+    openListen(runtime, res, request, identity, clientIp, honoredFilter(requested, runtime.modern.capabilities));
+    return;
+  }
+  const capabilities = (request.params?._meta as Record<string, unknown> | undefined)?.[CLIENT_CAPABILITIES];
+  if (!declaresTasks(capabilities)) {
+    const refusal = missingTasksCapability(request.id, 'subscribing to task status notifications');
+    writeRpcError(res, 400, refusal.error.code, refusal.error.message, request.id, refusal.error.data);
+    return;
+  }
+  // Only tasks that exist and belong to this principal are honoured; the others are left out of the ack.
+  const owner = identity?.key;
+  Promise.all([...new Set(wanted)].map((id) => tasks.read(id, owner))).then(
+    (records) => {
+      const honored = honoredFilter(requested, runtime.modern.capabilities);
+      const known = records.flatMap((record) => (record === undefined ? [] : [record.taskId]));
+      if (known.length > 0) honored.taskIds = known;
+      openListen(runtime, res, request, identity, clientIp, honored);
+    },
+    (error: unknown) => {
+      const unavailable = (error as { name?: unknown })?.name === 'StateUnavailableError';
+      if (!unavailable) runtime.options.onError(error as Error);
+      const spec = unavailable ? ERRORS.STATE_UNAVAILABLE : ERRORS.INTERNAL;
+      writeRpcError(res, spec.status, spec.rpcCode, spec.message, request.id);
+    },
+  );
+}
+
+function openListen(
+  runtime: RuntimeContext,
+  res: ServerResponse,
+  request: { id: string | number; params?: Record<string, unknown> },
+  identity: Identity | undefined,
+  clientIp: string,
+  honored: ListenFilter,
+): void {
   const subscriptionId = request.id;
-  const honored = honoredFilter(requested, runtime.modern.capabilities);
   const stamp = (message: { jsonrpc: '2.0'; method: string; params: Record<string, unknown> }) =>
     stampSubscription(message, subscriptionId);
   const closing = listenResult(runtime, subscriptionId);
@@ -153,9 +203,11 @@ export function serveListen(
       open.end();
     },
   );
+  let unwatchTasks: (() => void) | undefined;
   stream.onClose(() => {
     runtime.streams.delete(end);
     unsubscribe?.();
+    unwatchTasks?.();
     release();
   });
   stream.send(listenAck(honored, subscriptionId));
@@ -166,4 +218,14 @@ export function serveListen(
   unsubscribe = runtime.bus.subscribe((event) => {
     if (filterAccepts(honored, event)) open.send(stamp(eventNotification(event)));
   });
+  const taskIds = honored.taskIds;
+  if (taskIds !== undefined && runtime.tasks !== undefined) {
+    const watched = new Set(taskIds);
+    const owner = identity?.key;
+    // Each notification carries the DetailedTask as tasks/get would answer it at that moment.
+    unwatchTasks = runtime.tasks.store.subscribe((record) => {
+      if (watched.has(record.taskId) && record.owner === owner)
+        open.send(stamp({ jsonrpc: '2.0', method: 'notifications/tasks', params: detailedTask(record) }));
+    });
+  }
 }

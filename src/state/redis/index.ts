@@ -5,7 +5,7 @@
  *
  * @example
  * const state = await createRedisState(resolveRedisOptions({ url: 'redis://127.0.0.1:6379' }), bounds, log);
- * // state.sessionStore, state.eventStore, state.eventBus, state.rateLimitStore; at shutdown:
+ * // state.sessionStore, state.eventStore, state.eventBus, state.rateLimitStore, state.taskStore; at shutdown:
  * await state.close();
  */
 import { RedisConnection } from './connection.js';
@@ -14,6 +14,7 @@ import { RedisEventStore } from './event-store.js';
 import type { ResolvedRedisOptions } from '../redis-options.js';
 import { RedisRateLimitStore } from './rate-limit-store.js';
 import { RedisSessionStore } from './session-store.js';
+import { RedisTaskStore } from './task-store.js';
 
 export { MAX_PENDING_COMMANDS, type RedisClient, RedisConnection } from './connection.js';
 export { StateUnavailableError } from '../state-unavailable.js';
@@ -28,6 +29,7 @@ export {
 } from '../redis-options.js';
 export { RedisRateLimitStore } from './rate-limit-store.js';
 export { RedisSessionStore, SWEEP_BATCH } from './session-store.js';
+export { RedisTaskStore } from './task-store.js';
 
 /** The server options the stores are bounded by. */
 export interface RedisStateBounds {
@@ -44,12 +46,13 @@ export interface RedisState {
   eventStore: RedisEventStore;
   eventBus: RedisEventBus;
   rateLimitStore: RedisRateLimitStore;
+  taskStore: RedisTaskStore;
   /** Closes the stores, then the connection they share (once). */
   close(): Promise<void>;
 }
 
 /**
- * One connection and the four stores on it. Resolves once the `redis` package is loaded (rejects if it cannot
+ * One connection and the five stores on it. Resolves once the `redis` package is loaded (rejects if it cannot
  * be), not once Redis answers: a server may start while Redis is away, its stores reject with
  * StateUnavailableError until Redis is reachable.
  *
@@ -75,6 +78,7 @@ export async function createRedisState(
   const eventStore = new RedisEventStore(connection, { ...bounds, ttlMs: 2 * bounds.sessionIdleTimeoutMs });
   const eventBus = new RedisEventBus(connection, onError);
   const rateLimitStore = new RedisRateLimitStore(connection);
+  const taskStore = new RedisTaskStore(connection, onError);
   let closing: Promise<void> | undefined;
   return {
     connection,
@@ -82,9 +86,16 @@ export async function createRedisState(
     eventStore,
     eventBus,
     rateLimitStore,
+    taskStore,
     close() {
       closing ??= (async () => {
-        await Promise.allSettled([sessionStore.close(), eventStore.close(), eventBus.close(), rateLimitStore.close()]);
+        await Promise.allSettled([
+          sessionStore.close(),
+          eventStore.close(),
+          eventBus.close(),
+          rateLimitStore.close(),
+          taskStore.close(),
+        ]);
         await connection.close();
       })();
       return closing;

@@ -1,0 +1,207 @@
+/**
+ * The factory's side of tasks: `registerTaskTool` registers a tool on an McpServer whose handler runs as a task
+ * of the io.modelcontextprotocol/tasks extension when the client declared it, and inline otherwise. The handler
+ * gets a {@link TaskContext} (status messages, input requests, an abort signal) and returns the tool's result;
+ * remote-mcp does the protocol: the CreateTaskResult, tasks/get, tasks/update, tasks/cancel, notifications/tasks,
+ * the durable record and its lease.
+ *
+ * @example
+ * registerTaskTool(server, 'build_report', { inputSchema: z.object({ month: z.string() }), taskSupport: 'required' },
+ *   async ({ month }, task) => {
+ *     await task.status(`collecting ${month}`);
+ *     const answer = await task.elicit({ message: 'Include drafts?', requestedSchema: { type: 'object', properties: { drafts: { type: 'boolean' } } } });
+ *     return { content: [{ type: 'text', text: `report for ${month}, drafts: ${answer.content?.drafts}` }] };
+ *   });
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+import type {
+  AuthInfo,
+  CallToolResult,
+  McpServer,
+  ServerContext,
+  StandardSchemaV1,
+} from '@modelcontextprotocol/server';
+
+import { TASKS_EXTENSION, type InputRequest, type TaskSupport } from './task-record.js';
+
+/** What a task handler can do while it runs. */
+export interface TaskContext {
+  /** The task's id; undefined when the call runs inline (the client did not declare the extension). */
+  readonly taskId: string | undefined;
+  /** Aborted when the client cancels the task (tasks/cancel), its ttlMs runs out, or the server shuts down. */
+  readonly signal: AbortSignal;
+  /** What `beforeTask` returned (undefined without one). */
+  readonly prepared: unknown;
+  /** The caller's credentials, when auth is on. */
+  readonly authInfo: AuthInfo | undefined;
+  /** Sets the task's statusMessage (shown by tasks/get and notifications/tasks). */
+  status(message: string): Promise<void>;
+  /**
+   * Asks the client for input: the task turns `input_required` with these requests until tasks/update answers
+   * every one; resolves with the answers by key. Keys must be new for the task (a key is never reused). Inline
+   * (no task) it rejects: input while running needs the extension.
+   */
+  input(requests: Record<string, InputRequest>): Promise<Record<string, unknown>>;
+  /** One `elicitation/create` request (a fresh key); resolves with the client's ElicitResult. */
+  elicit(params: Record<string, unknown>): Promise<ElicitAnswer>;
+}
+
+export interface ElicitAnswer {
+  action: 'accept' | 'decline' | 'cancel' | string;
+  content?: Record<string, unknown>;
+}
+
+/** A tool handler run as a task: returns the CallToolResult; throwing `TaskFailedError` fails the task. */
+export type TaskHandler<Args> = (args: Args, task: TaskContext) => Promise<CallToolResult> | CallToolResult;
+
+/** The arguments a tool's input schema describes (none without a schema). */
+export type ArgsOf<Schema> = Schema extends StandardSchemaV1
+  ? StandardSchemaV1.InferOutput<Schema>
+  : Record<string, never>;
+
+export interface TaskToolConfig<Schema extends StandardSchemaV1 | undefined = undefined> {
+  title?: string;
+  description?: string;
+  /** A zod object (or any Standard Schema with JSON Schema the SDK accepts) for the arguments. */
+  inputSchema?: Schema;
+  annotations?: Record<string, unknown>;
+  _meta?: Record<string, unknown>;
+  /**
+   * The extension's three levels: 'required' (a client without the extension gets -32021), 'optional' (a task
+   * when the client declared the extension, inline otherwise), 'forbidden' (always inline). Default 'optional'.
+   */
+  taskSupport?: TaskSupport;
+  /** The task's ttlMs (default: the server's `tasks.defaultTtlMs`, at most its `tasks.maxTtlMs`). */
+  ttlMs?: number;
+  /** The pollIntervalMs the task suggests (default: the server's `tasks.pollIntervalMs`). */
+  pollIntervalMs?: number;
+  /**
+   * Runs on the tools/call request itself, before any task exists, with the SDK's context: return an
+   * `inputRequired(...)` result to gather input first (multi-round-trip), a CallToolResult to answer at once
+   * (no task: the immediate-result shortcut), or anything else, which becomes `task.prepared`.
+   */
+  beforeTask?: (args: ArgsOf<Schema>, ctx: ServerContext) => Promise<unknown> | unknown;
+}
+
+/** Thrown by a task handler to fail the task with a JSON-RPC error (status `failed`, the error inlined). */
+export class TaskFailedError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+    readonly data?: unknown,
+  ) {
+    super(message);
+    this.name = 'TaskFailedError';
+  }
+}
+
+/** A registered task tool, as the runtime reads it. */
+export interface TaskToolSpec {
+  readonly support: TaskSupport;
+  readonly ttlMs: number | undefined;
+  readonly pollIntervalMs: number | undefined;
+  readonly handler: TaskHandler<unknown>;
+}
+
+/** What the runtime tells the handler about the tools/call being served (set around its delivery). */
+export interface TaskCall {
+  /** Whether this call may become a task (the client declared the extension and the tool allows it). */
+  readonly asTask: boolean;
+  readonly authInfo: AuthInfo | undefined;
+  /** Creates the task and answers the tools/call with its CreateTaskResult; the handler then runs detached. */
+  start(spec: TaskToolSpec, args: unknown, prepared: unknown): Promise<void>;
+}
+
+/** Set by the runtime while it delivers a tools/call of a task tool. */
+export const activeTaskCall = new AsyncLocalStorage<TaskCall>();
+
+const registries = new WeakMap<object, Map<string, TaskToolSpec>>();
+
+/** The task tools registered on a factory product (an McpServer), by name; undefined when it has none. */
+export function taskToolsOf(product: object): ReadonlyMap<string, TaskToolSpec> | undefined {
+  return registries.get(product);
+}
+
+const SUPPORT = new Set<TaskSupport>(['forbidden', 'optional', 'required']);
+
+function positiveInteger(value: unknown, what: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1)
+    throw new TypeError(`remote-mcp: registerTaskTool ${what} must be a positive integer (milliseconds)`);
+  return value;
+}
+
+/** Whether a value returned by beforeTask answers the call itself (a tool result or an input_required round). */
+function answersCall(value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  const v = value as { content?: unknown; resultType?: unknown; structuredContent?: unknown };
+  return Array.isArray(v.content) || v.resultType === 'input_required' || v.structuredContent !== undefined;
+}
+
+/** Input while running inline: there is no task to park, so it cannot be asked for. */
+function inlineContext(signal: AbortSignal, authInfo: AuthInfo | undefined, prepared: unknown): TaskContext {
+  const refuse = () =>
+    Promise.reject(
+      new Error(
+        `This tool asks for input while it runs, which needs the ${TASKS_EXTENSION} extension; the request did not declare it`,
+      ),
+    );
+  return {
+    taskId: undefined,
+    signal,
+    prepared,
+    authInfo,
+    status: async () => {},
+    input: refuse,
+    elicit: refuse,
+  };
+}
+
+/**
+ * Registers `name` on `server` as a tool that runs as a task. The tool is listed and its arguments validated by
+ * the SDK as any other; what differs is how a call is answered.
+ */
+export function registerTaskTool<Schema extends StandardSchemaV1 | undefined = undefined>(
+  server: McpServer,
+  name: string,
+  config: TaskToolConfig<Schema>,
+  handler: TaskHandler<ArgsOf<Schema>>,
+): void {
+  type Args = ArgsOf<Schema>;
+  const { taskSupport = 'optional', ttlMs, pollIntervalMs, beforeTask, ...toolConfig } = config;
+  if (!SUPPORT.has(taskSupport))
+    throw new TypeError(`remote-mcp: registerTaskTool taskSupport must be 'forbidden', 'optional' or 'required'`);
+  const spec: TaskToolSpec = {
+    support: taskSupport,
+    ttlMs: positiveInteger(ttlMs, 'ttlMs'),
+    pollIntervalMs: positiveInteger(pollIntervalMs, 'pollIntervalMs'),
+    handler: handler as TaskHandler<unknown>,
+  };
+  const run = async (args: unknown, ctx: ServerContext): Promise<CallToolResult> => {
+    const call = activeTaskCall.getStore();
+    const prepared = beforeTask === undefined ? undefined : await beforeTask(args as Args, ctx);
+    if (answersCall(prepared)) return prepared as CallToolResult;
+    if (call?.asTask === true && spec.support !== 'forbidden') {
+      await call.start(spec, args, prepared);
+      // The client has its CreateTaskResult already; the runtime discards this answer.
+      return { content: [] };
+    }
+    const authInfo = (ctx as { http?: { authInfo?: AuthInfo } }).http?.authInfo ?? call?.authInfo;
+    return handler(args as Args, inlineContext(ctx.mcpReq.signal, authInfo, prepared));
+  };
+  // The SDK calls a handler with (args, ctx) when the tool has an input schema, with (ctx) when it has none.
+  const callback =
+    toolConfig.inputSchema === undefined
+      ? (ctx: ServerContext) => run({}, ctx)
+      : (args: unknown, ctx: ServerContext) => run(args, ctx);
+  (server.registerTool as (name: string, config: unknown, cb: unknown) => unknown)(name, toolConfig, callback);
+  let registry = registries.get(server);
+  if (registry === undefined) {
+    registry = new Map();
+    registries.set(server, registry);
+    // The extension is advertised in server/discover (2026-07-28) and initialize (2025-era) capabilities.
+    server.server.registerCapabilities({ extensions: { [TASKS_EXTENSION]: {} } } as never);
+  }
+  registry.set(name, spec);
+}
