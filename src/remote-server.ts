@@ -260,7 +260,6 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
     ['eventStore', storeCheck((s) => s.eventStore)],
     ['eventBus', storeCheck((s) => s.bus)],
     ['rateLimitStore', rateLimiter?.storeCheck],
-    ['taskStore', () => (tasks === undefined ? undefined : tasks.store.check?.())],
     // What 2025-era sessions hold in this process: live sessions, shared identities, idle pooled instances.
     ['legacySessions', options.legacy ? () => state?.legacy?.memory() : undefined],
   ].flatMap(([name, check]) =>
@@ -268,6 +267,13 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
       ? [{ name: name as string, check: check as () => unknown, liveness: name === 'legacySessions' }]
       : [],
   );
+  // Tasks' store, once the factory turned out to register task tools (docs/tasks.md).
+  storeChecks.push({
+    name: 'taskStore',
+    check: () => tasks?.store.check?.(),
+    liveness: false,
+    applies: () => tasks !== undefined,
+  });
   for (const check of healthOptions?.checks ?? []) {
     if (storeChecks.some((store) => store.name === check.name))
       throw new RemoteMcpOptionError(

@@ -93,3 +93,8 @@ export function table(rows: string[][]): string {
     })
     .join('');
 }
+
+/** One stderr line per status a followed task is seen in. */
+export function taskLine(task: { taskId: string; status: string; statusMessage?: string }): string {
+  return `task ${task.taskId}: ${task.status}${task.statusMessage === undefined ? '' : ` (${task.statusMessage})`}\n`;
+}

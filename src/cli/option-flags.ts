@@ -14,6 +14,7 @@ import { DEFAULTS, type RemoteServerOptions } from '../server/options.js';
 import { REDIS_DEFAULTS } from '../state/redis-options.js';
 import { STDIO_DEFAULTS } from '../gateway/stdio-options.js';
 import { UPSTREAM_DEFAULTS } from '../gateway/upstream-options.js';
+import { TASK_DEFAULTS } from '../tasks/task-options.js';
 
 export function integer(value: string): number {
   const parsed = Number(value);
@@ -58,6 +59,18 @@ function stdioCount(name: keyof typeof STDIO_DEFAULTS & string, description: str
     description,
     parse: integer,
     shownDefault: STDIO_DEFAULTS[name],
+  };
+}
+
+/** `tasks.leaseMs` → `--tasks-lease-ms <ms>`. */
+function tasksCount(name: keyof typeof TASK_DEFAULTS & string, description: string): OptionFlag {
+  const kebab = name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+  return {
+    option: `tasks.${name}`,
+    flag: `--tasks-${kebab} <${name.endsWith('Ms') ? 'ms' : 'n'}>`,
+    description,
+    parse: integer,
+    shownDefault: TASK_DEFAULTS[name],
   };
 }
 
@@ -239,6 +252,13 @@ export const OPTION_FLAGS: readonly OptionFlag[] = [
     choices: ['shared', 'session'],
     shownDefault: STDIO_DEFAULTS.isolation,
   },
+  tasksCount('defaultTtlMs', 'ttlMs of a task whose tool names none: it and its result are kept this long'),
+  tasksCount('maxTtlMs', 'the largest ttlMs a task tool may ask for'),
+  tasksCount('pollIntervalMs', 'the pollIntervalMs a task suggests when its tool names none'),
+  tasksCount('leaseMs', 'a task whose instance stops renewing its lease this long is failed elsewhere'),
+  tasksCount('maxTasks', 'most tasks not yet finished, in total (across instances sharing Redis)'),
+  tasksCount('maxTasksPerPrincipal', 'most tasks not yet finished per principal'),
+  tasksCount('maxResultBytes', 'largest result or error a task may store; a larger one fails the task'),
   stdioCount('maxChildren', 'most stdio children running at once'),
   stdioCount('poolSize', 'with session isolation: children serving 2026-07-28 requests, one at a time each'),
   stdioCount('requestTimeoutMs', "how long a request waits for the stdio child's answer"),

@@ -36,6 +36,15 @@ export {
 } from './websocket-transport.js';
 export { HttpStatusError } from './http-status-error.js';
 export {
+  TASKS_EXTENSION,
+  TaskEndedError,
+  type ClientTask,
+  type ClientTaskStatus,
+  type InputRequestsHandler,
+  type TaskOrResult,
+  type WaitForTaskOptions,
+} from './tasks.js';
+export {
   classifyFailure,
   isRetryable,
   isSafeToRepeat,

@@ -1,6 +1,7 @@
 /**
  * The options of `connect()` and their defaults, validated once. Every limit is named here and in docs/client.md.
  */
+import { TASKS_EXTENSION, type InputRequestsHandler } from './tasks.js';
 import type {
   ClientCapabilities,
   ClientOptions,
@@ -76,6 +77,14 @@ export interface ConnectOptions {
   /** Connect (handshake and discovery) within this. Default 10,000 ms. */
   connectTimeoutMs?: number;
   onRetry?: (event: RetryEvent) => void;
+  /**
+   * Declare the io.modelcontextprotocol/tasks extension, so task tools run as tasks: `callTool` then follows a
+   * task to its end (tasks/get at the interval it suggests) and returns the final result; `callToolAsTask`
+   * hands the task over instead. Default true.
+   */
+  tasks?: boolean;
+  /** Answers the input requests of a task that `callTool` follows; without it such a task is cancelled and fails. */
+  onInputRequests?: InputRequestsHandler;
 }
 
 export const CLIENT_DEFAULTS = Object.freeze({
@@ -87,6 +96,7 @@ export const CLIENT_DEFAULTS = Object.freeze({
   retry: Object.freeze({ attempts: 3, initialDelayMs: 200, maxDelayMs: 10_000, factor: 2, jitter: true }),
   clientInfo: Object.freeze({ name: 'remote-mcp-client', version: VERSION }),
   apiKeyHeader: 'x-api-key',
+  tasks: true,
 });
 
 export type ResolvedRetry = Required<RetryOptions>;
@@ -106,6 +116,8 @@ export interface ResolvedConnectOptions {
   capabilities: ClientCapabilities | undefined;
   client: ConnectOptions['client'];
   onRetry: ConnectOptions['onRetry'];
+  tasks: boolean;
+  onInputRequests: InputRequestsHandler | undefined;
 }
 
 const TRANSPORTS: readonly TransportKind[] = ['auto', 'streamable-http', 'sse', 'websocket'];
@@ -161,10 +173,22 @@ export function resolveConnectOptions(options: ConnectOptions = {}): ResolvedCon
     retry: resolveRetry(options.retry),
     cache: options.cache,
     clientInfo: options.clientInfo ?? CLIENT_DEFAULTS.clientInfo,
-    capabilities: options.capabilities,
+    capabilities: withTasks(options.capabilities, options.tasks ?? CLIENT_DEFAULTS.tasks),
     client: options.client,
     onRetry: options.onRetry,
+    tasks: options.tasks ?? CLIENT_DEFAULTS.tasks,
+    onInputRequests: options.onInputRequests,
   };
+}
+
+/** The capabilities with the tasks extension declared (when `tasks` is on). */
+function withTasks(capabilities: ClientCapabilities | undefined, tasks: boolean): ClientCapabilities | undefined {
+  if (typeof tasks !== 'boolean')
+    throw new TypeError(`remote-mcp client: tasks must be true or false, got ${String(tasks)}`);
+  if (!tasks) return capabilities;
+  const extensions = { ...(capabilities as { extensions?: Record<string, unknown> } | undefined)?.extensions };
+  extensions[TASKS_EXTENSION] ??= {};
+  return { ...capabilities, extensions } as ClientCapabilities;
 }
 
 /** The headers the auth option adds (a function is called each time). */

@@ -21,6 +21,18 @@ import {
 } from '@modelcontextprotocol/client';
 
 import type { ResolvedConnectOptions } from './options.js';
+import {
+  AckSchema,
+  carriedTask,
+  parseTask,
+  ResultObject,
+  taskCarrier,
+  waitForTask,
+  type ClientTask,
+  type TaskOrResult,
+  type TaskRequests,
+  type WaitForTaskOptions,
+} from './tasks.js';
 import { sleep } from './sleep.js';
 import { classifyFailure, mayRetry, retryDelay, type RepeatContext } from './retry-policy.js';
 import type { WireKind } from './transports.js';
@@ -90,6 +102,10 @@ export class RemoteClient extends Client {
    * in arrival order.
    */
   protected override _onresponse(response: JSONRPCResponse): void {
+    const result = (response as { result?: { resultType?: unknown } }).result;
+    // A CreateTaskResult (the tasks extension), which the SDK would refuse: carried as a complete result.
+    if (result?.resultType === 'task')
+      response = { ...response, result: taskCarrier(result as Record<string, unknown>) } as JSONRPCResponse;
     queueMicrotask(() => super._onresponse(response));
   }
 
@@ -104,11 +120,72 @@ export class RemoteClient extends Client {
     return result;
   }
 
-  override callTool(params: CallToolRequest['params'], options?: CallOptions) {
+  /**
+   * Calls a tool. A task tool's call that comes back as a task (the tasks extension) is followed to its end and
+   * its final result returned, as if the call had waited; a failed task rejects with its JSON-RPC error.
+   */
+  override async callTool(params: CallToolRequest['params'], options?: CallOptions) {
+    const outcome = await this.#callOnce(params, options);
+    if (outcome.kind === 'result') return outcome.result as Awaited<ReturnType<Client['callTool']>>;
+    const wait: WaitForTaskOptions = {
+      ...(options?.signal !== undefined && { signal: options.signal }),
+      ...(this.#policy.onInputRequests !== undefined && { onInputRequests: this.#policy.onInputRequests }),
+    };
+    return (await this.waitForTask(outcome.task, wait)) as Awaited<ReturnType<Client['callTool']>>;
+  }
+
+  /**
+   * Calls a tool and hands over the task when the server runs the call as one (`{ kind: 'task', task }`), or the
+   * result when it answered at once (`{ kind: 'result', result }`). Needs `tasks` on (the default).
+   */
+  async callToolAsTask(params: CallToolRequest['params'], options?: CallOptions): Promise<TaskOrResult> {
+    return this.#callOnce(params, options);
+  }
+
+  /** tasks/get: the task as it is now (with its result or error once it ended). */
+  async getTask(taskId: string, options?: RequestOptions): Promise<ClientTask> {
+    const result = await this.#withRetry('tasks/get', { idempotent: true }, options, (o) =>
+      this.request({ method: 'tasks/get', params: { taskId } }, ResultObject, o),
+    );
+    const task = parseTask(result);
+    if (task === undefined)
+      throw new TypeError(`tasks/get answered something that is not a task: ${JSON.stringify(result).slice(0, 200)}`);
+    return task;
+  }
+
+  /** tasks/update: answers some or all of a task's input requests, by key. */
+  async updateTask(taskId: string, inputResponses: Record<string, unknown>, options?: RequestOptions): Promise<void> {
+    await this.#withRetry('tasks/update', {}, options, (o) =>
+      this.request({ method: 'tasks/update', params: { taskId, inputResponses } }, AckSchema, o),
+    );
+  }
+
+  /** tasks/cancel: asks the server to stop the task (it acknowledges; the task ends `cancelled` unless done). */
+  async cancelTask(taskId: string, options?: RequestOptions): Promise<void> {
+    await this.#withRetry('tasks/cancel', { idempotent: true }, options, (o) =>
+      this.request({ method: 'tasks/cancel', params: { taskId } }, AckSchema, o),
+    );
+  }
+
+  /** Follows a task (or a task id) to its end; resolves with the tool's result (see waitForTask in ./tasks.ts). */
+  async waitForTask(task: ClientTask | string, options?: WaitForTaskOptions): Promise<Record<string, unknown>> {
+    const first = typeof task === 'string' ? await this.getTask(task, { signal: options?.signal }) : task;
+    const requests: TaskRequests = {
+      get: (taskId, signal) => this.getTask(taskId, { signal }),
+      update: (taskId, responses, signal) => this.updateTask(taskId, responses, { signal }),
+      cancel: (taskId, signal) => this.cancelTask(taskId, { signal }),
+    };
+    return waitForTask(requests, first, options);
+  }
+
+  /** One tools/call (with the retry policy), told apart into a task or a result. */
+  async #callOnce(params: CallToolRequest['params'], options?: CallOptions): Promise<TaskOrResult> {
     const annotations = options?.toolDefinition?.annotations ?? this.#annotations.get(params.name);
-    return this.#withRetry('tools/call', { annotations, idempotent: options?.idempotent }, options, (o) =>
+    const result = await this.#withRetry('tools/call', { annotations, idempotent: options?.idempotent }, options, (o) =>
       super.callTool(params, o),
     );
+    const task = carriedTask(result);
+    return task === undefined ? { kind: 'result', result } : { kind: 'task', task };
   }
 
   override readResource(params: ReadResourceRequest['params'], options?: CacheableOptions) {

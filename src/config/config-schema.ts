@@ -6,6 +6,7 @@
  * docs/configuration.md use them. `additionalProperties: false` everywhere, so a misspelt key is an error
  * rather than a silently ignored setting.
  */
+import { TASK_DEFAULTS } from '../tasks/task-options.js';
 import { DEFAULTS } from '../server/options.js';
 import { AUDIT_DEFAULTS } from '../observability/audit-log.js';
 import { JWT_DEFAULTS } from '../security/jwt-verifier.js';
@@ -295,6 +296,50 @@ export const CONFIG_SCHEMA: JsonSchema = deepFreeze({
         maxRestartDelayMs: integer(1, 'Longest delay between restarts, in ms.', STDIO_DEFAULTS.maxRestartDelayMs),
       },
       { required: ['command'] },
+    ),
+    tasks: object(
+      'Tasks of the io.modelcontextprotocol/tasks extension, for tools registered with registerTaskTool (docs/tasks.md). The store is the redis one with `redis`, else in memory.',
+      {
+        defaultTtlMs: integer(
+          1000,
+          'ttlMs of a task whose tool names none: it and its result are kept this long, in ms.',
+          TASK_DEFAULTS.defaultTtlMs,
+          604_800_000,
+        ),
+        maxTtlMs: integer(
+          1000,
+          'The largest ttlMs a task tool may ask for, in ms.',
+          TASK_DEFAULTS.maxTtlMs,
+          604_800_000,
+        ),
+        pollIntervalMs: integer(
+          1,
+          'The pollIntervalMs a task suggests when its tool names none, in ms.',
+          TASK_DEFAULTS.pollIntervalMs,
+          3_600_000,
+        ),
+        leaseMs: integer(
+          300,
+          "How long a task's record says its instance holds it (renewed every third); a task whose lease ran out is failed, in ms.",
+          TASK_DEFAULTS.leaseMs,
+          3_600_000,
+        ),
+        maxTasks: integer(
+          1,
+          'Most tasks not yet finished, in total (across the instances sharing Redis).',
+          TASK_DEFAULTS.maxTasks,
+        ),
+        maxTasksPerPrincipal: integer(
+          1,
+          'Most tasks not yet finished per principal.',
+          TASK_DEFAULTS.maxTasksPerPrincipal,
+        ),
+        maxResultBytes: integer(
+          1024,
+          'The largest result or error a task may store (bytes of JSON); a larger one fails the task.',
+          TASK_DEFAULTS.maxResultBytes,
+        ),
+      },
     ),
     upstream: object(
       'Proxy a remote MCP server of any era or transport instead of serving a module (docs/gateway.md).',

@@ -26,6 +26,8 @@ export interface HealthCheck {
    * state stores) makes the instance unready, and restarting it would not bring the dependency back. Default true.
    */
   liveness?: boolean;
+  /** Whether the check applies now; one that does not is left out of the report. Default: always. */
+  applies?: () => boolean;
 }
 
 export interface HealthOptions {
@@ -176,16 +178,20 @@ export class HealthMonitor {
   private results(): Promise<CheckResult[]> {
     const now = Date.now();
     if (this.cached === undefined || now - this.cached.at >= HEALTH_DEFAULTS.cacheMs) {
-      this.cached = { at: now, results: Promise.all(this.checks.map(runCheck)) };
+      this.cached = {
+        at: now,
+        results: Promise.all(this.checks.filter((check) => check.applies?.() !== false).map(runCheck)),
+      };
     }
     return this.cached.results;
   }
 
   async health(): Promise<{ status: number; report: HealthReport }> {
     const checks = await this.results();
-    // Results come in the order of the checks; a check with liveness: false fails readiness only.
+    // A check with liveness: false fails readiness only (names are unique).
+    const readinessOnly = new Set(this.checks.filter((check) => check.liveness === false).map((check) => check.name));
     const failed = checks.some(
-      (check, index) => check.required && check.status === 'failed' && this.checks[index]!.liveness !== false,
+      (check) => check.required && check.status === 'failed' && !readinessOnly.has(check.name),
     );
     const degraded = checks.some((check) => check.required && check.status === 'failed');
     const memory = process.memoryUsage();

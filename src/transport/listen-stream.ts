@@ -13,7 +13,7 @@ import type { Identity } from '../security/request-principal.js';
 import type { RuntimeContext } from '../server/runtime-context.js';
 import { eventNotification, type ServerEvent } from '../state/event-bus.js';
 import { writeRpcError } from './http-io.js';
-import { declaresTasks, detailedTask, missingTasksCapability } from '../tasks/task-record.js';
+import { declaresTasks, detailedTask, missingTasksCapability, type TaskRecord } from '../tasks/task-record.js';
 import { SseStream } from './sse-stream.js';
 
 const SUBSCRIPTION_ID = 'io.modelcontextprotocol/subscriptionId';
@@ -124,26 +124,16 @@ export function serveListen(
     writeRpcError(res, 200, -32602, INVALID_FILTER, request.id);
     return;
   }
-  const tasks = runtime.tasks;
-  const wanted = requested.taskIds ?? [];
-  if (wanted.length === 0 || tasks === undefined) {
+  if ((requested.taskIds ?? []).length === 0 || runtime.tasks === undefined) {
     openListen(runtime, res, request, identity, clientIp, honoredFilter(requested, runtime.modern.capabilities));
     return;
   }
-  const capabilities = (request.params?._meta as Record<string, unknown> | undefined)?.[CLIENT_CAPABILITIES];
-  if (!declaresTasks(capabilities)) {
-    const refusal = missingTasksCapability(request.id, 'subscribing to task status notifications');
-    writeRpcError(res, 400, refusal.error.code, refusal.error.message, request.id, refusal.error.data);
-    return;
-  }
-  // Only tasks that exist and belong to this principal are honoured; the others are left out of the ack.
-  const owner = identity?.key;
-  Promise.all([...new Set(wanted)].map((id) => tasks.read(id, owner))).then(
-    (records) => {
-      const honored = honoredFilter(requested, runtime.modern.capabilities);
-      const known = records.flatMap((record) => (record === undefined ? [] : [record.taskId]));
-      if (known.length > 0) honored.taskIds = known;
-      openListen(runtime, res, request, identity, clientIp, honored);
+  honoredTaskFilter(runtime, request, identity?.key, requested).then(
+    (honored) => {
+      if ('error' in honored) {
+        const { code, message, data } = honored.error;
+        writeRpcError(res, code === -32021 ? 400 : 200, code, message, request.id, data);
+      } else openListen(runtime, res, request, identity, clientIp, honored);
     },
     (error: unknown) => {
       const unavailable = (error as { name?: unknown })?.name === 'StateUnavailableError';
@@ -152,6 +142,64 @@ export function serveListen(
       writeRpcError(res, spec.status, spec.rpcCode, spec.message, request.id);
     },
   );
+}
+
+/**
+ * The honoured filter of a subscription that names taskIds: only the tasks that exist and belong to `owner`
+ * (the others are left out of the acknowledgement); the -32021 answer when the request did not declare the
+ * tasks extension.
+ */
+export async function honoredTaskFilter(
+  runtime: RuntimeContext,
+  request: { id: string | number; params?: Record<string, unknown> },
+  owner: string | undefined,
+  requested: ListenFilter,
+): Promise<ListenFilter | ReturnType<typeof missingTasksCapability>> {
+  const capabilities = (request.params?._meta as Record<string, unknown> | undefined)?.[CLIENT_CAPABILITIES];
+  if (!declaresTasks(capabilities))
+    return missingTasksCapability(request.id, 'subscribing to task status notifications');
+  const honored = honoredFilter(requested, runtime.modern.capabilities);
+  const tasks = runtime.tasks;
+  if (tasks === undefined) return honored;
+  const records = await Promise.all([...new Set(requested.taskIds)].map((id) => tasks.read(id, owner)));
+  const known = records.flatMap((record) => (record === undefined ? [] : [record.taskId]));
+  if (known.length > 0) honored.taskIds = known;
+  return honored;
+}
+
+/**
+ * Sends notifications/tasks for the honoured task ids, each with the DetailedTask as tasks/get would answer it
+ * at that moment: first each task as it is now (read once the watch is on, so no change falls in between, and
+ * skipped for a task whose change arrived first), then every change. Returns the function that stops it.
+ */
+export function watchTasks(
+  runtime: RuntimeContext,
+  honored: ListenFilter,
+  owner: string | undefined,
+  send: (notification: { jsonrpc: '2.0'; method: string; params: Record<string, unknown> }) => void,
+): () => void {
+  const tasks = runtime.tasks;
+  if (honored.taskIds === undefined || tasks === undefined) return () => {};
+  const watched = new Set(honored.taskIds);
+  const sent = new Set<string>();
+  let stopped = false;
+  const notify = (record: TaskRecord) => {
+    sent.add(record.taskId);
+    send({ jsonrpc: '2.0', method: 'notifications/tasks', params: detailedTask(record) });
+  };
+  const unsubscribe = tasks.store.subscribe((record) => {
+    if (!stopped && watched.has(record.taskId) && record.owner === owner) notify(record);
+  });
+  Promise.all([...watched].map((id) => tasks.read(id, owner))).then(
+    (records) => {
+      for (const record of records) if (!stopped && record !== undefined && !sent.has(record.taskId)) notify(record);
+    },
+    (error: unknown) => runtime.options.onError(error as Error),
+  );
+  return () => {
+    stopped = true;
+    unsubscribe();
+  };
 }
 
 function openListen(
@@ -218,14 +266,5 @@ function openListen(
   unsubscribe = runtime.bus.subscribe((event) => {
     if (filterAccepts(honored, event)) open.send(stamp(eventNotification(event)));
   });
-  const taskIds = honored.taskIds;
-  if (taskIds !== undefined && runtime.tasks !== undefined) {
-    const watched = new Set(taskIds);
-    const owner = identity?.key;
-    // Each notification carries the DetailedTask as tasks/get would answer it at that moment.
-    unwatchTasks = runtime.tasks.store.subscribe((record) => {
-      if (watched.has(record.taskId) && record.owner === owner)
-        open.send(stamp({ jsonrpc: '2.0', method: 'notifications/tasks', params: detailedTask(record) }));
-    });
-  }
+  unwatchTasks = watchTasks(runtime, honored, identity?.key, (notification) => open.send(stamp(notification)));
 }

@@ -41,6 +41,9 @@ import {
   listenAck,
   listenResult,
   parseFilter,
+  honoredTaskFilter,
+  watchTasks,
+  type ListenFilter,
   stampSubscription,
 } from './listen-stream.js';
 import { eventNotification } from '../state/event-bus.js';
@@ -395,7 +398,31 @@ class Connection {
     };
     const requested = parseFilter(request.params);
     if (requested === undefined) return refuse(JsonRpcCode.InvalidParams, INVALID_FILTER);
-    const honored = honoredFilter(requested, runtime.modern.capabilities);
+    if ((requested.taskIds ?? []).length > 0 && runtime.tasks !== undefined) {
+      honoredTaskFilter(runtime, request, this.identity?.key, requested).then(
+        (honored) => {
+          if ('error' in honored) refuse(honored.error.code, honored.error.message);
+          else this.openListen(request, ticket, honored);
+        },
+        (error: unknown) => {
+          const unavailable = (error as { name?: unknown })?.name === 'StateUnavailableError';
+          if (!unavailable) runtime.options.onError(error as Error);
+          const spec = unavailable ? ERRORS.STATE_UNAVAILABLE : ERRORS.INTERNAL;
+          refuse(spec.rpcCode, spec.message);
+        },
+      );
+      return;
+    }
+    this.openListen(request, ticket, honoredFilter(requested, runtime.modern.capabilities));
+  }
+
+  private openListen(request: ModernRequest, ticket: Ticket, honored: ListenFilter): void {
+    const runtime = this.endpoint.runtime;
+    const refuse = (code: number, message: string) => {
+      const answer = { jsonrpc: '2.0' as const, id: request.id, error: { code, message } };
+      ticket.finish(answer);
+      this.send(answer);
+    };
     if (Object.keys(honored).length === 0) {
       // Nothing to deliver: acknowledged and ended at once, holding no stream.
       ticket.finish({ jsonrpc: '2.0', id: request.id, result: {} });
@@ -411,8 +438,10 @@ class Connection {
       );
     const key = JSON.stringify(request.id);
     let unsubscribe = () => {};
+    let unwatchTasks = () => {};
     const stop = () => {
       unsubscribe();
+      unwatchTasks();
       runtime.streams.delete(end);
       this.listens.delete(key);
     };
@@ -432,6 +461,9 @@ class Connection {
     unsubscribe = runtime.bus.subscribe((event) => {
       if (filterAccepts(honored, event)) this.send(stampSubscription(eventNotification(event), request.id));
     });
+    unwatchTasks = watchTasks(runtime, honored, this.identity?.key, (notification) =>
+      this.send(stampSubscription(notification, request.id)),
+    );
     this.listens.set(key, stop);
   }
 
