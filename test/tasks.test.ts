@@ -28,49 +28,13 @@ import {
   type Started,
 } from './helpers.js';
 import { runCli } from './support/run-cli.js';
+import { DECLARED, rpc, TASKS, until } from './support/task-rpc.js';
 
-const TASKS = 'io.modelcontextprotocol/tasks';
-const DECLARED = { ...ENVELOPE, 'io.modelcontextprotocol/clientCapabilities': { extensions: { [TASKS]: {} } } };
 const SUBSCRIPTION_ID = 'io.modelcontextprotocol/subscriptionId';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-let nextId = 1;
-
-/** One 2026-07-28 request; `declare: false` leaves the extension out of the envelope. */
-async function rpc(
-  url: string,
-  method: string,
-  params: Record<string, unknown> = {},
-  options: { declare?: boolean; name?: string; headers?: Record<string, string> } = {},
-) {
-  const name =
-    options.name ??
-    (typeof params.taskId === 'string' ? params.taskId : typeof params.name === 'string' ? params.name : undefined);
-  const response = await raw(url, {
-    headers: { ...modernHeaders(method, name), ...options.headers },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: nextId++,
-      method,
-      params: { ...params, _meta: options.declare === false ? ENVELOPE : DECLARED },
-    }),
-  });
-  return { status: response.status, message: response.json() };
-}
-
 const taskServer = (options: Partial<RemoteServerOptions> = {}) =>
   start({ server: createTaskServer, ...options } as Partial<RemoteServerOptions>);
-
-/** Polls tasks/get until `done` says so (bounded: 5 s). */
-async function until(url: string, taskId: string, done: (task: any) => boolean, headers?: Record<string, string>) {
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    const { message } = await rpc(url, 'tasks/get', { taskId }, { ...(headers && { headers }) });
-    if (done(message.result)) return message.result;
-    if (Date.now() > deadline) throw new Error(`task ${taskId} never got there: ${JSON.stringify(message)}`);
-    await sleep(20);
-  }
-}
 
 const byUser = (user: string) => ({ 'x-user': user });
 const userAuth = {
