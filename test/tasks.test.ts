@@ -4,6 +4,7 @@
  * notifications/tasks on subscriptions/listen (HTTP and WebSocket), both eras through remote-mcp/client (the
  * official SDK v2 client) on every transport, and `remote-mcp call --task`.
  */
+import { spawn } from 'node:child_process';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
@@ -23,11 +24,12 @@ import {
   sessionHeaders,
   sseMessages,
   start,
+  untilServing,
   withServer,
   withTimeout,
   type Started,
 } from './helpers.js';
-import { runCli } from './support/run-cli.js';
+import { CLI, runCli } from './support/run-cli.js';
 import { DECLARED, rpc, TASKS, until } from './support/task-rpc.js';
 
 const SUBSCRIPTION_ID = 'io.modelcontextprotocol/subscriptionId';
@@ -541,4 +543,42 @@ test('remote-mcp call --task shows the task id and each status on stderr, then t
     assert.equal(plain.code, 0, plain.stderr);
     assert.match(plain.stdout, /^worked 10 ms/);
   });
+});
+
+test('the README example: serve examples/tasks-server.js, then call build_report --task and from the client', async () => {
+  const child = spawn(process.execPath, [CLI, 'serve', 'build/examples/tasks-server.js', '--port', '0'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  try {
+    const serving = await untilServing(child, 15_000, 'serve build/examples/tasks-server.js');
+    const run = await runCli(['call', serving.url, 'build_report', '--arg', 'month=2026-11', '--task']);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout, 'Report 2026-11: 3 sections\n');
+    const lines = run.stderr.trim().split('\n');
+    assert.match(lines[0]!, /^task [A-Za-z0-9_-]{24}: working$/);
+    assert.match(lines.at(-1)!, /^task [A-Za-z0-9_-]{24}: completed \(section 3 of 3\)$/);
+    assert.ok(
+      lines.some((line) => line.endsWith('working (section 2 of 3)')),
+      run.stderr,
+    );
+    const client = await connect(serving.url, {
+      onInputRequests: (requests) =>
+        Object.fromEntries(Object.keys(requests).map((key) => [key, { action: 'accept', content: { drafts: true } }])),
+    });
+    try {
+      const result = await client.callTool({
+        name: 'build_report',
+        arguments: { month: '2026-12', sections: 1, askAboutDrafts: true },
+      });
+      assert.deepEqual(result.content, [{ type: 'text', text: 'Report 2026-12: 1 sections, drafts included' }]);
+    } finally {
+      await client.close();
+    }
+    // Without --task the CLI waits the task out quietly.
+    const quiet = await runCli(['call', serving.url, 'build_report', '--arg', 'month=2026-10', '--arg', 'sections=1']);
+    assert.equal(quiet.code, 0, quiet.stderr);
+    assert.equal(quiet.stdout, 'Report 2026-10: 1 sections\n');
+  } finally {
+    child.kill('SIGKILL');
+  }
 });

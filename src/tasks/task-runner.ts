@@ -85,8 +85,11 @@ export class TaskRunner {
       signal: abort.signal,
       prepared,
       authInfo,
+      // Best effort: a status message the store cannot take now (Redis away) is not worth failing the work for.
       status: async (message) => {
-        await this.change(taskId, (current) => ({ ...current, statusMessage: message, lastUpdatedAt: now() }));
+        await this.change(taskId, (current) => ({ ...current, statusMessage: message, lastUpdatedAt: now() })).catch(
+          (error: unknown) => this.onError(error as Error),
+        );
       },
       input: (requests) => this.ask(taskId, running, requests),
       elicit: async (params) => {
@@ -222,7 +225,7 @@ export class TaskRunner {
     clearTimeout(running.ttlTimer);
     this.running.delete(taskId);
     const size = (value: unknown) => Buffer.byteLength(JSON.stringify(value) ?? '');
-    await this.change(taskId, (current) => {
+    await this.retrying(taskId, (current) => {
       if (isTerminal(current)) return undefined;
       if (signal.aborted) return { ...current, status: 'cancelled', lastUpdatedAt: now() };
       if ('result' in outcome) {
@@ -242,6 +245,23 @@ export class TaskRunner {
       const text = error instanceof Error ? error.message : String(error);
       return completed(current, { content: [{ type: 'text', text }], isError: true });
     });
+  }
+
+  /**
+   * A task's final state, retried while the store cannot take it (Redis away) for up to one lease: after that
+   * the lease has run out and another instance fails the task anyway.
+   */
+  private async retrying(taskId: string, change: (current: TaskRecord) => TaskRecord | undefined): Promise<void> {
+    const deadline = Date.now() + this.options.leaseMs;
+    for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
+      try {
+        await this.change(taskId, change);
+        return;
+      } catch (error) {
+        if (this.closed || Date.now() + delay > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, delay).unref());
+      }
+    }
   }
 
   /** Takes a task off this instance's books (its answers will not come). */

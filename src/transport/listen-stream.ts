@@ -3,7 +3,9 @@
  * resource-updated notifications. The first message acknowledges the filter the server honours (what the
  * client asked for, less what the server's capabilities cannot deliver); every message carries the listen
  * request's id as `_meta["io.modelcontextprotocol/subscriptionId"]`. Events come from the event bus, so a
- * notification published on any instance reaches listeners on every instance once the bus is shared.
+ * notification published on any instance reaches listeners on every instance once the bus is shared. With the
+ * tasks extension, `notifications.taskIds` also subscribes to notifications/tasks of the caller's tasks, fed by
+ * the task store's own change feed (shared the same way).
  */
 import type { ServerResponse } from 'node:http';
 
