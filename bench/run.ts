@@ -7,14 +7,15 @@
  *
  * Environment: BENCH_ROUNDS (3), BENCH_SECONDS (5), BENCH_CONNECTIONS (32), BENCH_SESSIONS (10000),
  * BENCH_WS_CONNECTIONS (10000, idle WebSockets for the memory figure), BENCH_ONLY (a comma list of sections:
- * http, sessions, websocket, redis, loadgen, balanced, gateway; all by default), BENCH_MONITOR_REQUESTS (2000, the untimed pass that counts
+ * http, sessions, websocket, redis, loadgen, balanced, gateway, tasks; all by default), BENCH_MONITOR_REQUESTS (2000, the untimed pass that counts
  * Redis round trips), BENCH_BASELINE (the root of another built remote-mcp checkout, e.g. a
  * `git worktree` of the last release after `npm run build`: its remote-mcp target joins the HTTP and WebSocket
  * rounds as `baseline`, so a change is measured before/after in the same run).
  * The `redis` section (bench/scale-out.ts) starts a redis-server and nginx of its own. The `loadgen` section
  * (bench/loadgen.ts) sets `remote-mcp bench` against autocannon on one server; `balanced` (bench/balanced.ts) the
  * balanced client over three servers against the plain SDK client on one; `gateway` (bench/gateway.ts)
- * tools/call through `serve --stdio` against supergateway serving the same stdio server.
+ * tools/call through `serve --stdio` against supergateway serving the same stdio server; `tasks` (bench/tasks.ts)
+ * task creation and tasks/get with the in-memory and the Redis store.
  */
 import { spawn } from 'node:child_process';
 
@@ -41,9 +42,10 @@ import { measureBalanced } from './balanced.js';
 import { measureGateway } from './gateway.js';
 import { measureLoadgen } from './loadgen.js';
 import { measureScaleOut } from './scale-out.js';
+import { measureTasks } from './tasks.js';
 import type { TargetName } from './targets.js';
 
-const ALL_SECTIONS = ['http', 'sessions', 'websocket', 'redis', 'loadgen', 'balanced', 'gateway'];
+const ALL_SECTIONS = ['http', 'sessions', 'websocket', 'redis', 'loadgen', 'balanced', 'gateway', 'tasks'];
 const SECTIONS = new Set((process.env.BENCH_ONLY ?? ALL_SECTIONS.join(',')).split(',').map((name) => name.trim()));
 for (const name of SECTIONS)
   if (!ALL_SECTIONS.includes(name))
@@ -253,6 +255,7 @@ if (SECTIONS.has('redis')) checks.push(...(await measureScaleOut()));
 if (SECTIONS.has('loadgen')) checks.push(...(await measureLoadgen()));
 if (SECTIONS.has('balanced')) checks.push(...(await measureBalanced()));
 if (SECTIONS.has('gateway')) checks.push(...(await measureGateway()));
+if (SECTIONS.has('tasks')) checks.push(...(await measureTasks()));
 
 console.log('\nTargets');
 for (const [label, met] of checks) console.log(`  ${met ? 'met    ' : 'MISSED '} ${label}`);

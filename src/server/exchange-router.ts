@@ -80,6 +80,11 @@ export class ExchangeRouter {
     return this.deliverNew(message, exchange, extra);
   }
 
+  /** The internal id the next delivered request will get. */
+  get nextRequestId(): number {
+    return this.nextId + 1;
+  }
+
   /** Delivers a client request to the instance, past any interceptor; returns the internal id it was given. */
   deliverNew(message: RouterRequest, exchange: Exchange, extra?: MessageExtraInfo): number {
     const internalId = ++this.nextId;

@@ -27,7 +27,7 @@ import {
 import type { ResolvedTaskOptions } from './task-options.js';
 import { TaskRunner } from './task-runner.js';
 import type { TaskStore } from './task-store.js';
-import { activeTaskCall, taskToolsOf, type TaskCall, type TaskToolSpec } from './task-tool.js';
+import { expectTaskCall, forgetTaskCall, taskToolsOf, type TaskCall, type TaskToolSpec } from './task-tool.js';
 
 const CLIENT_CAPABILITIES = 'io.modelcontextprotocol/clientCapabilities';
 const TASK_METHODS = new Set(['tasks/get', 'tasks/update', 'tasks/cancel']);
@@ -83,8 +83,10 @@ export class TaskRuntime {
           return 0;
         }
         if (!declared || spec.support === 'forbidden') return undefined;
-        const call = new TaskCallExchange(this, exchange, message, extra?.authInfo);
-        return activeTaskCall.run(call, () => router.deliverNew(message, call, extra));
+        const id = router.nextRequestId;
+        const call = new TaskCallExchange(this, exchange, message, extra?.authInfo, () => forgetTaskCall(product, id));
+        expectTaskCall(product, id, call);
+        return router.deliverNew(message, call, extra);
       }
       if (REMOVED_METHODS.has(method)) {
         exchange.respond(
@@ -224,6 +226,8 @@ class TaskCallExchange implements Exchange, TaskCall {
     private readonly inner: Exchange,
     private readonly request: RouterRequest,
     readonly authInfo: AuthInfo | undefined,
+    /** Drops the handler's expectation of this call (an answer came without the handler taking it). */
+    private readonly forget: () => void,
   ) {}
 
   related(message: Parameters<Exchange['related']>[0]): void {
@@ -231,6 +235,7 @@ class TaskCallExchange implements Exchange, TaskCall {
   }
 
   respond(message: ResponseMessage, gate: boolean): void {
+    this.forget();
     if (!this.started) this.inner.respond(message, gate);
   }
 

@@ -126,9 +126,12 @@ export class InMemoryTaskStore implements TaskStore {
   }
 
   private emit(record: TaskRecord): void {
+    if (this.listeners.size === 0) return;
+    // One copy for every listener: listeners read records, they do not change them.
+    const copy = structuredClone(record);
     for (const listener of this.listeners) {
       try {
-        listener(structuredClone(record));
+        listener(copy);
       } catch {
         // A listener's failure is its own; the others still hear of the change.
       }

@@ -13,8 +13,6 @@
  *     return { content: [{ type: 'text', text: `report for ${month}, drafts: ${answer.content?.drafts}` }] };
  *   });
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
-
 import type {
   AuthInfo,
   CallToolResult,
@@ -113,8 +111,34 @@ export interface TaskCall {
   start(spec: TaskToolSpec, args: unknown, prepared: unknown): Promise<void>;
 }
 
-/** Set by the runtime while it delivers a tools/call of a task tool. */
-export const activeTaskCall = new AsyncLocalStorage<TaskCall>();
+/**
+ * The calls the runtime is delivering, per product and by the id the instance sees (`ctx.mcpReq.id`): set just
+ * before delivery, taken by the handler. (Not an AsyncLocalStorage: on Node 20 one turns on promise hooks for
+ * every promise of the process.)
+ */
+const pendingCalls = new WeakMap<object, Map<number | string, TaskCall>>();
+
+/** Tells the handler of `product` that the request it will see as `id` is this call. */
+export function expectTaskCall(product: object, id: number | string, call: TaskCall): void {
+  let calls = pendingCalls.get(product);
+  if (calls === undefined) {
+    calls = new Map();
+    pendingCalls.set(product, calls);
+  }
+  calls.set(id, call);
+}
+
+/** Forgets a call whose handler never ran (the instance refused the request first). */
+export function forgetTaskCall(product: object, id: number | string): void {
+  pendingCalls.get(product)?.delete(id);
+}
+
+function takeTaskCall(product: object, id: number | string): TaskCall | undefined {
+  const calls = pendingCalls.get(product);
+  const call = calls?.get(id);
+  if (call !== undefined) calls!.delete(id);
+  return call;
+}
 
 const registries = new WeakMap<object, Map<string, TaskToolSpec>>();
 
@@ -179,7 +203,7 @@ export function registerTaskTool<Schema extends StandardSchemaV1 | undefined = u
     handler: handler as TaskHandler<unknown>,
   };
   const run = async (args: unknown, ctx: ServerContext): Promise<CallToolResult> => {
-    const call = activeTaskCall.getStore();
+    const call = takeTaskCall(server, ctx.mcpReq.id);
     const prepared = beforeTask === undefined ? undefined : await beforeTask(args as Args, ctx);
     if (answersCall(prepared)) return prepared as CallToolResult;
     if (call?.asTask === true && spec.support !== 'forbidden') {
