@@ -141,7 +141,8 @@ export async function measureTasks(): Promise<Array<readonly [string, boolean]>>
         REMOTE_MCP_REQUEST_STATE_KEY: randomBytes(32).toString('hex'),
       });
       try {
-        results.push([`Redis (redis-server ${redis.url})`, await measureStore('Redis', server)]);
+        console.log(`\ntasks: the Redis store on redis-server ${redis.url}`);
+        results.push(['Redis', await measureStore('Redis', server)]);
       } finally {
         server.child.kill('SIGTERM');
       }
@@ -151,7 +152,7 @@ export async function measureTasks(): Promise<Array<readonly [string, boolean]>>
   }
   console.log(`\nTasks (io.modelcontextprotocol/tasks), 2026-07-28 HTTP, ${CONNECTIONS} connections (autocannon)`);
   console.log(
-    `  ${'store / request'.padEnd(58)}${'req/s'.padStart(9)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'÷ inline'.padStart(10)}`,
+    `  ${'store / request'.padEnd(44)}${'req/s'.padStart(9)}${'p50 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'÷ inline'.padStart(10)}`,
   );
   for (const [store, samples] of results) {
     const inline = samples.get('tools/call inline (reference)')!;
@@ -160,7 +161,7 @@ export async function measureTasks(): Promise<Array<readonly [string, boolean]>>
       const ratios = list.map((sample, round) => sample.rate / inline[round]!.rate);
       const non2xx = list.reduce((sum, sample) => sum + sample.non2xx, 0);
       console.log(
-        `  ${`${store}: ${shape}`.padEnd(58)}${median(list.map((s) => s.rate))
+        `  ${`${store}: ${shape}`.padEnd(44)}${median(list.map((s) => s.rate))
           .toFixed(0)
           .padStart(9)}${median(list.map((s) => s.p50))
           .toFixed(2)

@@ -99,20 +99,24 @@ async function startCredentialProxy(target, authorization) {
   return { url: `http://127.0.0.1:${proxy.address().port}${upstream.pathname}`, proxy };
 }
 
+/** Runs the suite's CLI with `args`, killed after `timeoutMs`; resolves with everything it printed. */
+async function runCli(args, timeoutMs) {
+  const run = spawn(node22, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  run.stdout.setEncoding('utf8').on('data', (chunk) => (output += chunk));
+  run.stderr.setEncoding('utf8').on('data', (chunk) => (output += chunk));
+  const killer = setTimeout(() => run.kill('SIGKILL'), timeoutMs);
+  await once(run, 'exit');
+  clearTimeout(killer);
+  return output;
+}
+
 /** Runs the suite for every revision against `url`; returns the number of revisions with failures. */
 async function runSuite(url, label) {
   let failedRevisions = 0;
   for (const revision of revisions) {
     const outDir = mkdtempSync(join(tmpdir(), 'remote-mcp-conformance-'));
-    const run = spawn(node22, [cli, 'server', '--url', url, '--requirements', revision, '-o', outDir], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    run.stdout.setEncoding('utf8').on('data', (chunk) => (output += chunk));
-    run.stderr.setEncoding('utf8').on('data', (chunk) => (output += chunk));
-    const killer = setTimeout(() => run.kill('SIGKILL'), 300_000);
-    await once(run, 'exit');
-    clearTimeout(killer);
+    const output = await runCli(['server', '--url', url, '--requirements', revision, '-o', outDir], 300_000);
     rmSync(outDir, { recursive: true, force: true });
     const { scenarios, unscored } = parseSummary(output);
     const scored = [...scenarios].filter(([name]) => !unscored.has(name));
@@ -158,15 +162,7 @@ async function runTaskScenarios(url, label) {
   let failed = 0;
   const rows = [];
   for (const scenario of TASK_SCENARIOS) {
-    const run = spawn(node22, [cli, 'server', '--url', url, '--scenario', scenario], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    run.stdout.setEncoding('utf8').on('data', (chunk) => (output += chunk));
-    run.stderr.setEncoding('utf8').on('data', (chunk) => (output += chunk));
-    const killer = setTimeout(() => run.kill('SIGKILL'), 120_000);
-    await once(run, 'exit');
-    clearTimeout(killer);
+    const output = await runCli(['server', '--url', url, '--scenario', scenario], 120_000);
     const counts = /Passed: (\d+)\/(\d+), (\d+) failed/.exec(output);
     const passed = Number(counts?.[1] ?? 0);
     const failures = Number(counts?.[3] ?? 1);

@@ -50,29 +50,22 @@ const count = (option: keyof typeof DEFAULTS, flag: string, description: string)
   shownDefault: DEFAULTS[option],
 });
 
-/** `stdio.maxChildren` → `--stdio-max-children <n>` (`<ms>` for durations). */
-function stdioCount(name: keyof typeof STDIO_DEFAULTS & string, description: string): OptionFlag {
-  const kebab = name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
-  return {
-    option: `stdio.${name}`,
-    flag: `--stdio-${kebab} <${name.endsWith('Ms') ? 'ms' : 'n'}>`,
-    description,
-    parse: integer,
-    shownDefault: STDIO_DEFAULTS[name],
+/** A count in an option group: `stdio.maxChildren` → `--stdio-max-children <n>` (`<ms>` for durations). */
+function groupCount<Defaults extends Record<string, unknown>>(group: string, defaults: Defaults) {
+  return (name: keyof Defaults & string, description: string): OptionFlag => {
+    const kebab = name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+    return {
+      option: `${group}.${name}`,
+      flag: `--${group}-${kebab} <${name.endsWith('Ms') ? 'ms' : 'n'}>`,
+      description,
+      parse: integer,
+      shownDefault: defaults[name],
+    };
   };
 }
 
-/** `tasks.leaseMs` → `--tasks-lease-ms <ms>`. */
-function tasksCount(name: keyof typeof TASK_DEFAULTS & string, description: string): OptionFlag {
-  const kebab = name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
-  return {
-    option: `tasks.${name}`,
-    flag: `--tasks-${kebab} <${name.endsWith('Ms') ? 'ms' : 'n'}>`,
-    description,
-    parse: integer,
-    shownDefault: TASK_DEFAULTS[name],
-  };
-}
+const stdioCount = groupCount('stdio', STDIO_DEFAULTS);
+const tasksCount = groupCount('tasks', TASK_DEFAULTS);
 
 export const OPTION_FLAGS: readonly OptionFlag[] = [
   { option: 'path', flag: '--path <path>', description: 'endpoint path', shownDefault: DEFAULTS.path },
