@@ -295,6 +295,7 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
             connections: () => ({ http: tcpConnections, websocket: state?.websocket?.size ?? 0 }),
             sessions: () => state?.legacy?.sessionCounts() ?? [],
             streams: () => streams.counts(),
+            tasksRunning: () => tasks?.runner.size ?? 0,
           },
         });
   const ops = new OpsEndpoints({
@@ -324,7 +325,7 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
     tasks =
       taskToolsOf(product) === undefined
         ? undefined
-        : new TaskRuntime(shared.taskStore, options.tasks, randomUUID(), options.onError);
+        : new TaskRuntime(shared.taskStore, options.tasks, randomUUID(), options.onError, source);
     tasks?.attach(transport.router, product);
     const modernProduct = product;
     const validator = options.validateToolArguments
@@ -479,6 +480,12 @@ export function createRemoteServer(input: RemoteServerOptions): RemoteServer {
     streams.endAll(options.drainRetryMs);
     state?.websocket?.drain();
     const drained = await drain.idle(options.drainTimeoutMs);
+    // Tasks running here get what is left of the drain to finish (their results reach the store); the rest are
+    // failed below, at close.
+    if (tasks !== undefined && tasks.runner.size > 0) {
+      const waited = await tasks.runner.idle(Math.max(0, options.drainTimeoutMs - (performance.now() - started)));
+      if (!waited) logger.warn({ tasks: tasks.runner.size }, 'drain timed out: failing the tasks still running');
+    }
     // Outwait the proxy's kept-alive connections (drainDelayMs): closing one while the proxy writes a request on
     // it would reset a request nothing can tell was not run; until the proxy closes them, they get 503s.
     const left = options.drainDelayMs - (performance.now() - started);

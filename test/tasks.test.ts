@@ -482,20 +482,48 @@ test('the client cancels a task when its wait is aborted, and fails one that ask
   });
 });
 
-test('shutdown fails the tasks still running, and another server sharing the store reads them failed', async () => {
+test('shutdown gives running tasks the rest of the drain, then fails them; a server sharing the store reads both', async () => {
   const store = new InMemoryTaskStore();
-  const a = await taskServer({ tasks: { store } });
+  const a = await taskServer({ tasks: { store }, drainTimeoutMs: 1000 });
   const b = await taskServer({ tasks: { store } });
   try {
-    const task = (await rpc(a.url, 'tools/call', { name: 'work', arguments: { ms: 60_000 } })).message.result;
-    assert.equal((await rpc(b.url, 'tasks/get', { taskId: task.taskId })).message.result.status, 'working');
+    const quick = (await rpc(a.url, 'tools/call', { name: 'work', arguments: { ms: 300 } })).message.result;
+    const long = (await rpc(a.url, 'tools/call', { name: 'work', arguments: { ms: 60_000 } })).message.result;
+    assert.equal((await rpc(b.url, 'tasks/get', { taskId: long.taskId })).message.result.status, 'working');
     await a.close();
-    const failed = (await rpc(b.url, 'tasks/get', { taskId: task.taskId })).message.result;
+    const finished = (await rpc(b.url, 'tasks/get', { taskId: quick.taskId })).message.result;
+    assert.equal(finished.status, 'completed');
+    assert.match(finished.result.content[0].text, /^worked 300 ms/);
+    const failed = (await rpc(b.url, 'tasks/get', { taskId: long.taskId })).message.result;
     assert.equal(failed.status, 'failed');
     assert.deepEqual(failed.error, { code: -32603, message: 'The server shut down before the task finished' });
   } finally {
     await b.close();
     await store.close();
+  }
+});
+
+test('metrics: mcp_tasks_total by tool and status, mcp_tasks_running', async () => {
+  const s = await taskServer({ metrics: true });
+  try {
+    const done = (await rpc(s.url, 'tools/call', { name: 'work', arguments: { ms: 1 } })).message.result;
+    await until(s.url, done.taskId, (t) => t.status === 'completed');
+    const running = (await rpc(s.url, 'tools/call', { name: 'work', arguments: { ms: 60_000 } })).message.result;
+    await rpc(s.url, 'tasks/cancel', { taskId: running.taskId });
+    const crash = (await rpc(s.url, 'tools/call', { name: 'crash' })).message.result;
+    await until(s.url, crash.taskId, (t) => t.status === 'failed');
+    const again = (await rpc(s.url, 'tools/call', { name: 'work', arguments: { ms: 60_000 } })).message.result;
+    const text = (await raw(`${new URL(s.url).origin}/metrics`, { method: 'GET' })).body;
+    const value = (series: string) =>
+      Number(new RegExp(`^${series.replace(/[{}]/g, '\\$&')} (\\d+)$`, 'm').exec(text)?.[1]);
+    assert.equal(value('mcp_tasks_total{tool="work",status="created"}'), 3);
+    assert.equal(value('mcp_tasks_total{tool="work",status="completed"}'), 1);
+    assert.equal(value('mcp_tasks_total{tool="work",status="cancelled"}'), 1);
+    assert.equal(value('mcp_tasks_total{tool="crash",status="failed"}'), 1);
+    assert.equal(value('mcp_tasks_running'), 1);
+    await rpc(s.url, 'tasks/cancel', { taskId: again.taskId });
+  } finally {
+    await s.close();
   }
 });
 

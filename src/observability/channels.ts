@@ -45,15 +45,32 @@ export interface BytesEvent {
   bytes: number;
 }
 
+/**
+ * A task (the tasks extension) was created on this instance, or ended on it: completed, failed (also: failed
+ * here because its lease ran out elsewhere) or cancelled (by a tasks/cancel served here).
+ */
+export interface TaskEvent {
+  source: object;
+  /** The tool the task runs (a registered tool: a bounded label). */
+  tool: string;
+  status: 'created' | 'completed' | 'failed' | 'cancelled';
+}
+
 export const CHANNELS = Object.freeze({
   request: 'remote-mcp:request',
   authFailure: 'remote-mcp:auth-failure',
   bytes: 'remote-mcp:bytes',
+  task: 'remote-mcp:task',
 });
 
 export const requestChannel = channel(CHANNELS.request);
 export const authFailureChannel = channel(CHANNELS.authFailure);
 export const bytesChannel = channel(CHANNELS.bytes);
+export const taskChannel = channel(CHANNELS.task);
+
+export function publishTask(source: object, tool: string, status: TaskEvent['status']): void {
+  if (taskChannel.hasSubscribers) taskChannel.publish({ source, tool, status } satisfies TaskEvent);
+}
 
 /** Publishes a message size; the caller passes the text so the byte count is computed only when someone listens. */
 export function publishBytes(source: object, direction: 'in' | 'out', text: string | number): void {

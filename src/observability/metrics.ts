@@ -13,7 +13,7 @@ import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 
 import { failOption } from '../errors.js';
 import { FastCounter, FastHistogram, type CounterSeries } from './series.js';
-import { CHANNELS, type AuthFailureEvent, type BytesEvent, type RequestEvent } from './channels.js';
+import { CHANNELS, type AuthFailureEvent, type BytesEvent, type RequestEvent, type TaskEvent } from './channels.js';
 import { REFUSAL_REASON_SET } from './refusal-reasons.js';
 
 /** What the gauges read at scrape time. */
@@ -24,6 +24,8 @@ export interface LiveCounts {
   sessions(): Array<{ era: string; transport: string; count: number }>;
   /** Open long-lived streams by kind (`listen`, `session-get`, `http-sse`). */
   streams(): Record<string, number>;
+  /** Tasks running on this instance (the tasks extension). */
+  tasksRunning(): number;
 }
 
 export interface MetricsSetup {
@@ -102,6 +104,7 @@ export class Metrics {
   private readonly authFailures: FastCounter;
   private readonly rateLimited: FastCounter;
   private readonly refusals: FastCounter;
+  private readonly tasks: FastCounter;
   private readonly bytesIn: CounterSeries;
   private readonly bytesOut: CounterSeries;
   /** Tool label values and their series index (0 and 1 are `unregistered` and `other`). */
@@ -113,6 +116,12 @@ export class Metrics {
     if (event.source !== this.setup.source) return;
     const reason = this.reasonLabel(event.reason);
     (this.authFailures.find(reason) ?? this.authFailures.add(reason, { reason })).value++;
+  };
+  private readonly onTask = (message: unknown) => {
+    const event = message as TaskEvent;
+    if (event.source !== this.setup.source) return;
+    const key = `${event.tool}\u0000${event.status}`;
+    (this.tasks.find(key) ?? this.tasks.add(key, { tool: event.tool, status: event.status })).value++;
   };
   private readonly onBytes = (message: unknown) => {
     const event = message as BytesEvent;
@@ -156,6 +165,11 @@ export class Metrics {
       'Attempts refused by a transport before they became a JSON-RPC request, by reason (docs/security.md).',
       registry,
     );
+    this.tasks = new FastCounter(
+      'mcp_tasks_total',
+      'Tasks (the tasks extension) created on this instance, and ended on it, by tool and status (created, completed, failed, cancelled).',
+      registry,
+    );
     const bytes = new FastCounter(
       'mcp_messages_bytes_total',
       'Bytes of JSON-RPC messages received (in) and sent (out).',
@@ -193,10 +207,19 @@ export class Metrics {
         for (const [kind, count] of Object.entries(counts.streams())) this.set({ kind }, count);
       },
     });
+    new Gauge({
+      name: 'mcp_tasks_running',
+      help: 'Tasks whose handler runs on this instance now.',
+      registers,
+      collect() {
+        this.set(counts.tasksRunning());
+      },
+    });
     if (setup.defaultMetrics) collectDefaultMetrics({ register: this.registry });
     subscribe(CHANNELS.request, this.onRequest);
     subscribe(CHANNELS.authFailure, this.onAuthFailure);
     subscribe(CHANNELS.bytes, this.onBytes);
+    subscribe(CHANNELS.task, this.onTask);
   }
 
   get contentType(): string {
@@ -213,6 +236,7 @@ export class Metrics {
     unsubscribe(CHANNELS.request, this.onRequest);
     unsubscribe(CHANNELS.authFailure, this.onAuthFailure);
     unsubscribe(CHANNELS.bytes, this.onBytes);
+    unsubscribe(CHANNELS.task, this.onTask);
   }
 
   private request(event: RequestEvent): void {

@@ -14,6 +14,7 @@ import { expiresAt, isTerminal, type InputRequest, type TaskError, type TaskReco
 import type { ResolvedTaskOptions } from './task-options.js';
 import type { TaskStore } from './task-store.js';
 import { TaskFailedError, type ElicitAnswer, type TaskContext, type TaskToolSpec } from './task-tool.js';
+import { publishTask } from '../observability/channels.js';
 
 interface Waiter {
   keys: string[];
@@ -45,6 +46,7 @@ export class TaskRunner {
     /** This instance's id, written into the records it runs. */
     readonly instance: string,
     private readonly onError: (error: Error) => void,
+    private readonly source: object = {},
   ) {
     this.unsubscribe = store.subscribe((record) => {
       if (this.running.has(record.taskId)) queueMicrotask(() => this.observe(record));
@@ -120,11 +122,23 @@ export class TaskRunner {
    * it is now (failed, or unchanged when its lease was renewed meanwhile).
    */
   async failExpired(taskId: string): Promise<TaskRecord | undefined> {
-    return this.store.update(taskId, (current) => {
+    let failedHere = false;
+    const record = await this.store.update(taskId, (current) => {
       if (isTerminal(current) || current.leaseUntil >= Date.now()) return undefined;
       const message = `The instance running this task stopped before it finished (its lease of ${this.options.leaseMs} ms ran out)`;
+      failedHere = true;
       return failed(current, { code: -32603, message });
     });
+    if (failedHere && record?.status === 'failed') publishTask(this.source, record.tool, 'failed');
+    return record;
+  }
+
+  /** Resolves once no task runs here, or after `timeoutMs`; with whether none runs. */
+  async idle(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.running.size > 0 && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, Math.min(50, Math.max(1, deadline - Date.now()))));
+    return this.running.size === 0;
   }
 
   /** At shutdown: every task still running here is stopped and failed, so nobody waits for its lease. */
@@ -225,26 +239,40 @@ export class TaskRunner {
     clearTimeout(running.ttlTimer);
     this.running.delete(taskId);
     const size = (value: unknown) => Buffer.byteLength(JSON.stringify(value) ?? '');
+    let ended: TaskRecord | undefined;
     await this.retrying(taskId, (current) => {
+      ended = undefined;
       if (isTerminal(current)) return undefined;
-      if (signal.aborted) return { ...current, status: 'cancelled', lastUpdatedAt: now() };
-      if ('result' in outcome) {
-        if (size(outcome.result) > this.options.maxResultBytes)
-          return failed(current, {
-            code: -32603,
-            message: `The task's result is larger than tasks.maxResultBytes (${this.options.maxResultBytes} bytes)`,
-          });
-        return completed(current, outcome.result as Record<string, unknown>);
-      }
-      const error = outcome.thrown;
-      if (error instanceof TaskFailedError || isProtocolError(error)) {
-        const { code, message, data } = error as TaskFailedError;
-        return failed(current, { code, message, ...(data !== undefined && { data }) });
-      }
-      // A handler that throws anything else reports a tool error, as the SDK does for a tool called inline.
-      const text = error instanceof Error ? error.message : String(error);
-      return completed(current, { content: [{ type: 'text', text }], isError: true });
+      ended = this.settled(current, signal, outcome, size);
+      return ended;
     });
+    if (ended !== undefined) publishTask(this.source, ended.tool, ended.status as 'completed' | 'failed' | 'cancelled');
+  }
+
+  /** The final state of a task whose handler ended with `outcome`. */
+  private settled(
+    current: TaskRecord,
+    signal: AbortSignal,
+    outcome: { result: CallToolResult } | { thrown: unknown },
+    size: (value: unknown) => number,
+  ): TaskRecord {
+    if (signal.aborted) return { ...current, status: 'cancelled', lastUpdatedAt: now() };
+    if ('result' in outcome) {
+      if (size(outcome.result) > this.options.maxResultBytes)
+        return failed(current, {
+          code: -32603,
+          message: `The task's result is larger than tasks.maxResultBytes (${this.options.maxResultBytes} bytes)`,
+        });
+      return completed(current, outcome.result as Record<string, unknown>);
+    }
+    const error = outcome.thrown;
+    if (error instanceof TaskFailedError || isProtocolError(error)) {
+      const { code, message, data } = error as TaskFailedError;
+      return failed(current, { code, message, ...(data !== undefined && { data }) });
+    }
+    // A handler that throws anything else reports a tool error, as the SDK does for a tool called inline.
+    const text = error instanceof Error ? error.message : String(error);
+    return completed(current, { content: [{ type: 'text', text }], isError: true });
   }
 
   /**

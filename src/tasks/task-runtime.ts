@@ -13,6 +13,7 @@
 import type { AuthInfo } from '@modelcontextprotocol/server';
 
 import { ERRORS, JsonRpcCode } from '../errors.js';
+import { publishTask } from '../observability/channels.js';
 import { principalKey, type Principal } from '../security/principal.js';
 import type { Exchange, ExchangeRouter, ResponseMessage, RouterRequest } from '../server/exchange-router.js';
 import {
@@ -60,8 +61,10 @@ export class TaskRuntime {
     private readonly options: ResolvedTaskOptions,
     instance: string,
     readonly onError: (error: Error) => void,
+    /** The server's identity on the diagnostics channels (task events feed the metrics). */
+    readonly source: object = {},
   ) {
-    this.runner = new TaskRunner(store, options, instance, onError);
+    this.runner = new TaskRunner(store, options, instance, onError, source);
   }
 
   /**
@@ -146,7 +149,10 @@ export class TaskRuntime {
       leaseUntil: Date.now() + this.options.leaseMs,
     };
     const outcome = await this.store.create(record, this.options);
-    if (outcome === 'created') return record;
+    if (outcome === 'created') {
+      publishTask(this.source, tool, 'created');
+      return record;
+    }
     const limit =
       outcome === 'limit'
         ? `tasks.maxTasks (${this.options.maxTasks})`
@@ -183,6 +189,7 @@ export class TaskRuntime {
               },
         );
         if (changed === undefined) return unknownTask(message.id, taskId);
+        if (changed.status === 'cancelled') publishTask(this.source, changed.tool, 'cancelled');
         this.runner.stop(taskId, 'Cancelled by the client');
         return done;
       }
