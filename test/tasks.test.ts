@@ -374,6 +374,15 @@ test('over WebSocket: a task created, followed by listen notifications and tasks
       socket.send({ jsonrpc: '2.0', id: 3, method: 'tasks/get', params: { taskId, _meta: DECLARED } });
       const got = await socket.waitFor((m) => m.id === 3, 'tasks/get');
       assert.equal(got.result.status, 'completed');
+      socket.send({
+        jsonrpc: '2.0',
+        id: 4,
+        method: 'subscriptions/listen',
+        params: { notifications: { taskIds: [taskId] }, _meta: ENVELOPE },
+      });
+      const refused = await socket.waitFor((m) => m.id === 4, 'the refused listen');
+      assert.equal(refused.error.code, -32021);
+      assert.deepEqual(refused.error.data, { requiredCapabilities: { extensions: { [TASKS]: {} } } });
     } finally {
       socket.ws.close();
     }

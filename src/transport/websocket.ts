@@ -401,8 +401,10 @@ class Connection {
     if ((requested.taskIds ?? []).length > 0 && runtime.tasks !== undefined) {
       honoredTaskFilter(runtime, request, this.identity?.key, requested).then(
         (honored) => {
-          if ('error' in honored) refuse(honored.error.code, honored.error.message);
-          else this.openListen(request, ticket, honored);
+          if ('error' in honored) {
+            ticket.finish(honored);
+            this.send(honored);
+          } else this.openListen(request, ticket, honored);
         },
         (error: unknown) => {
           const unavailable = (error as { name?: unknown })?.name === 'StateUnavailableError';
