@@ -148,6 +148,19 @@ for (const [name, make, skip] of implementations) {
   });
 }
 
+test('InMemoryTaskStore refuses new tasks once it holds maxRecords, finished ones included', async () => {
+  const store = new InMemoryTaskStore(2);
+  try {
+    await store.create(record('m1'), LIMITS);
+    await store.update('m1', (current) => ({ ...current, status: 'completed' }));
+    await store.create(record('m2'), LIMITS);
+    assert.equal(await store.create(record('m3'), LIMITS), 'store-full');
+    assert.equal((await store.get('m1'))?.status, 'completed');
+  } finally {
+    await store.close();
+  }
+});
+
 describe('RedisTaskStore shared by two instances', { skip: REDIS_MISSING }, () => {
   test("one instance's create and changes are read by, and announced to, the other", async () => {
     const prefix = `shared${++prefixes}:`;

@@ -619,3 +619,47 @@ test('the README example: serve examples/tasks-server.js, then call build_report
     child.kill('SIGKILL');
   }
 });
+
+test('a full in-memory store (tasks.maxStoredTasks, finished tasks included) refuses new tasks with -32029', async () => {
+  const s = await taskServer({ tasks: { maxStoredTasks: 2 } });
+  try {
+    for (let i = 0; i < 2; i++) {
+      const done = (await rpc(s.url, 'tools/call', { name: 'work', arguments: { ms: 1 } })).message.result;
+      await until(s.url, done.taskId, (t) => t.status === 'completed');
+    }
+    const refused = await rpc(s.url, 'tools/call', { name: 'work', arguments: { ms: 1 } });
+    assert.equal(refused.message.error.code, -32029);
+    assert.match(refused.message.error.message, /the task store is full/);
+  } finally {
+    await s.close();
+  }
+});
+
+test('lease renewals change nothing a listener sees: notifications/tasks only when the task changes', async () => {
+  const s = await taskServer({ tasks: { leaseMs: 300 } });
+  try {
+    const task = (await rpc(s.url, 'tools/call', { name: 'work', arguments: { ms: 800 } })).message.result;
+    const stream = await openStream(s.url, {
+      headers: modernHeaders('subscriptions/listen'),
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 'renewals',
+        method: 'subscriptions/listen',
+        params: { notifications: { taskIds: [task.taskId] }, _meta: DECLARED },
+      }),
+    });
+    try {
+      await stream.waitFor((e) => e.message?.params?.status === 'completed', 5000);
+      const seen = stream.events
+        .filter((e) => e.message?.method === 'notifications/tasks')
+        .map((e) => `${e.message.params.status}:${e.message.params.statusMessage ?? ''}`);
+      // Renewed about 8 times in 800 ms (every 100 ms); none of them is a notification.
+      assert.ok(seen.length <= 3, JSON.stringify(seen));
+      assert.equal(seen.at(-1), `completed:working on ${process.pid}`);
+    } finally {
+      stream.destroy();
+    }
+  } finally {
+    await s.close();
+  }
+});

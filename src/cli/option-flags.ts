@@ -252,6 +252,10 @@ export const OPTION_FLAGS: readonly OptionFlag[] = [
   tasksCount('maxTasks', 'most tasks not yet finished, in total (across instances sharing Redis)'),
   tasksCount('maxTasksPerPrincipal', 'most tasks not yet finished per principal'),
   tasksCount('maxResultBytes', 'largest result or error a task may store; a larger one fails the task'),
+  tasksCount(
+    'maxStoredTasks',
+    'in memory (no --redis): most tasks held, finished ones included; then new ones are refused',
+  ),
   stdioCount('maxChildren', 'most stdio children running at once'),
   stdioCount('poolSize', 'with session isolation: children serving 2026-07-28 requests, one at a time each'),
   stdioCount('requestTimeoutMs', "how long a request waits for the stdio child's answer"),

@@ -339,6 +339,11 @@ export const CONFIG_SCHEMA: JsonSchema = deepFreeze({
           'The largest result or error a task may store (bytes of JSON); a larger one fails the task.',
           TASK_DEFAULTS.maxResultBytes,
         ),
+        maxStoredTasks: integer(
+          1,
+          'In memory (without redis): most tasks held, finished ones included (kept for their ttlMs); a full store refuses new tasks.',
+          TASK_DEFAULTS.maxStoredTasks,
+        ),
       },
     ),
     upstream: object(

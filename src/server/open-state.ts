@@ -39,7 +39,7 @@ export async function openState(options: ResolvedOptions, onError: (error: Error
         options.maxEventBytesPerSession,
       );
     const bus = options.eventBus ?? new InMemoryEventBus((error) => onError(error as Error));
-    const taskStore = options.tasks.store ?? new InMemoryTaskStore();
+    const taskStore = options.tasks.store ?? new InMemoryTaskStore(options.tasks.maxStoredTasks);
     return {
       kind: 'memory',
       sessionStore,

@@ -25,6 +25,11 @@ export interface TaskOptions {
   maxTasksPerPrincipal?: number;
   /** The largest result or error a task may store (bytes of JSON); a larger one fails the task. */
   maxResultBytes?: number;
+  /**
+   * The built-in in-memory store's capacity, finished tasks included (they are kept for their ttlMs); a full
+   * store refuses new tasks. Not used with Redis or a store of your own.
+   */
+  maxStoredTasks?: number;
 }
 
 export type ResolvedTaskOptions = Readonly<Required<Omit<TaskOptions, 'store'>>> & { readonly store?: TaskStore };
@@ -42,6 +47,8 @@ export const TASK_DEFAULTS = Object.freeze({
   maxTasksPerPrincipal: 100,
   /** 16 MiB. */
   maxResultBytes: 16 * 1024 * 1024,
+  /** 100,000: about 100 MB of small results. */
+  maxStoredTasks: 100_000,
 });
 
 const KEYS = new Set([...Object.keys(TASK_DEFAULTS), 'store']);
@@ -76,6 +83,7 @@ export function resolveTaskOptions(value: unknown): ResolvedTaskOptions {
     maxTasks: integer(options, 'maxTasks', 1, 10_000_000),
     maxTasksPerPrincipal: integer(options, 'maxTasksPerPrincipal', 1, 10_000_000),
     maxResultBytes: integer(options, 'maxResultBytes', 1024, 1024 * 1024 * 1024),
+    maxStoredTasks: integer(options, 'maxStoredTasks', 1, 100_000_000),
   };
   if (resolved.defaultTtlMs > resolved.maxTtlMs)
     failOption('tasks.defaultTtlMs', `at most tasks.maxTtlMs (${resolved.maxTtlMs})`, resolved.defaultTtlMs);

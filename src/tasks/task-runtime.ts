@@ -156,7 +156,9 @@ export class TaskRuntime {
     const limit =
       outcome === 'limit'
         ? `tasks.maxTasks (${this.options.maxTasks})`
-        : `tasks.maxTasksPerPrincipal (${this.options.maxTasksPerPrincipal})`;
+        : outcome === 'principal-limit'
+          ? `tasks.maxTasksPerPrincipal (${this.options.maxTasksPerPrincipal})`
+          : 'the task store is full: it keeps finished tasks for their ttlMs (a shorter tasks.defaultTtlMs, or Redis, holds more)';
     return { code: ERRORS.TASK_LIMIT.rpcCode, message: `${ERRORS.TASK_LIMIT.message}: ${limit}` };
   }
 

@@ -12,7 +12,8 @@ export interface TaskLimits {
   maxTasksPerPrincipal: number;
 }
 
-export type CreateOutcome = 'created' | 'limit' | 'principal-limit';
+/** `store-full`: the store holds all the tasks it can (an in-memory store's maxRecords, finished ones included). */
+export type CreateOutcome = 'created' | 'limit' | 'principal-limit' | 'store-full';
 
 /** Changes a record: returns the new record, or undefined to leave it as it is. */
 export type TaskChange = (current: TaskRecord) => TaskRecord | undefined;
@@ -45,8 +46,15 @@ export class InMemoryTaskStore implements TaskStore {
   private readonly listeners = new Set<(record: TaskRecord) => void>();
   private readonly pruner: NodeJS.Timeout;
 
-  /** @param pruneIntervalMs how often expired records are dropped (reads never return them either way) */
-  constructor(pruneIntervalMs = 60_000) {
+  /**
+   * @param maxRecords tasks held at most, finished ones included (they are kept for their ttlMs, and dropping
+   *   one early would break that promise, so a full store refuses new tasks instead). Default 100,000.
+   * @param pruneIntervalMs how often expired records are dropped (reads never return them either way)
+   */
+  constructor(
+    readonly maxRecords = 100_000,
+    pruneIntervalMs = 60_000,
+  ) {
     this.pruner = setInterval(() => this.prune(Date.now()), pruneIntervalMs);
     this.pruner.unref();
   }
@@ -59,6 +67,10 @@ export class InMemoryTaskStore implements TaskStore {
     const owner = record.owner ?? ANONYMOUS;
     if (this.active >= limits.maxTasks) return 'limit';
     if ((this.activeByOwner.get(owner) ?? 0) >= limits.maxTasksPerPrincipal) return 'principal-limit';
+    if (this.records.size >= this.maxRecords) {
+      this.prune(Date.now());
+      if (this.records.size >= this.maxRecords) return 'store-full';
+    }
     this.records.set(record.taskId, structuredClone(record));
     this.countActive(record, 1);
     this.emit(record);

@@ -172,7 +172,8 @@ export async function honoredTaskFilter(
 /**
  * Sends notifications/tasks for the honoured task ids, each with the DetailedTask as tasks/get would answer it
  * at that moment: first each task as it is now (read once the watch is on, so no change falls in between, and
- * skipped for a task whose change arrived first), then every change. Returns the function that stops it.
+ * skipped for a task whose change arrived first), then every change a client can see. Returns the function that
+ * stops it.
  */
 export function watchTasks(
   runtime: RuntimeContext,
@@ -183,10 +184,13 @@ export function watchTasks(
   const tasks = runtime.tasks;
   if (honored.taskIds === undefined || tasks === undefined) return () => {};
   const watched = new Set(honored.taskIds);
-  const sent = new Set<string>();
+  /** What was last sent per task: a write that changes nothing a client sees (a lease renewal) sends nothing. */
+  const sent = new Map<string, string>();
   let stopped = false;
   const notify = (record: TaskRecord) => {
-    sent.add(record.taskId);
+    const seen = `${record.status}\u0000${record.lastUpdatedAt}\u0000${record.statusMessage ?? ''}`;
+    if (sent.get(record.taskId) === seen) return;
+    sent.set(record.taskId, seen);
     send({ jsonrpc: '2.0', method: 'notifications/tasks', params: detailedTask(record) });
   };
   const unsubscribe = tasks.store.subscribe((record) => {
