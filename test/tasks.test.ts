@@ -659,3 +659,46 @@ test('lease renewals change nothing a listener sees: notifications/tasks only wh
     await s.close();
   }
 });
+
+test("a task's result is checked against the tool's output schema, as an inline call's is", async () => {
+  const s = await taskServer();
+  try {
+    const good = (await rpc(s.url, 'tools/call', { name: 'typed', arguments: { bad: false } })).message.result;
+    const fine = await until(s.url, good.taskId, (t) => t.status === 'completed');
+    assert.deepEqual(fine.result.structuredContent, { n: 1 });
+    const bad = (await rpc(s.url, 'tools/call', { name: 'typed', arguments: { bad: true } })).message.result;
+    const refused = await until(s.url, bad.taskId, (t) => t.status === 'completed');
+    assert.equal(refused.result.isError, true);
+    assert.match(refused.result.content[0].text, /^Output validation error: Invalid structured content for tool typed/);
+    const inline = await rpc(s.url, 'tools/call', { name: 'typed', arguments: { bad: true } }, { declare: false });
+    assert.equal(inline.message.result.isError, true);
+    assert.match(inline.message.result.content[0].text, /Output validation error/);
+  } finally {
+    await s.close();
+  }
+});
+
+test('inline (no extension), a task tool asks a 2025-era session for input the 2025 way; a 2026-07-28 call cannot', async () => {
+  await withServer({ server: createTaskServer }, async (s: Started) => {
+    const legacy = await connect(s.url, {
+      protocol: 'legacy',
+      tasks: false,
+      capabilities: { elicitation: { form: {} } },
+    });
+    try {
+      legacy.setRequestHandler('elicitation/create', async () => ({ action: 'accept', content: { name: 'Old' } }));
+      const result = await legacy.callTool({ name: 'ask', arguments: {} });
+      assert.deepEqual(result.content, [{ type: 'text', text: 'hello Old' }]);
+    } finally {
+      await legacy.close();
+    }
+    const modern = await connect(s.url, { protocol: 'modern', tasks: false });
+    try {
+      const result = await modern.callTool({ name: 'ask', arguments: {} });
+      assert.equal(result.isError, true);
+      assert.match(String((result.content as any)[0].text), /needs the io\.modelcontextprotocol\/tasks extension/);
+    } finally {
+      await modern.close();
+    }
+  });
+});

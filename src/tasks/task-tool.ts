@@ -38,7 +38,8 @@ export interface TaskContext {
   /**
    * Asks the client for input: the task turns `input_required` with these requests until tasks/update answers
    * every one; resolves with the answers by key. Keys must be new for the task (a key is never reused). Inline
-   * (no task) it rejects: input while running needs the extension.
+   * (no task): on a 2025-era session the requests go to the client as server-to-client requests; a 2026-07-28
+   * request cannot be asked (it rejects).
    */
   input(requests: Record<string, InputRequest>): Promise<Record<string, unknown>>;
   /** One `elicitation/create` request (a fresh key); resolves with the client's ElicitResult. */
@@ -63,6 +64,8 @@ export interface TaskToolConfig<Schema extends StandardSchemaV1 | undefined = un
   description?: string;
   /** A zod object (or any Standard Schema with JSON Schema the SDK accepts) for the arguments. */
   inputSchema?: Schema;
+  /** The result's structuredContent schema: listed, and checked for task results as the SDK checks inline ones. */
+  outputSchema?: StandardSchemaV1;
   annotations?: Record<string, unknown>;
   _meta?: Record<string, unknown>;
   /**
@@ -163,23 +166,52 @@ function answersCall(value: unknown): boolean {
   return Array.isArray(v.content) || v.resultType === 'input_required' || v.structuredContent !== undefined;
 }
 
-/** Input while running inline: there is no task to park, so it cannot be asked for. */
-function inlineContext(signal: AbortSignal, authInfo: AuthInfo | undefined, prepared: unknown): TaskContext {
-  const refuse = () =>
-    Promise.reject(
-      new Error(
+/**
+ * The context of a call run inline (no task). A 2025-era session can still be asked for input the 2025 way, with
+ * server-to-client requests on the session; a 2026-07-28 request cannot (there is no task to park).
+ */
+function inlineContext(ctx: ServerContext, authInfo: AuthInfo | undefined, prepared: unknown): TaskContext {
+  const modern = (ctx.mcpReq as { envelope?: unknown }).envelope !== undefined;
+  const input = async (requests: Record<string, InputRequest>): Promise<Record<string, unknown>> => {
+    if (modern)
+      throw new Error(
         `This tool asks for input while it runs, which needs the ${TASKS_EXTENSION} extension; the request did not declare it`,
-      ),
+      );
+    const send = ctx.mcpReq.send as (request: InputRequest) => Promise<unknown>;
+    const entries = await Promise.all(
+      Object.entries(requests).map(async ([key, request]) => [key, await send(request)] as const),
     );
+    return Object.fromEntries(entries);
+  };
+  let elicitations = 0;
   return {
     taskId: undefined,
-    signal,
+    signal: ctx.mcpReq.signal,
     prepared,
     authInfo,
     status: async () => {},
-    input: refuse,
-    elicit: refuse,
+    input,
+    elicit: async (params) => {
+      const key = `elicitation-${++elicitations}`;
+      const answers = await input({ [key]: { method: 'elicitation/create', params } });
+      return answers[key] as ElicitAnswer;
+    },
   };
+}
+
+/**
+ * Checks a result against the tool's output schema as the SDK checks an inline call's: a result without the
+ * structuredContent the schema asks for, or with content that does not match, becomes a tool error.
+ */
+async function checkedOutput(name: string, schema: StandardSchemaV1 | undefined, result: CallToolResult) {
+  if (schema === undefined || result.isError === true) return result;
+  const failure = (text: string): CallToolResult => ({ content: [{ type: 'text', text }], isError: true });
+  if (result.structuredContent === undefined)
+    return failure(`Output validation error: Tool ${name} has an output schema but no structured content was provided`);
+  const checked = await schema['~standard'].validate(result.structuredContent);
+  if (checked.issues === undefined) return result;
+  const issues = checked.issues.map((issue) => issue.message).join('; ');
+  return failure(`Output validation error: Invalid structured content for tool ${name}: ${issues}`);
 }
 
 /**
@@ -196,11 +228,12 @@ export function registerTaskTool<Schema extends StandardSchemaV1 | undefined = u
   const { taskSupport = 'optional', ttlMs, pollIntervalMs, beforeTask, ...toolConfig } = config;
   if (!SUPPORT.has(taskSupport))
     throw new TypeError(`remote-mcp: registerTaskTool taskSupport must be 'forbidden', 'optional' or 'required'`);
+  const outputSchema = toolConfig.outputSchema;
   const spec: TaskToolSpec = {
     support: taskSupport,
     ttlMs: positiveInteger(ttlMs, 'ttlMs'),
     pollIntervalMs: positiveInteger(pollIntervalMs, 'pollIntervalMs'),
-    handler: handler as TaskHandler<unknown>,
+    handler: async (args, task) => checkedOutput(name, outputSchema, await handler(args as Args, task)),
   };
   const run = async (args: unknown, ctx: ServerContext): Promise<CallToolResult> => {
     const call = takeTaskCall(server, ctx.mcpReq.id);
@@ -211,8 +244,9 @@ export function registerTaskTool<Schema extends StandardSchemaV1 | undefined = u
       // The client has its CreateTaskResult already; the runtime discards this answer.
       return { content: [] };
     }
+    // Inline, the SDK checks the result against the output schema itself.
     const authInfo = (ctx as { http?: { authInfo?: AuthInfo } }).http?.authInfo ?? call?.authInfo;
-    return handler(args as Args, inlineContext(ctx.mcpReq.signal, authInfo, prepared));
+    return handler(args as Args, inlineContext(ctx, authInfo, prepared));
   };
   // The SDK calls a handler with (args, ctx) when the tool has an input schema, with (ctx) when it has none.
   const callback =
