@@ -97,6 +97,10 @@ test('tool errors complete with isError; JSON-RPC errors fail the task with the 
     assert.deepEqual(crashed.error, { code: -32001, message: 'crashed on purpose', data: { pid: process.pid } });
     assert.equal(crashed.statusMessage, 'crashed on purpose');
     assert.equal('result' in crashed, false);
+    const refuse = (await rpc(s.url, 'tools/call', { name: 'refuse' })).message.result;
+    const refused = await until(s.url, refuse.taskId, (t) => t.status !== 'working');
+    assert.equal(refused.status, 'failed');
+    assert.deepEqual(refused.error, { code: -32602, message: 'refused on purpose' });
   } finally {
     await s.close();
   }

@@ -257,18 +257,20 @@ export class TaskRunner {
     size: (value: unknown) => number,
   ): TaskRecord {
     if (signal.aborted) return { ...current, status: 'cancelled', lastUpdatedAt: now() };
-    if ('result' in outcome) {
-      if (size(outcome.result) > this.options.maxResultBytes)
-        return failed(current, {
-          code: -32603,
-          message: `The task's result is larger than tasks.maxResultBytes (${this.options.maxResultBytes} bytes)`,
-        });
-      return completed(current, outcome.result as Record<string, unknown>);
-    }
+    const tooLarge = () =>
+      failed(current, {
+        code: -32603,
+        message: `The task's result is larger than tasks.maxResultBytes (${this.options.maxResultBytes} bytes)`,
+      });
+    if ('result' in outcome)
+      return size(outcome.result) > this.options.maxResultBytes
+        ? tooLarge()
+        : completed(current, outcome.result as Record<string, unknown>);
     const error = outcome.thrown;
     if (error instanceof TaskFailedError || isProtocolError(error)) {
       const { code, message, data } = error as TaskFailedError;
-      return failed(current, { code, message, ...(data !== undefined && { data }) });
+      const rpcError = { code, message, ...(data !== undefined && { data }) };
+      return size(rpcError) > this.options.maxResultBytes ? tooLarge() : failed(current, rpcError);
     }
     // A handler that throws anything else reports a tool error, as the SDK does for a tool called inline.
     const text = error instanceof Error ? error.message : String(error);
