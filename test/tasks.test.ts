@@ -706,3 +706,35 @@ test('inline (no extension), a task tool asks a 2025-era session for input the 2
     }
   });
 });
+
+test('remote-mcp task <url> <id> follows a task an earlier call created; --cancel cancels it', async () => {
+  await withServer({ server: createTaskServer }, async (s: Started) => {
+    const quick = (await rpc(s.url, 'tools/call', { name: 'work', arguments: { ms: 200 } })).message.result;
+    const followed = await runCli(['task', s.url, quick.taskId]);
+    assert.equal(followed.code, 0, followed.stderr);
+    assert.match(followed.stdout, /^worked 200 ms on \d+\n$/);
+    assert.match(followed.stderr, new RegExp(`^task ${quick.taskId}: completed \\(working on \\d+\\)$`, 'm'));
+    const long = (await rpc(s.url, 'tools/call', { name: 'work', arguments: { ms: 60_000 } })).message.result;
+    const cancelled = await runCli(['task', s.url, long.taskId, '--cancel']);
+    assert.equal(cancelled.code, 1);
+    assert.match(cancelled.stderr, new RegExp(`^task ${long.taskId}: cancelled \\(Cancelled by the client\\)$`, 'm'));
+    const unknown = await runCli(['task', s.url, 'no-such-task']);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /no such task .*\(JSON-RPC error -32602\)/);
+  });
+});
+
+test("the client's totalTimeoutMs bounds the wait for a task, and the task is cancelled when it runs out", async () => {
+  await withServer({ server: createTaskServer }, async (s: Started) => {
+    const client = await connect(s.url, { totalTimeoutMs: 300 });
+    try {
+      const started = Date.now();
+      await assert.rejects(client.callTool({ name: 'work', arguments: { ms: 60_000 } }), /timeout|aborted/i);
+      assert.ok(Date.now() - started < 5000);
+      const stats = await client.callTool({ name: 'stats', arguments: {} });
+      assert.ok(JSON.parse(String((stats.content as any)[0].text)).aborted >= 1);
+    } finally {
+      await client.close();
+    }
+  });
+});

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The remote-mcp command line. Server side: `serve <module>` and its helpers (config, keys, token). Client side:
- * `call`, `list`, `read`, `bridge`, `doctor` and `bench`, which reach any remote MCP server.
+ * `call`, `task`, `list`, `read`, `bridge`, `doctor` and `bench`, which reach any remote MCP server.
  *
  * The server side is imported only when a server command (or the top-level help) runs, so a client command
  * starts in about half the time and never loads server code.
@@ -15,9 +15,10 @@ import { callCommand } from './call-command.js';
 import { doctorCommand } from './doctor-command.js';
 import { listCommand } from './list-command.js';
 import { readCommand } from './read-command.js';
+import { taskCommand } from './task-command.js';
 
 /** Subcommands that need no server code: with one of these first, serve-command.js is not loaded. */
-const CLIENT_COMMANDS = new Set(['call', 'list', 'read', 'bridge', 'doctor', 'bench']);
+const CLIENT_COMMANDS = new Set(['call', 'task', 'list', 'read', 'bridge', 'doctor', 'bench']);
 
 export async function buildProgram(argv: readonly string[] = process.argv): Promise<Command> {
   const program = new Command('remote-mcp')
@@ -28,6 +29,7 @@ export async function buildProgram(argv: readonly string[] = process.argv): Prom
     addServerCommands(program);
   }
   program.addCommand(callCommand());
+  program.addCommand(taskCommand());
   program.addCommand(listCommand());
   program.addCommand(readCommand());
   program.addCommand(bridgeCommand());

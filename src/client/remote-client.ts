@@ -127,8 +127,13 @@ export class RemoteClient extends Client {
   override async callTool(params: CallToolRequest['params'], options?: CallOptions) {
     const outcome = await this.#callOnce(params, options);
     if (outcome.kind === 'result') return outcome.result as Awaited<ReturnType<Client['callTool']>>;
+    // A task outlives any one request's timeout; only the caller's signal and the call's total bound end the wait.
+    const total = options?.maxTotalTimeout ?? this.#policy.totalTimeoutMs;
+    const signals = [options?.signal, total === undefined ? undefined : AbortSignal.timeout(total)].filter(
+      (signal): signal is AbortSignal => signal !== undefined,
+    );
     const wait: WaitForTaskOptions = {
-      ...(options?.signal !== undefined && { signal: options.signal }),
+      ...(signals.length > 0 && { signal: signals.length === 1 ? signals[0]! : AbortSignal.any(signals) }),
       ...(this.#policy.onInputRequests !== undefined && { onInputRequests: this.#policy.onInputRequests }),
     };
     return (await this.waitForTask(outcome.task, wait)) as Awaited<ReturnType<Client['callTool']>>;
