@@ -115,7 +115,7 @@ for (const [name, make, skip] of implementations) {
       }
     });
 
-    test('expiredLeases lists the unfinished tasks whose lease ended, not finished or renewed ones', async () => {
+    test('expiredLeases lists the unfinished tasks whose lease ended, not finished or renewed ones; renew tells no one', async () => {
       const store = await make();
       try {
         const past = Date.now() - 1000;
@@ -124,8 +124,16 @@ for (const [name, make, skip] of implementations) {
         await store.create(record('done', { leaseUntil: past }), LIMITS);
         await store.update('done', (current) => ({ ...current, status: 'cancelled' }));
         assert.deepEqual(await store.expiredLeases(Date.now(), 10), ['dead']);
-        await store.update('dead', (current) => ({ ...current, leaseUntil: Date.now() + 60_000 }));
+        const heard: string[] = [];
+        const stop = store.subscribe((changed) => heard.push(changed.taskId));
+        const renewed = await store.renew('dead', Date.now() + 60_000);
+        stop();
+        assert.equal(renewed?.status, 'working');
+        assert.ok((renewed?.leaseUntil ?? 0) > Date.now());
+        assert.ok(((await store.get('dead'))?.leaseUntil ?? 0) > Date.now());
+        assert.deepEqual(heard, [], 'a renewal tells no one');
         assert.deepEqual(await store.expiredLeases(Date.now(), 10), []);
+        assert.equal(await store.renew('missing', Date.now()), undefined);
       } finally {
         await store.close();
       }

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import type { IncomingMessage } from 'node:http';
 
 import { connect } from '../src/client/index.js';
-import { InMemoryTaskStore, type RemoteServerOptions } from '../src/index.js';
+import { createRemoteServer, InMemoryTaskStore, registerTaskTool, type RemoteServerOptions } from '../src/index.js';
 import createTaskServer from './fixtures/task-server.js';
 import {
   ENVELOPE,
@@ -737,4 +737,28 @@ test("the client's totalTimeoutMs bounds the wait for a task, and the task is ca
       await client.close();
     }
   });
+});
+
+test('bad tasks options are refused at construction, naming the key; registerTaskTool checks its own', () => {
+  const make = (tasks: unknown) => () => createRemoteServer({ server: createTaskServer, tasks } as RemoteServerOptions);
+  assert.throws(make({ leaseMs: 5 }), /option `tasks\.leaseMs` must be an integer from 300 to 3600000; received 5/);
+  assert.throws(make({ maxTasks: 0 }), /option `tasks\.maxTasks` must be an integer from 1/);
+  assert.throws(make({ ttl: 5 }), /option `tasks\.ttl` must be unset/);
+  assert.throws(
+    make({ defaultTtlMs: 10_000, maxTtlMs: 5000 }),
+    /option `tasks\.defaultTtlMs` must be at most tasks\.maxTtlMs \(5000\)/,
+  );
+  assert.throws(
+    make({ store: { get() {} } }),
+    /option `tasks\.store` must be a TaskStore \(create, get, update, renew/,
+  );
+  const server = createTaskServer();
+  assert.throws(
+    () => registerTaskTool(server, 'x', { taskSupport: 'sometimes' as never }, async () => ({ content: [] })),
+    /taskSupport must be 'forbidden', 'optional' or 'required'/,
+  );
+  assert.throws(
+    () => registerTaskTool(server, 'y', { ttlMs: -1 }, async () => ({ content: [] })),
+    /ttlMs must be a positive integer/,
+  );
 });

@@ -73,8 +73,12 @@ export function resolveTaskOptions(value: unknown): ResolvedTaskOptions {
     if (!KEYS.has(key))
       failOption(`tasks.${key}`, `unset (the tasks options are ${[...KEYS].join(', ')})`, options[key]);
   const store = options.store as TaskStore | undefined;
-  if (store !== undefined && (typeof store !== 'object' || typeof store.create !== 'function'))
-    failOption('tasks.store', 'a TaskStore (create, get, update, expiredLeases, subscribe, close)', store);
+  const methods = ['create', 'get', 'update', 'renew', 'expiredLeases', 'subscribe', 'close'] as const;
+  if (
+    store !== undefined &&
+    (store === null || typeof store !== 'object' || methods.some((method) => typeof store[method] !== 'function'))
+  )
+    failOption('tasks.store', `a TaskStore (${methods.join(', ')})`, '(an object without them)');
   const resolved = {
     defaultTtlMs: integer(options, 'defaultTtlMs', 1000, MAX_MS),
     maxTtlMs: integer(options, 'maxTtlMs', 1000, MAX_MS),

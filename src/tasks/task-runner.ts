@@ -319,7 +319,7 @@ export class TaskRunner {
     if (this.closed) return;
     for (const taskId of [...this.running.keys()]) {
       try {
-        const record = await this.change(taskId, (current) => (isTerminal(current) ? undefined : { ...current }));
+        const record = await this.store.renew(taskId, Date.now() + this.options.leaseMs);
         if (record === undefined) this.stop(taskId, 'The task no longer exists');
         else this.observe(record);
       } catch (error) {

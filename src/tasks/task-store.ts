@@ -28,6 +28,11 @@ export interface TaskStore {
    * as stored afterwards, or undefined when there is none.
    */
   update(taskId: string, change: TaskChange): Promise<TaskRecord | undefined>;
+  /**
+   * Moves a task's lease on to `leaseUntil` without a change anyone is told of (the record is otherwise as it
+   * was); resolves with the record as it is now, or undefined when there is none.
+   */
+  renew(taskId: string, leaseUntil: number): Promise<TaskRecord | undefined>;
   /** Tasks not yet terminal whose lease ended before `now`: their instance stopped renewing it. */
   expiredLeases(now: number, limit: number): Promise<string[]>;
   /** Every record created or changed, by any instance sharing the store; returns the function that stops it. */
@@ -42,7 +47,8 @@ const ANONYMOUS = '';
 export class InMemoryTaskStore implements TaskStore {
   private readonly records = new Map<string, TaskRecord>();
   private readonly activeByOwner = new Map<string, number>();
-  private active = 0;
+  /** The ids of the tasks not yet terminal (what the lease sweep looks at). */
+  private readonly activeIds = new Set<string>();
   private readonly listeners = new Set<(record: TaskRecord) => void>();
   private readonly pruner: NodeJS.Timeout;
 
@@ -60,12 +66,12 @@ export class InMemoryTaskStore implements TaskStore {
   }
 
   async check(): Promise<unknown> {
-    return { kind: 'memory', tasks: this.records.size, active: this.active };
+    return { kind: 'memory', tasks: this.records.size, active: this.activeIds.size };
   }
 
   async create(record: TaskRecord, limits: TaskLimits): Promise<CreateOutcome> {
     const owner = record.owner ?? ANONYMOUS;
-    if (this.active >= limits.maxTasks) return 'limit';
+    if (this.activeIds.size >= limits.maxTasks) return 'limit';
     if ((this.activeByOwner.get(owner) ?? 0) >= limits.maxTasksPerPrincipal) return 'principal-limit';
     if (this.records.size >= this.maxRecords) {
       this.prune(Date.now());
@@ -93,11 +99,19 @@ export class InMemoryTaskStore implements TaskStore {
     return structuredClone(next);
   }
 
+  async renew(taskId: string, leaseUntil: number): Promise<TaskRecord | undefined> {
+    const record = this.live(taskId, Date.now());
+    if (record === undefined) return undefined;
+    record.leaseUntil = leaseUntil;
+    return structuredClone(record);
+  }
+
   async expiredLeases(now: number, limit: number): Promise<string[]> {
     const ids: string[] = [];
-    for (const record of this.records.values()) {
+    for (const taskId of this.activeIds) {
       if (ids.length >= limit) break;
-      if (!isTerminal(record) && record.leaseUntil < now) ids.push(record.taskId);
+      const record = this.records.get(taskId);
+      if (record !== undefined && record.leaseUntil < now) ids.push(taskId);
     }
     return ids;
   }
@@ -131,7 +145,8 @@ export class InMemoryTaskStore implements TaskStore {
 
   private countActive(record: TaskRecord, delta: 1 | -1): void {
     const owner = record.owner ?? ANONYMOUS;
-    this.active += delta;
+    if (delta === 1) this.activeIds.add(record.taskId);
+    else this.activeIds.delete(record.taskId);
     const count = (this.activeByOwner.get(owner) ?? 0) + delta;
     if (count <= 0) this.activeByOwner.delete(owner);
     else this.activeByOwner.set(owner, count);

@@ -3,8 +3,9 @@
  * and every change reaches the instance running the task (and any listener) through pub/sub.
  *
  * Keys (`<p>` is the connection's keyPrefix):
- * - `<p>task:<id>` — a hash: `json` (the TaskRecord) and `v` (its version, for compare-and-set). It expires
- *   (PEXPIREAT) ttlMs after the task's creation, result and all.
+ * - `<p>task:<id>` — a hash: `json` (the TaskRecord), `v` (its version, for compare-and-set) and `lease` (when
+ *   its lease ends, kept apart so that renewing it rewrites nothing and tells no one). It expires (PEXPIREAT)
+ *   ttlMs after the task's creation, result and all.
  * - `<p>tasks:active` and `<p>tasks:active:<owner>` — sorted sets of the tasks not yet terminal, scored by
  *   their lease's end: what makes maxTasks and maxTasksPerPrincipal limits for the cluster, and where the sweep
  *   finds the tasks of instances that died.
@@ -37,7 +38,7 @@ end
 if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[5]) then return 'limit' end
 if redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[6]) then return 'principal-limit' end
 redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'v', '1', 'json', ARGV[2])
+redis.call('HSET', KEYS[1], 'v', '1', 'json', ARGV[2], 'lease', ARGV[4])
 redis.call('PEXPIREAT', KEYS[1], ARGV[3])
 redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
 redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
@@ -48,7 +49,7 @@ const COMPARE_AND_SET = new LuaScript(`
 local v = redis.call('HGET', KEYS[1], 'v')
 if not v then return -1 end
 if v ~= ARGV[2] then return 0 end
-redis.call('HSET', KEYS[1], 'v', tostring(tonumber(v) + 1), 'json', ARGV[3])
+redis.call('HSET', KEYS[1], 'v', tostring(tonumber(v) + 1), 'json', ARGV[3], 'lease', ARGV[5])
 if ARGV[4] == '1' then
   redis.call('ZREM', KEYS[2], ARGV[1])
   redis.call('ZREM', KEYS[3], ARGV[1])
@@ -58,6 +59,18 @@ else
 end
 return 1`);
 
+/**
+ * KEYS: task, active, activeOwner. ARGV: id, leaseUntil. The record's json (with the new lease), or nil.
+ * ZADD XX: a task that is no longer active (terminal) is not put back among the active ones.
+ */
+const RENEW = new LuaScript(`
+local json = redis.call('HGET', KEYS[1], 'json')
+if not json then return false end
+redis.call('HSET', KEYS[1], 'lease', ARGV[2])
+redis.call('ZADD', KEYS[2], 'XX', ARGV[2], ARGV[1])
+redis.call('ZADD', KEYS[3], 'XX', ARGV[2], ARGV[1])
+return json`);
+
 /** KEYS: active. ARGV: now, limit, taskKeyPrefix. Lease-expired ids whose task still exists; the others pruned. */
 const EXPIRED_LEASES = new LuaScript(`
 local alive = {}
@@ -65,6 +78,14 @@ for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1],
   if redis.call('EXISTS', ARGV[3] .. id) == 1 then table.insert(alive, id) else redis.call('ZREM', KEYS[1], id) end
 end
 return alive`);
+
+/** The record in `json`, with the lease its hash keeps apart. */
+function withLease(json: string, lease: string | null | undefined): TaskRecord {
+  const record = JSON.parse(json) as TaskRecord;
+  const until = Number(lease);
+  if (lease !== null && lease !== undefined && Number.isFinite(until)) record.leaseUntil = until;
+  return record;
+}
 
 export class RedisTaskStore implements TaskStore {
   private readonly listeners = new Set<(record: TaskRecord) => void>();
@@ -118,16 +139,28 @@ export class RedisTaskStore implements TaskStore {
   }
 
   async get(taskId: string): Promise<TaskRecord | undefined> {
-    const json = await this.connection.run((client) => client.hGet(this.taskPrefix + taskId, 'json'));
-    return typeof json === 'string' ? (JSON.parse(json) as TaskRecord) : undefined;
+    const [json, lease] = await this.connection.run((client) =>
+      client.hmGet(this.taskPrefix + taskId, ['json', 'lease']),
+    );
+    return typeof json === 'string' ? withLease(json, lease) : undefined;
+  }
+
+  async renew(taskId: string, leaseUntil: number): Promise<TaskRecord | undefined> {
+    const key = this.taskPrefix + taskId;
+    const current = await this.get(taskId);
+    if (current === undefined) return undefined;
+    const json = await this.connection.run((client) =>
+      RENEW.run(client, [key, this.activeKey, this.ownerKey(current)], [taskId, leaseUntil]),
+    );
+    return typeof json === 'string' ? withLease(json, String(leaseUntil)) : undefined;
   }
 
   async update(taskId: string, change: TaskChange): Promise<TaskRecord | undefined> {
     const key = this.taskPrefix + taskId;
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
-      const [version, json] = await this.connection.run((client) => client.hmGet(key, ['v', 'json']));
+      const [version, json, lease] = await this.connection.run((client) => client.hmGet(key, ['v', 'json', 'lease']));
       if (typeof version !== 'string' || typeof json !== 'string') return undefined;
-      const current = JSON.parse(json) as TaskRecord;
+      const current = withLease(json, lease);
       const next = change(current);
       if (next === undefined) return current;
       const nextJson = JSON.stringify(next);
