@@ -9,10 +9,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { modernHeaders, openStream } from './helpers.js';
 import { clusterMissing } from './support/binaries.js';
 import { startCluster, type Cluster, type ClusterNode } from './support/cluster.js';
-import { DECLARED, rpc, until } from './support/task-rpc.js';
+import { listenToTasks, rpc, until } from './support/task-rpc.js';
 
 const CLUSTER_MISSING = clusterMissing();
 /** Short, so a dead instance's task is failed within a second or so. */
@@ -55,15 +54,7 @@ describe('tasks across three instances sharing Redis behind nginx', { skip: CLUS
     const [a, b, c] = cluster.nodes as [ClusterNode, ClusterNode, ClusterNode];
     await until(a.url, created.taskId, (task) => task.status === 'input_required');
     // A listener on one instance hears what happens to the task wherever it runs.
-    const stream = await openStream(c.url, {
-      headers: modernHeaders('subscriptions/listen'),
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 'cluster-listen',
-        method: 'subscriptions/listen',
-        params: { notifications: { taskIds: [created.taskId] }, _meta: DECLARED },
-      }),
-    });
+    const stream = await listenToTasks(c.url, 'cluster-listen', [created.taskId]);
     try {
       await stream.waitFor((e) => e.message?.params?.status === 'input_required');
       const ack = await rpc(b.url, 'tasks/update', {

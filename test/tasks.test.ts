@@ -19,7 +19,6 @@ import {
   initializeBody,
   modernHeaders,
   openSession,
-  openStream,
   raw,
   sessionHeaders,
   sseMessages,
@@ -30,7 +29,7 @@ import {
   type Started,
 } from './helpers.js';
 import { CLI, runCli } from './support/run-cli.js';
-import { DECLARED, rpc, TASKS, until } from './support/task-rpc.js';
+import { DECLARED, listenToTasks, rpc, TASKS, until } from './support/task-rpc.js';
 
 const SUBSCRIPTION_ID = 'io.modelcontextprotocol/subscriptionId';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -233,15 +232,7 @@ test("a task belongs to its principal: another principal's tasks/get, update, ca
       const other = await rpc(s.url, method, { taskId: task.taskId, inputResponses: {} }, { headers: byUser('bob') });
       assert.equal(other.message.error.code, -32602, method);
     }
-    const stream = await openStream(s.url, {
-      headers: { ...modernHeaders('subscriptions/listen'), ...byUser('bob') },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 'bob-listen',
-        method: 'subscriptions/listen',
-        params: { notifications: { taskIds: [task.taskId] }, _meta: DECLARED },
-      }),
-    });
+    const stream = await listenToTasks(s.url, 'bob-listen', [task.taskId], byUser('bob'));
     const ack = await stream.waitFor((e) => e.message?.method === 'notifications/subscriptions/acknowledged');
     assert.deepEqual(ack.message.params.notifications, {});
     stream.destroy();
@@ -308,15 +299,7 @@ test('notifications/tasks on subscriptions/listen: each status as a DetailedTask
   const s = await taskServer();
   try {
     const task = (await rpc(s.url, 'tools/call', { name: 'ask' })).message.result;
-    const stream = await openStream(s.url, {
-      headers: modernHeaders('subscriptions/listen'),
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 'tasks-1',
-        method: 'subscriptions/listen',
-        params: { notifications: { taskIds: [task.taskId, 'unknown-task'] }, _meta: DECLARED },
-      }),
-    });
+    const stream = await listenToTasks(s.url, 'tasks-1', [task.taskId, 'unknown-task']);
     const ack = await stream.waitFor((e) => e.message?.method === 'notifications/subscriptions/acknowledged');
     assert.deepEqual(ack.message.params.notifications, { taskIds: [task.taskId] });
     const asking = await stream.waitFor((e) => e.message?.params?.status === 'input_required');
@@ -639,15 +622,7 @@ test('lease renewals change nothing a listener sees: notifications/tasks only wh
   const s = await taskServer({ tasks: { leaseMs: 300 } });
   try {
     const task = (await rpc(s.url, 'tools/call', { name: 'work', arguments: { ms: 800 } })).message.result;
-    const stream = await openStream(s.url, {
-      headers: modernHeaders('subscriptions/listen'),
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 'renewals',
-        method: 'subscriptions/listen',
-        params: { notifications: { taskIds: [task.taskId] }, _meta: DECLARED },
-      }),
-    });
+    const stream = await listenToTasks(s.url, 'renewals', [task.taskId]);
     try {
       await stream.waitFor((e) => e.message?.params?.status === 'completed', 5000);
       const seen = stream.events

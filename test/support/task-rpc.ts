@@ -1,5 +1,5 @@
 /** Raw 2026-07-28 requests of the tasks extension, for the tasks tests (one process and cluster). */
-import { ENVELOPE, modernHeaders, raw } from '../helpers.js';
+import { ENVELOPE, modernHeaders, type OpenStream, openStream, raw } from '../helpers.js';
 
 export const TASKS = 'io.modelcontextprotocol/tasks';
 /** The request envelope with the tasks extension declared. */
@@ -47,4 +47,22 @@ export async function until(
     if (Date.now() > deadline) throw new Error(`task ${taskId} never got there: ${JSON.stringify(message)}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/** Opens subscriptions/listen for notifications/tasks of `taskIds`, the extension declared (request id `id`). */
+export function listenToTasks(
+  url: string,
+  id: string,
+  taskIds: string[],
+  headers: Record<string, string> = {},
+): Promise<OpenStream> {
+  return openStream(url, {
+    headers: { ...modernHeaders('subscriptions/listen'), ...headers },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id,
+      method: 'subscriptions/listen',
+      params: { notifications: { taskIds }, _meta: DECLARED },
+    }),
+  });
 }
