@@ -31,7 +31,8 @@ interface Server {
 async function serve(extra: string[], env: NodeJS.ProcessEnv = {}): Promise<Server> {
   // Tasks are kept for one minute (not the default hour): a run creates tens of thousands.
   const args = [CLI, 'serve', MODULE, '--port', '0', '--no-metrics', '--log-level', 'warn'];
-  args.push('--tasks-default-ttl-ms', '60000', '--tasks-max-tasks-per-principal', '100000', ...extra);
+  args.push('--tasks-default-ttl-ms', '60000', '--tasks-max-tasks-per-principal', '100000');
+  args.push('--tasks-max-stored-tasks', '10000000', ...extra);
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let output = '';
   const url = await new Promise<string>((resolve, reject) => {

@@ -9,10 +9,11 @@
  * - `<p>tasks:active` and `<p>tasks:active:<owner>` — sorted sets of the tasks not yet terminal, scored by
  *   their lease's end: what makes maxTasks and maxTasksPerPrincipal limits for the cluster, and where the sweep
  *   finds the tasks of instances that died.
- * - channel `<p>tasks` — `{ origin, record }` after every create and change.
+ * - channel `<p>tasks` — `{ origin, record }` after every create and change, published by the script that
+ *   made it (an instance that misses a message reads the record back at its next renewal).
  *
- * Each method is one round trip, but update(): a read, then a compare-and-set script, retried when another
- * instance wrote the record in between.
+ * Each method is one round trip, but update() and renew(): a read, then a script; update's compare-and-set is
+ * retried when another instance wrote the record in between.
  */
 import { randomUUID } from 'node:crypto';
 
@@ -25,7 +26,8 @@ import { LuaScript } from './lua-script.js';
 const MAX_CAS_ATTEMPTS = 20;
 
 /**
- * KEYS: task, active, activeOwner. ARGV: id, json, expireAtMs, leaseUntil, maxTasks, maxPerOwner, taskKeyPrefix.
+ * KEYS: task, active, activeOwner. ARGV: id, json, expireAtMs, leaseUntil, maxTasks, maxPerOwner, taskKeyPrefix,
+ * channel, origin. Publishes the record once stored (in the script: no round trip of its own).
  * Members of the owner's set whose task key is gone (expired) are pruned first: the set is at most maxPerOwner.
  */
 const CREATE = new LuaScript(`
@@ -42,9 +44,10 @@ redis.call('HSET', KEYS[1], 'v', '1', 'json', ARGV[2], 'lease', ARGV[4])
 redis.call('PEXPIREAT', KEYS[1], ARGV[3])
 redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
 redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
+redis.call('PUBLISH', ARGV[8], '{"origin":"' .. ARGV[9] .. '","record":' .. ARGV[2] .. '}')
 return 'created'`);
 
-/** KEYS: task, active, activeOwner. ARGV: id, expected version, json, terminal (1/0), leaseUntil. */
+/** KEYS: task, active, activeOwner. ARGV: id, expected version, json, terminal (1/0), leaseUntil, channel, origin. */
 const COMPARE_AND_SET = new LuaScript(`
 local v = redis.call('HGET', KEYS[1], 'v')
 if not v then return -1 end
@@ -57,6 +60,7 @@ else
   redis.call('ZADD', KEYS[2], 'XX', ARGV[5], ARGV[1])
   redis.call('ZADD', KEYS[3], 'XX', ARGV[5], ARGV[1])
 end
+redis.call('PUBLISH', ARGV[6], '{"origin":"' .. ARGV[7] .. '","record":' .. ARGV[3] .. '}')
 return 1`);
 
 /**
@@ -131,10 +135,12 @@ export class RedisTaskStore implements TaskStore {
           limits.maxTasks,
           limits.maxTasksPerPrincipal,
           this.taskPrefix,
+          this.channel,
+          this.origin,
         ],
       ),
     );
-    if (outcome === 'created') await this.announce(json);
+    if (outcome === 'created') this.deliver(JSON.parse(json) as TaskRecord);
     return outcome as CreateOutcome;
   }
 
@@ -168,12 +174,12 @@ export class RedisTaskStore implements TaskStore {
         COMPARE_AND_SET.run(
           client,
           [key, this.activeKey, this.ownerKey(current)],
-          [taskId, version, nextJson, isTerminal(next) ? 1 : 0, next.leaseUntil],
+          [taskId, version, nextJson, isTerminal(next) ? 1 : 0, next.leaseUntil, this.channel, this.origin],
         ),
       );
       if (written === -1) return undefined;
       if (written === 1) {
-        await this.announce(nextJson);
+        this.deliver(JSON.parse(nextJson) as TaskRecord);
         return next;
       }
     }
@@ -199,15 +205,6 @@ export class RedisTaskStore implements TaskStore {
 
   private ownerKey(record: TaskRecord): string {
     return `${this.activeKey}:${record.owner ?? ''}`;
-  }
-
-  /** Local listeners at once; the other instances through the channel. */
-  private async announce(json: string): Promise<void> {
-    this.deliver(JSON.parse(json) as TaskRecord);
-    // The change is stored either way; an instance that misses the message reads it back at its next renewal.
-    await this.connection
-      .publish(this.channel, `{"origin":${JSON.stringify(this.origin)},"record":${json}}`)
-      .catch((error: unknown) => this.onError(error));
   }
 
   private receive(message: string): void {
