@@ -2,7 +2,6 @@
  * Options of createRemoteServer: every limit with its default in one place, validated once at construction.
  * docs/options.md documents the same table; a test checks they agree.
  */
-import { resolveTaskOptions, type ResolvedTaskOptions, type TaskOptions } from '../tasks/task-options.js';
 import { randomBytes } from 'node:crypto';
 
 import type { McpServer, Server } from '@modelcontextprotocol/server';
@@ -22,6 +21,7 @@ import type { HealthOptions } from '../observability/health.js';
 import type { MetricsOptions } from '../observability/metrics.js';
 import type { LogOptions } from '../observability/logger.js';
 import { resolveStdioOptions, type ResolvedStdioOptions, type StdioOptions } from '../gateway/stdio-options.js';
+import { resolveTaskOptions, type ResolvedTaskOptions, type TaskOptions } from '../tasks/task-options.js';
 import {
   resolveUpstreamOptions,
   type ResolvedUpstreamOptions,
