@@ -22,7 +22,6 @@ import {
 
 import type { ResolvedConnectOptions } from './options.js';
 import {
-  AckSchema,
   carriedTask,
   parseTask,
   ResultObject,
@@ -161,14 +160,14 @@ export class RemoteClient extends Client {
   /** tasks/update: answers some or all of a task's input requests, by key. */
   async updateTask(taskId: string, inputResponses: Record<string, unknown>, options?: RequestOptions): Promise<void> {
     await this.#withRetry('tasks/update', {}, options, (o) =>
-      this.request({ method: 'tasks/update', params: { taskId, inputResponses } }, AckSchema, o),
+      this.request({ method: 'tasks/update', params: { taskId, inputResponses } }, ResultObject, o),
     );
   }
 
   /** tasks/cancel: asks the server to stop the task (it acknowledges; the task ends `cancelled` unless done). */
   async cancelTask(taskId: string, options?: RequestOptions): Promise<void> {
     await this.#withRetry('tasks/cancel', { idempotent: true }, options, (o) =>
-      this.request({ method: 'tasks/cancel', params: { taskId } }, AckSchema, o),
+      this.request({ method: 'tasks/cancel', params: { taskId } }, ResultObject, o),
     );
   }
 

@@ -61,9 +61,6 @@ export const ResultObject: StandardSchemaV1<Record<string, unknown>> = {
   },
 };
 
-/** The acknowledgement of tasks/update and tasks/cancel. */
-export const AckSchema = ResultObject;
-
 /** What a tools/call may come back with when the client declared the extension. */
 export type TaskOrResult = { kind: 'task'; task: ClientTask } | { kind: 'result'; result: Record<string, unknown> };
 

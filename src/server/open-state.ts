@@ -1,8 +1,8 @@
 /**
  * The state stores a server runs on: in memory (one process, the default), or in Redis when the `redis` option
  * is set, with the cluster link between instances. Stores given explicitly (sessionStore, eventStore, eventBus,
- * rateLimits.store, tasks.store) are used as they are either way. The Redis module, and node-redis with it, is imported only
- * here and only when `redis` is set.
+ * rateLimits.store, tasks.store) are used as they are either way. The Redis module, and node-redis with it, is
+ * imported only here and only when `redis` is set.
  */
 import { ClusterLink } from '../cluster/cluster-link.js';
 import type { RateLimitStore } from '../security/rate-limit.js';

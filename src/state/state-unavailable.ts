@@ -12,3 +12,13 @@ export class StateUnavailableError extends Error {
 export function isStateUnavailable(error: unknown): boolean {
   return error instanceof Error && error.name === 'StateUnavailableError';
 }
+
+/**
+ * The error to answer a failure of the state store with: STATE_UNAVAILABLE when it is away (nothing to report:
+ * the connection logs the outage once), else INTERNAL, after `onError` has it.
+ */
+export function storeFailure(error: unknown, onError: (error: Error) => void): 'STATE_UNAVAILABLE' | 'INTERNAL' {
+  if (isStateUnavailable(error)) return 'STATE_UNAVAILABLE';
+  onError(error as Error);
+  return 'INTERNAL';
+}

@@ -46,8 +46,6 @@ export interface TaskRecord {
   inputResponses?: Record<string, unknown>;
   /** Every key ever issued for this task: a key is never reused (the extension requires it). */
   issuedKeys?: string[];
-  /** tasks/cancel arrived; the running instance stops the work. */
-  cancelRequested?: boolean;
   result?: Record<string, unknown>;
   error?: TaskError;
 }
@@ -102,6 +100,13 @@ export function detailedTask(record: TaskRecord): Record<string, unknown> {
   if (record.status === 'completed' && record.result !== undefined) detailed.result = record.result;
   if (record.status === 'failed' && record.error !== undefined) detailed.error = record.error;
   return detailed;
+}
+
+/** The client capabilities a 2026-07-28 request declares in its envelope. */
+export function requestCapabilities(params: unknown): unknown {
+  return (params as { _meta?: Record<string, unknown> } | undefined)?._meta?.[
+    'io.modelcontextprotocol/clientCapabilities'
+  ];
 }
 
 /** Whether a request's declared client capabilities include the tasks extension. */

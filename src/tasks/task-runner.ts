@@ -103,8 +103,8 @@ export class TaskRunner {
     Promise.resolve()
       .then(() => spec.handler(args, context))
       .then(
-        (result) => this.settle(taskId, abort.signal, { result }),
-        (error: unknown) => this.settle(taskId, abort.signal, { thrown: error }),
+        (result) => this.settle(taskId, { result }),
+        (error: unknown) => this.settle(taskId, { thrown: error }),
       )
       .catch((error: unknown) => this.onError(error as Error));
   }
@@ -229,48 +229,36 @@ export class TaskRunner {
     }
   }
 
-  private async settle(
-    taskId: string,
-    signal: AbortSignal,
-    outcome: { result: CallToolResult } | { thrown: unknown },
-  ): Promise<void> {
-    if (!this.running.has(taskId)) return; // stopped: cancelled, expired or shut down; its record says so
-    const running = this.running.get(taskId)!;
+  private async settle(taskId: string, outcome: { result: CallToolResult } | { thrown: unknown }): Promise<void> {
+    // A task stopped (cancelled, expired, shut down) is off the books already, and its record says how it ended.
+    const running = this.running.get(taskId);
+    if (running === undefined) return;
     clearTimeout(running.ttlTimer);
     this.running.delete(taskId);
-    const size = (value: unknown) => Buffer.byteLength(JSON.stringify(value) ?? '');
     let ended: TaskRecord | undefined;
     await this.retrying(taskId, (current) => {
-      ended = undefined;
-      if (isTerminal(current)) return undefined;
-      ended = this.settled(current, signal, outcome, size);
+      ended = isTerminal(current) ? undefined : this.settled(current, outcome);
       return ended;
     });
     if (ended !== undefined) publishTask(this.source, ended.tool, ended.status as 'completed' | 'failed' | 'cancelled');
   }
 
   /** The final state of a task whose handler ended with `outcome`. */
-  private settled(
-    current: TaskRecord,
-    signal: AbortSignal,
-    outcome: { result: CallToolResult } | { thrown: unknown },
-    size: (value: unknown) => number,
-  ): TaskRecord {
-    if (signal.aborted) return { ...current, status: 'cancelled', lastUpdatedAt: now() };
+  private settled(current: TaskRecord, outcome: { result: CallToolResult } | { thrown: unknown }): TaskRecord {
     const tooLarge = () =>
       failed(current, {
         code: -32603,
         message: `The task's result is larger than tasks.maxResultBytes (${this.options.maxResultBytes} bytes)`,
       });
     if ('result' in outcome)
-      return size(outcome.result) > this.options.maxResultBytes
+      return jsonBytes(outcome.result) > this.options.maxResultBytes
         ? tooLarge()
         : completed(current, outcome.result as Record<string, unknown>);
     const error = outcome.thrown;
     if (error instanceof TaskFailedError || isProtocolError(error)) {
       const { code, message, data } = error as TaskFailedError;
       const rpcError = { code, message, ...(data !== undefined && { data }) };
-      return size(rpcError) > this.options.maxResultBytes ? tooLarge() : failed(current, rpcError);
+      return jsonBytes(rpcError) > this.options.maxResultBytes ? tooLarge() : failed(current, rpcError);
     }
     // A handler that throws anything else reports a tool error, as the SDK does for a tool called inline.
     const text = error instanceof Error ? error.message : String(error);
@@ -334,6 +322,8 @@ export class TaskRunner {
     }
   }
 }
+
+const jsonBytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value) ?? '');
 
 function isProtocolError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;

@@ -14,6 +14,7 @@ import type { AuthInfo } from '@modelcontextprotocol/server';
 
 import { ERRORS, JsonRpcCode } from '../errors.js';
 import { publishTask } from '../observability/channels.js';
+import { storeFailure } from '../state/state-unavailable.js';
 import { principalKey, type Principal } from '../security/principal.js';
 import type { Exchange, ExchangeRouter, ResponseMessage, RouterRequest } from '../server/exchange-router.js';
 import {
@@ -23,6 +24,7 @@ import {
   isTerminal,
   missingTasksCapability,
   newTaskId,
+  requestCapabilities,
   type TaskRecord,
 } from './task-record.js';
 import type { ResolvedTaskOptions } from './task-options.js';
@@ -30,7 +32,6 @@ import { TaskRunner } from './task-runner.js';
 import type { TaskStore } from './task-store.js';
 import { expectTaskCall, forgetTaskCall, taskToolsOf, type TaskCall, type TaskToolSpec } from './task-tool.js';
 
-const CLIENT_CAPABILITIES = 'io.modelcontextprotocol/clientCapabilities';
 const TASK_METHODS = new Set(['tasks/get', 'tasks/update', 'tasks/cancel']);
 const REMOVED_METHODS = new Set(['tasks/result', 'tasks/list']);
 
@@ -39,12 +40,6 @@ export function ownerOf(authInfo: AuthInfo | undefined): string | undefined {
   const principal = (authInfo?.extra as { principal?: Principal } | undefined)?.principal;
   return principal === undefined ? undefined : principalKey(principal);
 }
-
-function requestCapabilities(params: unknown): unknown {
-  return (params as { _meta?: Record<string, unknown> } | undefined)?._meta?.[CLIENT_CAPABILITIES];
-}
-
-const isStateUnavailable = (error: unknown) => (error as { name?: unknown })?.name === 'StateUnavailableError';
 
 function errorAnswer(id: ResponseMessage['id'], code: number, message: string, data?: unknown): ResponseMessage {
   return { jsonrpc: '2.0', id, error: { code, message, ...(data !== undefined && { data }) } };
@@ -110,9 +105,8 @@ export class TaskRuntime {
       this.serveTaskMethod(message, ownerOf(extra?.authInfo)).then(
         (answer) => exchange.respond(answer, false),
         (error: unknown) => {
-          if (!isStateUnavailable(error)) this.onError(error as Error);
-          const name = isStateUnavailable(error) ? 'STATE_UNAVAILABLE' : 'INTERNAL';
-          exchange.respond(errorAnswer(message.id, ERRORS[name].rpcCode, ERRORS[name].message), false);
+          const { rpcCode, message: text } = ERRORS[storeFailure(error, this.onError)];
+          exchange.respond(errorAnswer(message.id, rpcCode, text), false);
         },
       );
       return 0;
@@ -133,7 +127,7 @@ export class TaskRuntime {
     spec: TaskToolSpec,
     tool: string,
     owner: string | undefined,
-  ): Promise<TaskRecord | ResponseMessage['error']> {
+  ): Promise<{ record: TaskRecord } | { refusal: NonNullable<ResponseMessage['error']> }> {
     const ttlMs = Math.min(spec.ttlMs ?? this.options.defaultTtlMs, this.options.maxTtlMs);
     const created = new Date().toISOString();
     const record: TaskRecord = {
@@ -151,7 +145,7 @@ export class TaskRuntime {
     const outcome = await this.store.create(record, this.options);
     if (outcome === 'created') {
       publishTask(this.source, tool, 'created');
-      return record;
+      return { record };
     }
     const limit =
       outcome === 'limit'
@@ -159,7 +153,7 @@ export class TaskRuntime {
         : outcome === 'principal-limit'
           ? `tasks.maxTasksPerPrincipal (${this.options.maxTasksPerPrincipal})`
           : 'the task store is full: it keeps finished tasks for their ttlMs (a shorter tasks.defaultTtlMs, or Redis, holds more)';
-    return { code: ERRORS.TASK_LIMIT.rpcCode, message: `${ERRORS.TASK_LIMIT.message}: ${limit}` };
+    return { refusal: { code: ERRORS.TASK_LIMIT.rpcCode, message: `${ERRORS.TASK_LIMIT.message}: ${limit}` } };
   }
 
   close(): Promise<void> {
@@ -179,19 +173,15 @@ export class TaskRuntime {
         return { jsonrpc: '2.0', id: message.id, result: { resultType: 'complete', ...detailedTask(record) } };
       case 'tasks/cancel': {
         if (isTerminal(record)) return done; // idempotent: the extension reserves errors for unknown ids
-        const changed = await this.store.update(taskId, (current) =>
-          isTerminal(current)
-            ? undefined
-            : {
-                ...current,
-                status: 'cancelled',
-                statusMessage: 'Cancelled by the client',
-                cancelRequested: true,
-                lastUpdatedAt: new Date().toISOString(),
-              },
-        );
+        let cancelledHere = false;
+        const changed = await this.store.update(taskId, (current) => {
+          if (isTerminal(current)) return undefined;
+          cancelledHere = true;
+          const at = new Date().toISOString();
+          return { ...current, status: 'cancelled', statusMessage: 'Cancelled by the client', lastUpdatedAt: at };
+        });
         if (changed === undefined) return unknownTask(message.id, taskId);
-        if (changed.status === 'cancelled') publishTask(this.source, changed.tool, 'cancelled');
+        if (cancelledHere) publishTask(this.source, changed.tool, 'cancelled');
         this.runner.stop(taskId, 'Cancelled by the client');
         return done;
       }
@@ -256,18 +246,15 @@ class TaskCallExchange implements Exchange, TaskCall {
     try {
       created = await this.tasks.create(spec, name, ownerOf(this.authInfo));
     } catch (error) {
-      const unavailable = isStateUnavailable(error);
-      if (!unavailable) this.tasks.onError(error as Error);
-      const spec = unavailable ? ERRORS.STATE_UNAVAILABLE : ERRORS.INTERNAL;
-      this.inner.respond(errorAnswer(this.request.id, spec.rpcCode, spec.message), false);
+      const { rpcCode, message } = ERRORS[storeFailure(error, this.tasks.onError)];
+      this.inner.respond(errorAnswer(this.request.id, rpcCode, message), false);
       return;
     }
-    if (!('taskId' in (created ?? {}))) {
-      const error = created as NonNullable<ResponseMessage['error']>;
-      this.inner.respond({ jsonrpc: '2.0', id: this.request.id, error }, false);
+    if ('refusal' in created) {
+      this.inner.respond({ jsonrpc: '2.0', id: this.request.id, error: created.refusal }, false);
       return;
     }
-    const record = created as TaskRecord;
+    const { record } = created;
     this.inner.respond({ jsonrpc: '2.0', id: this.request.id, result: createTaskResult(record) }, false);
     this.tasks.runner.launch(record, spec, args, prepared, this.authInfo);
   }

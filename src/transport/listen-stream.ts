@@ -15,12 +15,18 @@ import type { Identity } from '../security/request-principal.js';
 import type { RuntimeContext } from '../server/runtime-context.js';
 import { eventNotification, type ServerEvent } from '../state/event-bus.js';
 import { writeRpcError } from './http-io.js';
-import { declaresTasks, detailedTask, missingTasksCapability, type TaskRecord } from '../tasks/task-record.js';
+import { storeFailure } from '../state/state-unavailable.js';
+import {
+  declaresTasks,
+  detailedTask,
+  missingTasksCapability,
+  requestCapabilities,
+  type TaskRecord,
+} from '../tasks/task-record.js';
 import { SseStream } from './sse-stream.js';
 
 const SUBSCRIPTION_ID = 'io.modelcontextprotocol/subscriptionId';
 const SERVER_INFO = 'io.modelcontextprotocol/serverInfo';
-const CLIENT_CAPABILITIES = 'io.modelcontextprotocol/clientCapabilities';
 
 export interface ListenFilter {
   toolsListChanged?: boolean;
@@ -134,13 +140,11 @@ export function serveListen(
     (honored) => {
       if ('error' in honored) {
         const { code, message, data } = honored.error;
-        writeRpcError(res, code === -32021 ? 400 : 200, code, message, request.id, data);
+        writeRpcError(res, 400, code, message, request.id, data);
       } else openListen(runtime, res, request, identity, clientIp, honored);
     },
     (error: unknown) => {
-      const unavailable = (error as { name?: unknown })?.name === 'StateUnavailableError';
-      if (!unavailable) runtime.options.onError(error as Error);
-      const spec = unavailable ? ERRORS.STATE_UNAVAILABLE : ERRORS.INTERNAL;
+      const spec = ERRORS[storeFailure(error, runtime.options.onError)];
       writeRpcError(res, spec.status, spec.rpcCode, spec.message, request.id);
     },
   );
@@ -157,8 +161,7 @@ export async function honoredTaskFilter(
   owner: string | undefined,
   requested: ListenFilter,
 ): Promise<ListenFilter | ReturnType<typeof missingTasksCapability>> {
-  const capabilities = (request.params?._meta as Record<string, unknown> | undefined)?.[CLIENT_CAPABILITIES];
-  if (!declaresTasks(capabilities))
+  if (!declaresTasks(requestCapabilities(request.params)))
     return missingTasksCapability(request.id, 'subscribing to task status notifications');
   const honored = honoredFilter(requested, runtime.modern.capabilities);
   const tasks = runtime.tasks;
@@ -184,7 +187,7 @@ export function watchTasks(
   const tasks = runtime.tasks;
   if (honored.taskIds === undefined || tasks === undefined) return () => {};
   const watched = new Set(honored.taskIds);
-  /** What was last sent per task: a write that changes nothing a client sees (a lease renewal) sends nothing. */
+  /** What was last sent per task: a write that changes nothing a client sees (answers taken off it) sends nothing. */
   const sent = new Map<string, string>();
   let stopped = false;
   const notify = (record: TaskRecord) => {

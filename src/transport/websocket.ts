@@ -26,7 +26,7 @@ import {
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
 
 import { ERRORS, JsonRpcCode, type ErrorName } from '../errors.js';
-import { isStateUnavailable } from '../state/state-unavailable.js';
+import { isStateUnavailable, storeFailure } from '../state/state-unavailable.js';
 import type { LiveSession, StreamSink } from '../server/legacy-session.js';
 import type { RuntimeContext } from '../server/runtime-context.js';
 import type { Identity } from '../security/request-principal.js';
@@ -407,9 +407,7 @@ class Connection {
           } else this.openListen(request, ticket, honored);
         },
         (error: unknown) => {
-          const unavailable = (error as { name?: unknown })?.name === 'StateUnavailableError';
-          if (!unavailable) runtime.options.onError(error as Error);
-          const spec = unavailable ? ERRORS.STATE_UNAVAILABLE : ERRORS.INTERNAL;
+          const spec = ERRORS[storeFailure(error, runtime.options.onError)];
           refuse(spec.rpcCode, spec.message);
         },
       );
